@@ -1,0 +1,11 @@
+import type { Command } from '../command';
+
+/**
+ * The registry of `bgad` subcommands. Each command is one file in this folder; add one
+ * import and one entry per command (keep the list alphabetical).
+ */
+export async function loadCommands(): Promise<Command[]> {
+  const mods = await Promise.all([
+  ]);
+  return mods.map((m) => m.default).sort((a, b) => a.name.localeCompare(b.name));
+}

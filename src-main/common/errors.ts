@@ -1,0 +1,66 @@
+/**
+ * Expected failures carry a stable code and a message an engineer can act on
+ * ("what happened, to which file, and what to do"). Bugs are plain Errors.
+ */
+export type ErrorCode =
+  | 'BAD_ARGUMENT'
+  | 'BAD_IMAGE'
+  | 'IMAGE_TOO_LARGE'
+  | 'NOT_FOUND'
+  | 'BAD_MODEL'
+  | 'BAD_BACKBONE'
+  | 'BAD_DATASET'
+  | 'MISSING_MASK'
+  | 'DISK_FULL'
+  | 'DB_TOO_NEW'
+  | 'CANCELLED'
+  | 'ENGINE_FAILED'
+  | 'UNAUTHORIZED'
+  | 'CONFLICT'
+  | 'UNAVAILABLE';
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  /** What the user can do about it, in words. */
+  readonly hint?: string;
+  /** File or object the error is about, when there is one. */
+  readonly subject?: string;
+
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; subject?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.hint = opts.hint;
+    this.subject = opts.subject;
+  }
+
+  /** One line for logs and terminals: message, then the fix. */
+  describe(): string {
+    return this.hint ? `${this.message}\n  → ${this.hint}` : this.message;
+  }
+
+  toJSON(): SerializedError {
+    return { code: this.code, message: this.message, hint: this.hint, subject: this.subject };
+  }
+}
+
+export interface SerializedError {
+  code: ErrorCode | 'INTERNAL';
+  message: string;
+  hint?: string;
+  subject?: string;
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError || (typeof e === 'object' && e !== null && (e as { name?: string }).name === 'AppError');
+}
+
+export function serializeError(e: unknown): SerializedError {
+  if (isAppError(e)) return { code: e.code, message: e.message, hint: e.hint, subject: e.subject };
+  const msg = e instanceof Error ? e.message : String(e);
+  return { code: 'INTERNAL', message: msg };
+}
+
+export function cancelled(what = 'The operation'): AppError {
+  return new AppError('CANCELLED', `${what} was cancelled.`);
+}
