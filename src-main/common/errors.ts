@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'ENGINE_FAILED'
   | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
   | 'CONFLICT'
   | 'UNAVAILABLE';
 

@@ -6,6 +6,7 @@ import type { Command } from '../command';
  */
 export async function loadCommands(): Promise<Command[]> {
   const mods = await Promise.all([
+    import('./serve'),
     import('./synth'),
   ]);
   return mods.map((m) => m.default).sort((a, b) => a.name.localeCompare(b.name));

@@ -1,0 +1,497 @@
+/**
+ * THE one API contract between the UI and the services (pure: imports nothing from Node,
+ * Electron or the DOM). Everything else is derived from the `contract` object below:
+ *   - the preload bridge (src-main/preload/bridge.ts) exposes exactly these methods,
+ *   - the Electron main process registers one IPC handler per method (src-main/app/ipc.ts),
+ *   - the browser-mode server routes `POST /api/<group>.<name>` (src-main/server/http-server.ts),
+ *   - the renderer's client (src-renderer/lib/api-client.ts) is typed and built from it.
+ * Each method has an argument validator (runs on the trusted side for every call) and a
+ * result type (compile-time only). Add a method here and every layer picks it up.
+ *
+ * Conventions: one argument object per call; ids are positive integers; times are epoch
+ * milliseconds (`*Ms`); paths are absolute paths on the machine running the services;
+ * long work returns `{ jobId }` at once and reports through `ApiEvent`s.
+ */
+import * as v from './validate';
+import type { Infer, Validator } from './validate';
+import type { EngineProgress } from './engine-protocol';
+import type { SerializedError } from './errors';
+
+// ---------------------------------------------------------------------------------------
+// Domain types that cross the boundary (plain JSON except where Uint8Array is stated).
+
+export type ImageLabel = 'good' | 'defect' | 'unlabelled';
+export type ImageSplit = 'train' | 'val' | 'test';
+export type ExecutionProvider = 'cpu' | 'cuda' | 'dml' | 'webgpu';
+export type JobKind = 'import' | 'training' | 'inspection' | 'export';
+export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+export type Verdict = 'pass' | 'fail' | 'error';
+
+export interface AppInfo {
+  name: string;
+  version: string;
+  /** Where the UI runs: the desktop app or a browser talking to `bgad serve`. */
+  mode: 'electron' | 'browser';
+  platform: string;
+  dataDir: string;
+  /** Native folder/file pickers exist (Electron); in the browser, paths are typed. */
+  hasNativeDialogs: boolean;
+  /** Execution providers the engine can use on this machine. */
+  executionProviders: ExecutionProvider[];
+  cpuCount: number;
+}
+
+export interface Settings {
+  dataDir: string;
+  executionProvider: ExecutionProvider;
+  /** Intra-op threads for ONNX Runtime; 0 = automatic. */
+  threads: number;
+}
+
+export interface DatasetSummary {
+  id: number;
+  name: string;
+  imageCount: number;
+  counts: { good: number; defect: number; unlabelled: number; annotated: number };
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface ImageSummary {
+  id: number;
+  datasetId: number;
+  path: string;
+  width: number;
+  height: number;
+  label: ImageLabel;
+  split: ImageSplit | null;
+  defectTypeId: number | null;
+  /** Defect types that have a mask on this image. */
+  maskDefectTypeIds: number[];
+}
+
+export interface ImageDetail extends ImageSummary {
+  sha256: string;
+  format: string;
+  bytes: number;
+  source: string | null;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface Page<T> {
+  total: number;
+  offset: number;
+  items: T[];
+}
+
+export interface DefectType {
+  id: number;
+  datasetId: number;
+  name: string;
+  colour: string;
+  imageCount: number;
+}
+
+export interface MaskInfo {
+  imageId: number;
+  defectTypeId: number;
+  areaPx: number;
+  updatedAtMs: number;
+}
+
+export interface JobRef {
+  jobId: string;
+}
+
+export interface JobState {
+  jobId: string;
+  kind: JobKind;
+  status: JobStatus;
+  progress: EngineProgress;
+  /** The database row the job writes (import run, training run, inspection run), when any. */
+  runId?: number;
+  result?: unknown;
+  error?: SerializedError;
+  startedAtMs: number;
+  finishedAtMs?: number;
+}
+
+export interface ImportResult {
+  datasetId: number;
+  layout: 'mvtec' | 'plain';
+  imported: number;
+  duplicates: number;
+  rejected: number;
+  masks: number;
+  problems: { path: string; message: string }[];
+}
+
+export const TRAINING_PRESETS = ['fast', 'balanced', 'thorough'] as const;
+export type TrainingPreset = (typeof TRAINING_PRESETS)[number];
+
+/** Advanced training parameters; anything left out comes from the preset. */
+export interface TrainingParams {
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  flowSteps?: number;
+  couplingLayers?: number;
+  imageSizePx?: number;
+  /** Semi-push-pull margin, as in the paper (τ). */
+  margin?: number;
+  /** Boundary quantile of normal log-likelihoods (β). */
+  boundaryQuantile?: number;
+  /** Weight of the boundary-guided loss relative to maximum likelihood. */
+  pushPullWeight?: number;
+  seed?: number;
+}
+
+export interface TrainingRun {
+  id: number;
+  datasetId: number;
+  status: RunStatus;
+  progress: number;
+  message: string | null;
+  config: { preset: TrainingPreset; backboneId: string; params: TrainingParams; defectTypeIds: number[] };
+  modelVersionId: number | null;
+  error: string | null;
+  createdAtMs: number;
+  startedAtMs: number | null;
+  finishedAtMs: number | null;
+}
+
+export interface TrainingRunDetail extends TrainingRun {
+  /** Loss curves: series name ("loss", "loss/level1", ...) -> points. */
+  loss: Record<string, { step: number; value: number }[]>;
+  timings: Record<string, number>;
+}
+
+/** Payload of training progress events (`EngineProgress.data`). */
+export interface TrainingProgressData {
+  epoch: number;
+  step: number;
+  losses: Record<string, number>;
+}
+
+export interface ModelMetrics {
+  imageAuroc?: number;
+  pixelAuroc?: number;
+  aupro?: number;
+  falseRejectRate?: number;
+  missRate?: number;
+  [name: string]: number | undefined;
+}
+
+export interface ModelVersion {
+  id: number;
+  datasetId: number;
+  number: number;
+  name: string | null;
+  backboneId: string;
+  status: 'draft' | 'ready' | 'failed' | 'archived';
+  isActive: boolean;
+  threshold: number | null;
+  /** The explicit boundary (normal log-likelihood quantile, as an anomaly score). */
+  boundary: number | null;
+  metrics: ModelMetrics;
+  parentId: number | null;
+  trainingRunId: number | null;
+  createdAtMs: number;
+}
+
+export interface ScoreHistogram {
+  modelId: number;
+  binEdges: number[];
+  normal: number[];
+  defect: number[];
+  boundary: number | null;
+  threshold: number | null;
+  /** Scores of the frozen evaluation split, for ROC curves and draggable thresholds. */
+  scores: { normal: number[]; defect: number[] };
+}
+
+export interface ModelComparison {
+  a: ModelVersion;
+  b: ModelVersion;
+  /** Whether both were measured on the same frozen evaluation split. */
+  sameSplit: boolean;
+  metrics: { name: string; a: number | null; b: number | null }[];
+}
+
+export interface InspectionResult {
+  id?: number;
+  path: string;
+  score: number | null;
+  verdict: Verdict;
+  threshold: number | null;
+  /** Heat map PNG in the data folder (serve it with the client's `fileUrl`). */
+  heatMapPath: string | null;
+  error: string | null;
+}
+
+export interface InspectionRun {
+  id: number;
+  datasetId: number | null;
+  modelVersionId: number | null;
+  source: string;
+  threshold: number | null;
+  status: RunStatus;
+  counts: { pass: number; fail: number; error: number };
+  error: string | null;
+  createdAtMs: number;
+  finishedAtMs: number | null;
+}
+
+export interface PathCheck {
+  path: string;
+  exists: boolean;
+  isDirectory: boolean;
+  isWritable: boolean;
+  /** Image files directly or recursively inside (capped), for folder inputs. */
+  imageCount?: number;
+  /** Looks like an MVTec AD category folder. */
+  layout?: 'mvtec' | 'plain';
+}
+
+/** Events pushed to every UI window/tab: one job's progress, its result or its error. */
+export type ApiEvent =
+  | { type: 'progress'; jobId: string; kind: JobKind; progress: EngineProgress }
+  | { type: 'result'; jobId: string; kind: JobKind; value: unknown }
+  | { type: 'error'; jobId: string; kind: JobKind; error: SerializedError };
+
+/** What every transport returns: the value, or an error as code + words + what to do. */
+export type ApiResponse<T> = { ok: true; value: T } | { ok: false; error: SerializedError };
+
+// ---------------------------------------------------------------------------------------
+// The contract.
+
+declare const resultBrand: unique symbol;
+export interface MethodDef<A = unknown, R = unknown> {
+  readonly args: Validator<A>;
+  /** Compile-time only: the result type. */
+  readonly [resultBrand]?: R;
+  /** Browser mode answers with raw bytes (`application/octet-stream`, 204 for null). */
+  readonly bytesResult?: true;
+  /** Changes state (so a UI may confirm/disable while pending). Queries are false. */
+  readonly mutates: boolean;
+  readonly summary: string;
+}
+
+function query<R>() {
+  return <A>(args: Validator<A>, summary: string, opts: { bytesResult?: true } = {}): MethodDef<A, R> => ({ args, summary, mutates: false, ...opts });
+}
+function command<R>() {
+  return <A>(args: Validator<A>, summary: string): MethodDef<A, R> => ({ args, summary, mutates: true });
+}
+
+const none = v.object({});
+const datasetRef = v.object({ datasetId: v.id() });
+const label = v.oneOf(['good', 'defect', 'unlabelled'] as const);
+const split = v.oneOf(['train', 'val', 'test'] as const);
+const provider = v.oneOf(['cpu', 'cuda', 'dml', 'webgpu'] as const);
+const jobId = v.string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'a job id' });
+const png = v.bytes({ max: 256 * 1024 * 1024 });
+
+const trainingParams = v.object({
+  epochs: v.optional(v.int({ min: 1, max: 10_000 })),
+  batchSize: v.optional(v.int({ min: 1, max: 4096 })),
+  learningRate: v.optional(v.number({ min: 1e-8, max: 1 })),
+  flowSteps: v.optional(v.int({ min: 1, max: 64 })),
+  couplingLayers: v.optional(v.int({ min: 1, max: 64 })),
+  imageSizePx: v.optional(v.int({ min: 32, max: 2048 })),
+  margin: v.optional(v.number({ min: 0, max: 100 })),
+  boundaryQuantile: v.optional(v.number({ min: 0, max: 1 })),
+  pushPullWeight: v.optional(v.number({ min: 0, max: 100 })),
+  seed: v.optional(v.int({ min: 0, max: 2 ** 31 - 1 })),
+});
+
+export const contract = {
+  app: {
+    info: query<AppInfo>()(none, 'What is running where: version, mode, data folder, providers.'),
+    getSettings: query<Settings>()(none, 'The current settings.'),
+    setSettings: command<Settings>()(
+      v.object({ dataDir: v.optional(v.path()), executionProvider: v.optional(provider), threads: v.optional(v.int({ min: 0, max: 256 })) }),
+      'Changes settings; a new data folder takes effect on the next start.',
+    ),
+    checkPath: query<PathCheck>()(
+      v.object({ path: v.path(), expect: v.oneOf(['folder', 'file', 'newFile'] as const) }),
+      'Checks a typed path (browser mode has no native pickers).',
+    ),
+    pickFolder: command<{ path: string | null }>()(v.object({ title: v.optional(v.string({ max: 200 })) }), 'Native folder picker (desktop only).'),
+    pickSaveFile: command<{ path: string | null }>()(
+      v.object({ title: v.optional(v.string({ max: 200 })), defaultName: v.optional(v.string({ max: 255 })), extensions: v.optional(v.array(v.string({ min: 1, max: 10, pattern: /^[A-Za-z0-9]+$/ }), { max: 10 })) }),
+      'Native save-file picker (desktop only).',
+    ),
+  },
+  jobs: {
+    get: query<JobState>()(v.object({ jobId }), 'The state of a job (after a reload, to reattach progress).'),
+    list: query<JobState[]>()(none, 'Jobs started since the services started, newest first.'),
+    cancel: command<{ cancelled: boolean }>()(v.object({ jobId }), 'Asks a job to stop; it ends with a CANCELLED error event.'),
+  },
+  datasets: {
+    list: query<DatasetSummary[]>()(none, 'All datasets with their counts.'),
+    create: command<DatasetSummary>()(v.object({ name: v.name() }), 'Creates an empty dataset.'),
+    rename: command<DatasetSummary>()(v.object({ datasetId: v.id(), name: v.name() }), 'Renames a dataset.'),
+    delete: command<{ deleted: true }>()(
+      v.object({ datasetId: v.id(), confirmName: v.string({ min: 1, max: 200 }) }),
+      'Deletes a dataset with its images, masks and models; confirmName must equal its name.',
+    ),
+    importFolder: command<JobRef>()(
+      v.object({ datasetId: v.id(), folder: v.path(), layout: v.optional(v.oneOf(['auto', 'mvtec', 'plain'] as const)) }),
+      'Imports a folder (recursive; MVTec layout detected). Progress by events; result ImportResult.',
+    ),
+  },
+  images: {
+    list: query<Page<ImageSummary>>()(
+      v.object({
+        datasetId: v.id(),
+        label: v.optional(label),
+        split: v.optional(split),
+        annotated: v.optional(v.boolean()),
+        defectTypeId: v.optional(v.id()),
+        search: v.optional(v.string({ max: 200 })),
+        offset: v.optional(v.int({ min: 0 })),
+        limit: v.optional(v.int({ min: 1, max: 1000 })),
+      }),
+      'A page of images matching the filters (default limit 100).',
+    ),
+    get: query<ImageDetail>()(v.object({ imageId: v.id() }), 'One image with its details.'),
+    setLabel: command<{ updated: number }>()(
+      v.object({ imageIds: v.array(v.id(), { min: 1, max: 100_000 }), label, defectTypeId: v.optional(v.nullable(v.id())) }),
+      'Labels one or many images.',
+    ),
+    setSplit: command<{ updated: number }>()(v.object({ imageIds: v.array(v.id(), { min: 1, max: 100_000 }), split }), 'Moves images to a split.'),
+  },
+  defectTypes: {
+    list: query<DefectType[]>()(datasetRef, 'Defect types of a dataset.'),
+    create: command<DefectType>()(v.object({ datasetId: v.id(), name: v.name(60), colour: v.optional(v.colour()) }), 'Adds a defect type.'),
+    setColour: command<DefectType>()(v.object({ defectTypeId: v.id(), colour: v.colour() }), 'Changes the colour masks are drawn with.'),
+  },
+  masks: {
+    get: query<Uint8Array | null>()(v.object({ imageId: v.id(), defectTypeId: v.id() }), 'The mask PNG (full image size), or null.', { bytesResult: true }),
+    list: query<MaskInfo[]>()(v.object({ imageId: v.id() }), 'Masks of an image.'),
+    save: command<MaskInfo>()(
+      v.object({ imageId: v.id(), defectTypeId: v.id(), png }),
+      'Saves a lossless mask PNG at the image size (an all-zero mask deletes it).',
+    ),
+  },
+  training: {
+    start: command<JobRef & { runId: number }>()(
+      v.object({
+        datasetId: v.id(),
+        preset: v.oneOf(TRAINING_PRESETS),
+        backboneId: v.string({ min: 1, max: 100 }),
+        params: v.optional(trainingParams),
+        defectTypeIds: v.optional(v.array(v.id(), { max: 1000 })),
+      }),
+      'Starts training in the engine process; progress events carry TrainingProgressData.',
+    ),
+    listRuns: query<TrainingRun[]>()(datasetRef, 'Training runs of a dataset, newest first.'),
+    getRun: query<TrainingRunDetail>()(v.object({ runId: v.id() }), 'One run with its loss curves.'),
+    backbones: query<{ id: string; name: string; isDefault: boolean }[]>()(none, 'Backbones available offline.'),
+  },
+  models: {
+    list: query<ModelVersion[]>()(datasetRef, 'Model versions of a dataset with their metrics.'),
+    histogram: query<ScoreHistogram>()(v.object({ modelId: v.id(), bins: v.optional(v.int({ min: 5, max: 500 })) }), 'Score distribution on the frozen evaluation split.'),
+    setThreshold: command<ModelVersion>()(v.object({ modelId: v.id(), threshold: v.number() }), 'Sets the pass/fail threshold of a version.'),
+    activate: command<ModelVersion>()(v.object({ modelId: v.id() }), 'Makes a version the one used for inspection.'),
+    compare: query<ModelComparison>()(v.object({ modelIdA: v.id(), modelIdB: v.id() }), 'Two versions side by side.'),
+    export: command<{ path: string }>()(v.object({ modelId: v.id(), outPath: v.path() }), 'Writes a portable ONNX bundle.'),
+  },
+  inspection: {
+    inspectImage: command<InspectionResult>()(
+      v.object({ modelId: v.optional(v.id()), datasetId: v.optional(v.id()), path: v.optional(v.path()), image: v.optional(v.object({ fileName: v.string({ min: 1, max: 255 }), bytes: v.bytes({ max: 256 * 1024 * 1024 }) })) }),
+      'Scores one image (by path, or dropped bytes) with a model (default: the dataset\'s active one).',
+    ),
+    startBatch: command<JobRef & { runId: number }>()(
+      v.object({ modelId: v.id(), folder: v.path(), threshold: v.optional(v.number()) }),
+      'Inspects a folder in the engine process; progress by events.',
+    ),
+    listRuns: query<InspectionRun[]>()(v.object({ datasetId: v.optional(v.id()), modelId: v.optional(v.id()) }), 'Inspection runs, newest first.'),
+    results: query<Page<InspectionResult>>()(
+      v.object({
+        runId: v.id(),
+        verdict: v.optional(v.oneOf(['pass', 'fail', 'error'] as const)),
+        sort: v.optional(v.oneOf(['score-desc', 'score-asc', 'path'] as const)),
+        offset: v.optional(v.int({ min: 0 })),
+        limit: v.optional(v.int({ min: 1, max: 1000 })),
+      }),
+      'A page of results of a run.',
+    ),
+    exportReport: command<{ path: string }>()(v.object({ runId: v.id(), format: v.oneOf(['pdf', 'csv'] as const), outPath: v.path() }), 'Writes a PDF or CSV report.'),
+  },
+} as const satisfies Record<string, Record<string, MethodDef<unknown, unknown>>>;
+
+// ---------------------------------------------------------------------------------------
+// Types and helpers derived from the contract.
+
+export type Contract = typeof contract;
+export type Group = keyof Contract;
+export type MethodId = { [G in Group]: `${G}.${keyof Contract[G] & string}` }[Group];
+
+type DefOf<M extends MethodId> = M extends `${infer G extends Group}.${infer N}` ? (N extends keyof Contract[G] ? Contract[G][N] : never) : never;
+export type ArgsOf<M extends MethodId> = DefOf<M> extends MethodDef<infer A, unknown> ? A : never;
+export type ResultOf<M extends MethodId> = DefOf<M> extends MethodDef<unknown, infer R> ? R : never;
+type DefArgs<D> = D extends { args: Validator<infer A> } ? A : never;
+type DefResult<D> = D extends MethodDef<unknown, infer R> ? R : never;
+
+/** Every method as a function of its arguments; `Wrap` chooses what it returns. */
+export type ApiShape<Wrap extends 'promise' | 'response'> = {
+  [G in Group]: {
+    [N in keyof Contract[G]]: (
+      ...args: {} extends DefArgs<Contract[G][N]> ? [args?: DefArgs<Contract[G][N]>] : [args: DefArgs<Contract[G][N]>]
+    ) => Promise<Wrap extends 'promise' ? DefResult<Contract[G][N]> : ApiResponse<DefResult<Contract[G][N]>>>;
+  };
+};
+
+/** What the preload exposes as `window.api`: every method (answers an ApiResponse) + events. */
+export type PreloadApi = ApiShape<'response'> & { onEvent(listener: (event: ApiEvent) => void): () => void };
+
+/** Server-side implementation of every method (arguments already validated). */
+export type ApiHandlers = { [M in MethodId]: (args: ArgsOf<M>) => Promise<ResultOf<M>> };
+
+export interface MethodEntry {
+  id: MethodId;
+  group: Group;
+  name: string;
+  def: MethodDef<unknown, unknown>;
+}
+
+/** Every method of the contract, in declaration order. */
+export const methods: readonly MethodEntry[] = Object.entries(contract).flatMap(([group, defs]) =>
+  Object.entries(defs).map(([name, def]) => ({ id: `${group}.${name}` as MethodId, group: group as Group, name, def: def as MethodDef<unknown, unknown> })),
+);
+
+const byId = new Map<string, MethodEntry>(methods.map((m) => [m.id, m]));
+
+export function isMethodId(id: unknown): id is MethodId {
+  return typeof id === 'string' && byId.has(id);
+}
+
+export function methodEntry(id: MethodId): MethodEntry {
+  return byId.get(id)!;
+}
+
+/** Validates the arguments of a call; throws AppError('BAD_ARGUMENT') with the field named. */
+export function parseArgs<M extends MethodId>(id: M, args: unknown): ArgsOf<M> {
+  return byId.get(id)!.def.args.parse(args, 'args') as ArgsOf<M>;
+}
+
+/** IPC channel of a method (Electron). */
+export const ipcChannel = (id: MethodId): string => `bgad:api:${id}`;
+/** IPC channel on which the main process pushes ApiEvents to its window. */
+export const IPC_EVENT_CHANNEL = 'bgad:event';
+/** HTTP route of a method (browser mode). */
+export const httpRoute = (id: MethodId): string => `/api/${id}`;
+/** WebSocket path for ApiEvents (browser mode). */
+export const EVENTS_PATH = '/api/events';
+/** Path (relative to the app's origin) serving images and heat maps through the path guard. */
+export const FILES_PATH = '/files';
+/** The custom protocol's origin in the desktop app. */
+export const APP_PROTOCOL = 'bgad';
+export const APP_ORIGIN = `${APP_PROTOCOL}://app`;
+
+export type ArgsValidator<M extends MethodId> = Validator<ArgsOf<M>>;
+export type { Infer };

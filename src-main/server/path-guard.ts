@@ -1,0 +1,79 @@
+/**
+ * The one gate for serving local files to the UI (browser mode's /files route and the
+ * desktop app's bgad:// protocol). Only image and heat-map files, only under allowed roots
+ * (the data folder and imported dataset/inspection folders), after resolving symlinks.
+ */
+import { realpath, stat } from 'node:fs/promises';
+import { extname, isAbsolute, relative, resolve } from 'node:path';
+import { AppError } from '../common/errors';
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.bmp': 'image/bmp',
+  '.tif': 'image/tiff',
+  '.tiff': 'image/tiff',
+  '.webp': 'image/webp',
+};
+
+export interface GuardedFile {
+  /** The real path (symlinks resolved) that may be read. */
+  path: string;
+  contentType: string;
+  sizeBytes: number;
+}
+
+function isInside(child: string, root: string, platform: NodeJS.Platform): boolean {
+  const [c, r] = platform === 'win32' ? [child.toLowerCase(), root.toLowerCase()] : [child, root];
+  if (c === r) return true;
+  const rel = relative(r, c);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+function refuse(requested: string, why: string): never {
+  throw new AppError('FORBIDDEN', `Refused to serve ${JSON.stringify(requested)}: ${why}.`, { subject: requested });
+}
+
+/**
+ * Resolves a requested file path to a real file under one of `roots`, or throws
+ * AppError FORBIDDEN (outside the roots, `..`, not an image) / NOT_FOUND (missing).
+ */
+export async function guardFilePath(requested: string, roots: readonly string[], platform: NodeJS.Platform = process.platform): Promise<GuardedFile> {
+  if (typeof requested !== 'string' || requested.length === 0 || requested.includes('\u0000')) refuse(String(requested), 'not a path');
+  // A ".." segment is refused outright, even when it would normalise back inside a root.
+  if (requested.split(/[\\/]+/).includes('..')) refuse(requested, 'paths with ".." are not served');
+  if (!isAbsolute(requested)) refuse(requested, 'only absolute paths are served');
+  const contentType = CONTENT_TYPES[extname(requested).toLowerCase()];
+  if (!contentType) refuse(requested, 'only image and heat-map files are served');
+
+  const lexical = resolve(requested);
+  const realRoots: string[] = [];
+  for (const root of roots) {
+    if (!root || !isAbsolute(root)) continue;
+    try {
+      realRoots.push(await realpath(root));
+    } catch {
+      // a root that no longer exists (a moved dataset folder) simply allows nothing
+      continue;
+    }
+  }
+  if (!roots.some((r) => isAbsolute(r) && isInside(lexical, resolve(r), platform)) && !realRoots.some((r) => isInside(lexical, r, platform))) {
+    refuse(requested, 'it is outside the data folder and the imported folders');
+  }
+  let real: string;
+  try {
+    real = await realpath(lexical);
+  } catch {
+    throw new AppError('NOT_FOUND', `The file ${requested} does not exist.`, { subject: requested });
+  }
+  // Symlinks are followed, and the target must still be inside a (real) root.
+  if (!realRoots.some((r) => isInside(real, r, platform))) refuse(requested, 'it links to a place outside the allowed folders');
+  const st = await stat(real);
+  if (!st.isFile()) refuse(requested, 'not a file');
+  return { path: real, contentType, sizeBytes: st.size };
+}
+
+export function contentTypeFor(path: string): string | undefined {
+  return CONTENT_TYPES[extname(path).toLowerCase()];
+}

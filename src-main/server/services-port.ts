@@ -1,0 +1,120 @@
+/**
+ * What the API handlers need from the services (node side). The real services live in
+ * src-main/services and src-main/db (data layer) and src-main/runtime (engine host); an
+ * adapter (services-wiring.ts) fits them to this port. A group left out answers every call
+ * with AppError('UNAVAILABLE'), so the UI can show what is not there yet.
+ *
+ * Rule for implementers: nothing here may block the event loop. ONNX Runtime work
+ * (training, inference, feature extraction) goes to the engine host (a worker/child/utility
+ * process); these functions only start it and wait asynchronously.
+ */
+import type {
+  ArgsOf,
+  DatasetSummary,
+  DefectType,
+  ImageDetail,
+  ImageSummary,
+  ImportResult,
+  InspectionResult,
+  InspectionRun,
+  MaskInfo,
+  ModelComparison,
+  ModelVersion,
+  Page,
+  ScoreHistogram,
+  TrainingRun,
+  TrainingRunDetail,
+  ExecutionProvider,
+} from '../common/api';
+import type { EngineProgress } from '../common/engine-protocol';
+
+export type Awaitable<T> = T | Promise<T>;
+
+/** Handed to a service that runs a job: report progress, stop when the signal aborts. */
+export interface JobContext {
+  jobId: string;
+  signal: AbortSignal;
+  progress(progress: EngineProgress): void;
+}
+
+/** A job that has started: its database row (when any) and its completion. */
+export interface StartedJob<R> {
+  runId?: number;
+  done: Promise<R>;
+}
+
+export interface DatasetsPort {
+  list(): Awaitable<DatasetSummary[]>;
+  get(datasetId: number): Awaitable<DatasetSummary>;
+  create(name: string): Awaitable<DatasetSummary>;
+  rename(datasetId: number, name: string): Awaitable<DatasetSummary>;
+  delete(datasetId: number): Awaitable<void>;
+}
+
+export interface ImportPort {
+  importFolder(args: ArgsOf<'datasets.importFolder'>, job: JobContext): Awaitable<StartedJob<ImportResult>>;
+}
+
+export interface ImagesPort {
+  list(query: ArgsOf<'images.list'>): Awaitable<Page<ImageSummary>>;
+  get(imageId: number): Awaitable<ImageDetail>;
+  setLabel(args: ArgsOf<'images.setLabel'>): Awaitable<{ updated: number }>;
+  setSplit(args: ArgsOf<'images.setSplit'>): Awaitable<{ updated: number }>;
+}
+
+export interface DefectTypesPort {
+  list(datasetId: number): Awaitable<DefectType[]>;
+  create(args: ArgsOf<'defectTypes.create'>): Awaitable<DefectType>;
+  setColour(args: ArgsOf<'defectTypes.setColour'>): Awaitable<DefectType>;
+}
+
+export interface MasksPort {
+  get(imageId: number, defectTypeId: number): Awaitable<Uint8Array | null>;
+  list(imageId: number): Awaitable<MaskInfo[]>;
+  save(args: ArgsOf<'masks.save'>): Awaitable<MaskInfo>;
+}
+
+export interface TrainingPort {
+  start(args: ArgsOf<'training.start'>, job: JobContext): Awaitable<StartedJob<unknown> & { runId: number }>;
+  listRuns(datasetId: number): Awaitable<TrainingRun[]>;
+  getRun(runId: number): Awaitable<TrainingRunDetail>;
+  backbones(): Awaitable<{ id: string; name: string; isDefault: boolean }[]>;
+}
+
+export interface ModelsPort {
+  list(datasetId: number): Awaitable<ModelVersion[]>;
+  histogram(args: ArgsOf<'models.histogram'>): Awaitable<ScoreHistogram>;
+  setThreshold(args: ArgsOf<'models.setThreshold'>): Awaitable<ModelVersion>;
+  activate(modelId: number): Awaitable<ModelVersion>;
+  compare(modelIdA: number, modelIdB: number): Awaitable<ModelComparison>;
+  export(args: ArgsOf<'models.export'>): Awaitable<{ path: string }>;
+}
+
+export interface InspectionPort {
+  /** Must delegate the model run to the engine host (never session.run here). */
+  inspectImage(args: ArgsOf<'inspection.inspectImage'>): Awaitable<InspectionResult>;
+  startBatch(args: ArgsOf<'inspection.startBatch'>, job: JobContext): Awaitable<StartedJob<unknown> & { runId: number }>;
+  listRuns(args: ArgsOf<'inspection.listRuns'>): Awaitable<InspectionRun[]>;
+  results(args: ArgsOf<'inspection.results'>): Awaitable<Page<InspectionResult>>;
+  exportReport(args: ArgsOf<'inspection.exportReport'>): Awaitable<{ path: string }>;
+}
+
+export interface ServicesPort {
+  dataDir: string;
+  datasets?: DatasetsPort;
+  importer?: ImportPort;
+  images?: ImagesPort;
+  defectTypes?: DefectTypesPort;
+  masks?: MasksPort;
+  training?: TrainingPort;
+  models?: ModelsPort;
+  inspection?: InspectionPort;
+  /** Execution providers the engine can use (default: CPU only). */
+  executionProviders?(): Awaitable<ExecutionProvider[]>;
+  /**
+   * Folders whose images the UI may display, besides the data folder: imported dataset
+   * roots and inspected folders.
+   */
+  fileRoots?(): Awaitable<string[]>;
+  close?(): Awaitable<void>;
+}

@@ -1,0 +1,53 @@
+/**
+ * App settings in a small JSON file, written atomically (temp file + rename). The data
+ * folder setting is read at start-up by the desktop app; `bgad serve` takes --data-dir.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { ExecutionProvider, Settings } from '../common/api';
+import { contract } from '../common/api';
+import { AppError } from '../common/errors';
+
+export class SettingsStore {
+  readonly #file: string;
+  readonly #defaults: Settings;
+
+  constructor(file: string, defaults: Settings) {
+    this.#file = file;
+    this.#defaults = defaults;
+  }
+
+  async get(): Promise<Settings> {
+    let text: string;
+    try {
+      text = await readFile(this.#file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { ...this.#defaults };
+      throw e;
+    }
+    try {
+      // Stored values pass the same validator as the API, so a hand-edited file cannot inject junk.
+      const parsed = contract.app.setSettings.args.parse(JSON.parse(text), 'settings');
+      return { ...this.#defaults, ...parsed };
+    } catch (e) {
+      console.warn(`bgad: ignoring unreadable settings file ${this.#file}: ${(e as Error).message}`);
+      return { ...this.#defaults };
+    }
+  }
+
+  async update(patch: { dataDir?: string; executionProvider?: ExecutionProvider; threads?: number }): Promise<Settings> {
+    const next = { ...(await this.get()), ...patch };
+    try {
+      await mkdir(dirname(this.#file), { recursive: true });
+      const tmp = `${this.#file}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(next, null, 2) + '\n');
+      await rename(tmp, this.#file);
+    } catch (e) {
+      throw new AppError((e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'DISK_FULL' : 'BAD_ARGUMENT', `Cannot save the settings to ${this.#file}: ${(e as Error).message}`, {
+        subject: this.#file,
+        cause: e,
+      });
+    }
+    return next;
+  }
+}
