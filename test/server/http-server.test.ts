@@ -1,0 +1,187 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { ApiEvent } from '../../src-main/common/api';
+import { decodeWire, encodeWire } from '../../src-main/common/wire';
+import { startServe } from '../../src-main/server/serve';
+import { fakeServices } from './fake-services';
+
+let dir: string;
+let running: Awaited<ReturnType<typeof startServe>>;
+let base: string;
+let token: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'bgad-http-'));
+  mkdirSync(join(dir, 'data', 'heatmaps'), { recursive: true });
+  writeFileSync(join(dir, 'data', 'heatmaps', 'h.png'), Buffer.from([137, 80, 78, 71, 1, 2, 3]));
+  writeFileSync(join(dir, 'secret.png'), 'outside');
+  mkdirSync(join(dir, 'app'));
+  writeFileSync(join(dir, 'app', 'package.json'), JSON.stringify({ name: 'bgad-inspector', version: '9.9.9' }));
+  running = await startServe({ appRoot: join(dir, 'app'), services: fakeServices(join(dir, 'data')), out: () => {} });
+  token = running.server.token;
+  base = `http://127.0.0.1:${running.server.port}`;
+});
+
+afterAll(async () => {
+  await running?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function call(method: string, args: unknown, headers: Record<string, string> = { authorization: `Bearer ${token}` }) {
+  const res = await fetch(`${base}/api/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: encodeWire(args) });
+  const isJson = res.headers.get('content-type')?.startsWith('application/json');
+  return { status: res.status, body: isJson ? (decodeWire(await res.text()) as { ok: boolean; value?: unknown; error?: { code: string; message: string } }) : undefined, res };
+}
+
+describe('browser mode server', () => {
+  it('binds only to the loopback interface and prints a URL with the token', () => {
+    const addr = running.server.server.address();
+    expect(addr).toMatchObject({ address: '127.0.0.1', family: 'IPv4' });
+    expect(running.server.url).toBe(`${base}/?token=${encodeURIComponent(token)}`);
+    expect(token.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it('generates a different token on every start', async () => {
+    const other = await startServe({ appRoot: join(dir, 'app'), services: fakeServices(join(dir, 'data')), out: () => {} });
+    try {
+      expect(other.server.token).not.toBe(token);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('refuses API calls with a missing or wrong token', async () => {
+    const missing = await call('datasets.list', {}, {});
+    expect(missing.status).toBe(401);
+    expect(missing.body?.error?.code).toBe('UNAUTHORIZED');
+    const wrong = await call('datasets.list', {}, { authorization: `Bearer ${token.slice(0, -1)}x` });
+    expect(wrong.status).toBe(401);
+    const wrongQuery = await fetch(`${base}/api/datasets.list?token=nope`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(wrongQuery.status).toBe(401);
+  });
+
+  it('answers API calls with the right token in a header or the query', async () => {
+    const created = await call('datasets.create', { name: 'Tiles' });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({ ok: true, value: { name: 'Tiles' } });
+    const viaHeader = await call('datasets.list', {}, { 'x-bgad-token': token });
+    expect(viaHeader.body?.value).toHaveLength(1);
+    const viaQuery = await fetch(`${base}/api/datasets.list?token=${encodeURIComponent(token)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
+    expect(viaQuery.status).toBe(200);
+  });
+
+  it('rejects malformed arguments with a 400 naming the field', async () => {
+    const r = await call('datasets.rename', { datasetId: 'one', name: 'x' });
+    expect(r.status).toBe(400);
+    expect(r.body?.error).toMatchObject({ code: 'BAD_ARGUMENT' });
+    expect(r.body?.error?.message).toContain('args.datasetId');
+    const unknownField = await call('datasets.create', { name: 'x', evil: true });
+    expect(unknownField.status).toBe(400);
+    const badJson = await fetch(`${base}/api/datasets.list`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: '{nope' });
+    expect(badJson.status).toBe(400);
+    const notJson = await fetch(`${base}/api/datasets.list`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${token}` }, body: '{}' });
+    expect(notJson.status).toBe(415);
+    const unknown = await call('datasets.explode', {});
+    expect(unknown.status).toBe(404);
+  });
+
+  it('says UNAVAILABLE (503) for services that are not there yet', async () => {
+    const r = await call('models.list', { datasetId: 1 });
+    expect(r.status).toBe(503);
+    expect(r.body?.error?.code).toBe('UNAVAILABLE');
+  });
+
+  it('returns bytes results raw, and 204 for none; accepts bytes in JSON arguments', async () => {
+    const r = await call('masks.get', { imageId: 1, defectTypeId: 1 });
+    expect(r.status).toBe(200);
+    expect(r.res.headers.get('content-type')).toBe('application/octet-stream');
+    expect([...new Uint8Array(await r.res.arrayBuffer())]).toEqual([137, 80, 78, 71, 0, 255]);
+    const none = await call('masks.get', { imageId: 2, defectTypeId: 1 });
+    expect(none.status).toBe(204);
+    const saved = await call('masks.save', { imageId: 3, defectTypeId: 1, png: new Uint8Array(300) });
+    expect(saved.body?.value).toMatchObject({ areaPx: 300 });
+  });
+
+  it('refuses a Host header that is not this server (DNS rebinding)', async () => {
+    const status = await new Promise<number>((ok, fail) => {
+      const req = request({ host: '127.0.0.1', port: running.server.port, path: '/api/datasets.list', method: 'POST', headers: { host: `evil.example:${running.server.port}`, authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        ok(res.statusCode ?? 0);
+      });
+      req.on('error', fail);
+      req.end('{}');
+    });
+    expect(status).toBe(421);
+  });
+
+  it('serves images from the data folder only, with the token', async () => {
+    const inside = join(dir, 'data', 'heatmaps', 'h.png');
+    const noToken = await fetch(`${base}/files?path=${encodeURIComponent(inside)}`);
+    expect(noToken.status).toBe(401);
+    const ok = await fetch(`${base}/files?path=${encodeURIComponent(inside)}&token=${encodeURIComponent(token)}`);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toBe('image/png');
+    expect(new Uint8Array(await ok.arrayBuffer())).toHaveLength(7);
+    const outside = await fetch(`${base}/files?path=${encodeURIComponent(join(dir, 'secret.png'))}&token=${encodeURIComponent(token)}`);
+    expect(outside.status).toBe(403);
+    const dotdot = await fetch(`${base}/files?path=${encodeURIComponent(join(dir, 'data', '..', 'secret.png'))}&token=${encodeURIComponent(token)}`);
+    expect(dotdot.status).toBe(403);
+  });
+
+  it('shows a clear page when the renderer is not built, with a strict CSP', async () => {
+    const res = await fetch(`${base}/`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('npm run build');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect((await fetch(`${base}/..%2f..%2fetc/passwd`)).status).toBe(403);
+  });
+
+  it('refuses event sockets without the right token or from another origin', async () => {
+    const refused = (url: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((ok) => {
+        const ws = new WebSocket(url, { headers });
+        ws.on('unexpected-response', (_req, res) => ok(res.statusCode ?? 0));
+        ws.on('open', () => {
+          ws.close();
+          ok(101);
+        });
+        ws.on('error', () => undefined);
+      });
+    const wsBase = `ws://127.0.0.1:${running.server.port}/api/events`;
+    expect(await refused(wsBase)).toBe(401);
+    expect(await refused(`${wsBase}?token=wrong`)).toBe(401);
+    expect(await refused(`${wsBase}?token=${encodeURIComponent(token)}`, { origin: 'http://evil.example' })).toBe(403);
+  });
+
+  it('pushes job progress and the result over the event socket', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${running.server.port}/api/events?token=${encodeURIComponent(token)}`, { origin: base });
+    await new Promise((ok, fail) => {
+      ws.on('open', ok);
+      ws.on('error', fail);
+    });
+    const events: ApiEvent[] = [];
+    const finished = new Promise<void>((ok) =>
+      ws.on('message', (data) => {
+        const e = decodeWire(String(data)) as ApiEvent;
+        events.push(e);
+        if (e.type !== 'progress') ok();
+      }),
+    );
+    const started = await call('datasets.importFolder', { datasetId: 1, folder: '/photos' });
+    expect(started.status).toBe(200);
+    const { jobId } = started.body?.value as { jobId: string };
+    await finished;
+    ws.close();
+    expect(events.every((e) => e.jobId === jobId)).toBe(true);
+    expect(events.some((e) => e.type === 'progress')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ type: 'result', kind: 'import', value: { imported: 5 } });
+    const state = await call('jobs.get', { jobId });
+    expect(state.body?.value).toMatchObject({ status: 'completed', runId: 42 });
+  });
+});

@@ -1,0 +1,62 @@
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { guardFilePath } from '../../src-main/server/path-guard';
+
+let dir: string;
+let data: string;
+let dataset: string;
+
+beforeAll(() => {
+  dir = realpathSync(mkdtempSync(join(tmpdir(), 'bgad-guard-')));
+  data = join(dir, 'data');
+  dataset = join(dir, 'photos');
+  mkdirSync(join(data, 'heatmaps'), { recursive: true });
+  mkdirSync(join(dataset, 'train', 'good'), { recursive: true });
+  writeFileSync(join(data, 'heatmaps', 'a.png'), 'png');
+  writeFileSync(join(data, 'bgad.sqlite'), 'db');
+  writeFileSync(join(dataset, 'train', 'good', '000.jpg'), 'jpg');
+  writeFileSync(join(dir, 'outside.png'), 'secret');
+  symlinkSync(join(dir, 'outside.png'), join(data, 'heatmaps', 'escape.png'));
+  symlinkSync(dir, join(dataset, 'up'));
+  symlinkSync(join(dataset, 'train', 'good', '000.jpg'), join(data, 'heatmaps', 'into-dataset.png'));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const roots = () => [data, dataset];
+
+describe('path guard', () => {
+  it('serves images under the data folder and imported folders', async () => {
+    await expect(guardFilePath(join(data, 'heatmaps', 'a.png'), roots())).resolves.toMatchObject({ contentType: 'image/png', sizeBytes: 3 });
+    await expect(guardFilePath(join(dataset, 'train', 'good', '000.jpg'), roots())).resolves.toMatchObject({ contentType: 'image/jpeg' });
+  });
+
+  it('refuses ".." even when it would land inside a root', async () => {
+    await expect(guardFilePath(`${data}/heatmaps/../heatmaps/a.png`, roots())).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(guardFilePath(`${data}/../outside.png`, roots())).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(guardFilePath(`${data}\\..\\outside.png`, roots())).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('refuses absolute paths outside the allowed roots and relative paths', async () => {
+    await expect(guardFilePath(join(dir, 'outside.png'), roots())).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(guardFilePath('/etc/passwd.png', roots())).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(guardFilePath('heatmaps/a.png', roots())).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(guardFilePath(`${data}-evil/a.png`, roots())).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('refuses symlinks that escape the roots, and follows those that stay inside', async () => {
+    await expect(guardFilePath(join(data, 'heatmaps', 'escape.png'), roots())).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(guardFilePath(join(dataset, 'up', 'outside.png'), roots())).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(guardFilePath(join(data, 'heatmaps', 'into-dataset.png'), roots())).resolves.toMatchObject({ path: join(dataset, 'train', 'good', '000.jpg') });
+  });
+
+  it('serves only image files, never the database', async () => {
+    await expect(guardFilePath(join(data, 'bgad.sqlite'), roots())).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('says NOT_FOUND for a missing image inside a root', async () => {
+    await expect(guardFilePath(join(data, 'heatmaps', 'missing.png'), roots())).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
