@@ -1,0 +1,102 @@
+/**
+ * Runs a backbone ONNX graph with onnxruntime-node and returns one NCHW Float32Array per tap.
+ * The graph takes RGB in [0,1] (normalisation is inside it). Runs on the engine process,
+ * never on the Electron main thread or the server's event loop.
+ */
+import * as ort from 'onnxruntime-node';
+import { AppError } from '../common/errors';
+import type { BackboneSpec } from './registry';
+
+export type ExecutionProviderName = 'cpu' | 'cuda' | 'dml' | 'webgpu';
+
+export interface ExtractorOptions {
+  executionProvider?: ExecutionProviderName;
+  /** intra-op threads (default: ORT's choice, i.e. all cores). */
+  threads?: number;
+}
+
+export interface TapShape {
+  channels: number;
+  height: number;
+  width: number;
+}
+
+export class FeatureExtractor {
+  /** Number of `extractBatch` calls that ran the backbone (for cache tests and stats). */
+  runs = 0;
+  private readonly shapeCache = new Map<number, TapShape[]>();
+
+  private constructor(
+    readonly spec: BackboneSpec,
+    private readonly session: ort.InferenceSession,
+    readonly executionProvider: ExecutionProviderName,
+  ) {}
+
+  static async create(spec: BackboneSpec, opts: ExtractorOptions = {}): Promise<FeatureExtractor> {
+    const ep = opts.executionProvider ?? 'cpu';
+    const so: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      interOpNumThreads: 1,
+      executionProviders: [ep === 'cpu' ? 'cpu' : ep, ...(ep === 'cpu' ? [] : ['cpu'])],
+    };
+    if (opts.threads !== undefined) so.intraOpNumThreads = opts.threads;
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(spec.onnxPath, so);
+    } catch (e) {
+      const msg = (e as Error).message.split('\n')[0];
+      if (ep !== 'cpu') {
+        throw new AppError('UNAVAILABLE', `The ${ep} execution provider cannot run backbone ${spec.id} (${msg}).`, { hint: 'Use the CPU, or install the GPU runtime for this provider.', cause: e });
+      }
+      throw new AppError('BAD_BACKBONE', `Backbone ${spec.id} cannot be loaded from ${spec.onnxPath} (${msg}).`, { hint: 'Delete the backbone cache folder so it is converted again.', subject: spec.onnxPath, cause: e });
+    }
+    for (const t of spec.taps) {
+      if (!session.outputNames.includes(t.name)) {
+        await session.release();
+        throw new AppError('BAD_BACKBONE', `Backbone ${spec.id} has no output ${t.name}.`, { hint: 'Delete the backbone cache folder so it is converted again.', subject: spec.onnxPath });
+      }
+    }
+    return new FeatureExtractor(spec, session, ep);
+  }
+
+  /**
+   * `chw` holds `n` images, each 3*S*S planar RGB in [0,1] (S inferred). Returns one NCHW
+   * array per tap, in the order of `spec.taps`.
+   */
+  async extractBatch(chw: Float32Array, n: number): Promise<Float32Array[]> {
+    return (await this.extractBatchWithShapes(chw, n)).taps;
+  }
+
+  async extractBatchWithShapes(chw: Float32Array, n: number): Promise<{ taps: Float32Array[]; shapes: TapShape[] }> {
+    const s = Math.round(Math.sqrt(chw.length / (3 * n)));
+    if (!Number.isInteger(n) || n < 1 || s * s * 3 * n !== chw.length) {
+      throw new AppError('BAD_ARGUMENT', `extractBatch: ${chw.length} values are not ${n} square RGB images.`);
+    }
+    const input = new ort.Tensor('float32', chw, [n, 3, s, s]);
+    this.runs++;
+    const out = await this.session.run({ [this.spec.inputName]: input });
+    const taps: Float32Array[] = [];
+    const shapes: TapShape[] = [];
+    for (const t of this.spec.taps) {
+      const v = out[t.name]!;
+      taps.push(v.data as Float32Array);
+      shapes.push({ channels: Number(v.dims[1]), height: Number(v.dims[2]), width: Number(v.dims[3]) });
+    }
+    if (!this.shapeCache.has(s)) this.shapeCache.set(s, shapes);
+    return { taps, shapes };
+  }
+
+  /** Per-tap map sizes at an input size (measured once with a blank image). */
+  async tapShapes(sizePx = this.spec.inputSize): Promise<TapShape[]> {
+    const hit = this.shapeCache.get(sizePx);
+    if (hit) return hit;
+    const { shapes } = await this.extractBatchWithShapes(new Float32Array(3 * sizePx * sizePx), 1);
+    this.runs--;
+    return shapes;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

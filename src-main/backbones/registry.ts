@@ -1,0 +1,442 @@
+/**
+ * Backbone registry: frozen ImageNet feature extractors as ONNX graphs plus a tap spec.
+ *
+ * Every backbone we run is an ONNX file that we emitted ourselves into a cache folder:
+ * input `image` float [batch, 3, height, width], RGB in [0,1] (the normalisation is folded
+ * into the graph, so an exported model needs no glue); one float NCHW output per tap, named
+ * after the tap. Built in:
+ * - `mobilenetv2`, `inceptionv3`: converted from the Keras models in nsfwjs@4.4.0 (MIT), only
+ *   the frozen ImageNet layers (through block_10 / mixed5).
+ * - `zoo-mobilenetv2-int8`: the float twin of the ONNX Model Zoo MobileNetV2 int8 file in
+ *   `../shared/models` (Apache-2.0), when that file is present with the expected sha256.
+ * Users add their own ONNX file with a tap spec JSON (see `loadUserBackbone`).
+ *
+ * Tap strides are nominal: graphs with 'valid' padding (InceptionV3) give maps slightly
+ * smaller than size/stride (e.g. 60, 29, 14 at 256). Consumers use the runtime shape
+ * (`FeatureExtractor.tapShapes`).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile, mkdir } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { AppError } from '../common/errors';
+import { decodeModel, encodeModel, type OnnxModel } from '../autodiff/onnx-proto';
+import { writeFileAtomic } from '../images/load';
+import { convertKerasToOnnx, KERAS_CONVERTER_VERSION } from './keras-to-onnx';
+import { loadNsfwjsModel, type NsfwjsModelName } from './nsfwjs-source';
+import { prepareImageInput, pruneToOutputs, tensorProducers } from './onnx-graph';
+import { buildFloatTwin, quantizedWithTaps } from './quantized-twin';
+
+export type TapStride = 4 | 8 | 16;
+
+export interface TapSpec {
+  /** Output tensor name in the backbone ONNX. */
+  name: string;
+  stride: TapStride;
+  channels: number;
+}
+
+export interface Normalization {
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+export interface BackboneSpec {
+  id: string;
+  description: string;
+  /** The ONNX file we run (our emitted graph, in the cache folder). */
+  onnxPath: string;
+  /** sha256 of that ONNX file's bytes. */
+  sha256: string;
+  inputSize: number;
+  /** Name of the graph input; takes RGB in [0,1], NCHW. */
+  inputName: string;
+  taps: TapSpec[];
+  /** (x - mean) / std on RGB in [0,1]; already inside the graph (informational). */
+  normalization: Normalization;
+  source: string;
+  license: string;
+}
+
+export interface BackboneListing {
+  id: string;
+  description: string;
+  available: boolean;
+  /** Why it is unavailable, in words. */
+  reason?: string;
+  builtIn: boolean;
+}
+
+export interface BackboneOptions {
+  /** Where converted graphs are written; default `<repo>/.cache/backbones`. */
+  cacheDir?: string;
+  /** Folder holding `mobilenetv2-12-int8/`; default `<repo>/../shared/models`. */
+  modelsDir?: string;
+}
+
+export const DEFAULT_BACKBONE_ID = 'mobilenetv2';
+export const DEFAULT_INPUT_SIZE = 256;
+export const INPUT_NAME = 'image';
+
+const IMAGENET: Normalization = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+/** Keras applications' 'tf' preprocessing: x / 127.5 - 1, i.e. (x - 0.5) / 0.5 on [0,1]. */
+const KERAS_TF: Normalization = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+
+export const ZOO_INT8_FILE = 'mobilenetv2-12-int8/mobilenetv2-12-int8.onnx';
+export const ZOO_INT8_SHA256 = 'cc028fe6cae7bc11a4ff53cfc9b79c920e8be65ce33a904ec3e2a8f66d77f95f';
+
+interface BuiltIn {
+  id: string;
+  description: string;
+  taps: TapSpec[];
+  normalization: Normalization;
+  source: string;
+  license: string;
+  /** Bump to invalidate cached conversions. */
+  version: number;
+  build(opts: Required<BackboneOptions>): Promise<{ model: OnnxModel; sourceSha256: string }>;
+  unavailableReason(opts: Required<BackboneOptions>): string | null;
+}
+
+function nsfwjsBuiltIn(id: string, name: NsfwjsModelName, description: string, taps: TapSpec[]): BuiltIn {
+  return {
+    id,
+    description,
+    taps,
+    normalization: KERAS_TF,
+    source: `nsfwjs@4.4.0 dist/models/${name} (Keras ${name}, frozen ImageNet layers only)`,
+    license: 'MIT (nsfwjs); ImageNet weights from keras.applications (Apache-2.0)',
+    version: KERAS_CONVERTER_VERSION,
+    unavailableReason: () => null,
+    async build() {
+      const files = loadNsfwjsModel(name);
+      const sourceSha256 = createHash('sha256').update(files.weightData).update(JSON.stringify(files.artifact.modelTopology)).digest('hex');
+      const model = convertKerasToOnnx(files, { taps: taps.map((t) => t.name), inputName: INPUT_NAME, normalization: KERAS_TF, producer: `bgad-inspector keras-to-onnx (${id})` });
+      return { model, sourceSha256 };
+    },
+  };
+}
+
+export const ZOO_TAPS: TapSpec[] = [
+  { name: '339', stride: 4, channels: 24 },
+  { name: '365', stride: 8, channels: 32 },
+  { name: '426', stride: 16, channels: 96 },
+];
+
+const BUILT_INS: BuiltIn[] = [
+  nsfwjsBuiltIn('mobilenetv2', 'mobilenet_v2', 'MobileNetV2 (Keras, ImageNet) through block_10; from nsfwjs', [
+    { name: 'block_2_add', stride: 4, channels: 24 },
+    { name: 'block_5_add', stride: 8, channels: 32 },
+    { name: 'block_10_project_BN', stride: 16, channels: 96 },
+  ]),
+  nsfwjsBuiltIn('inceptionv3', 'inception_v3', 'InceptionV3 (Keras, ImageNet) through mixed5; from nsfwjs', [
+    { name: 'activation_5', stride: 4, channels: 192 },
+    { name: 'mixed2', stride: 8, channels: 288 },
+    { name: 'mixed5', stride: 16, channels: 768 },
+  ]),
+  {
+    id: 'zoo-mobilenetv2-int8',
+    description: 'ONNX Model Zoo MobileNetV2 int8 (ImageNet), run as a float twin',
+    taps: ZOO_TAPS,
+    normalization: IMAGENET,
+    source: 'ONNX Model Zoo mobilenetv2-12-int8.onnx (../shared/models)',
+    license: 'Apache-2.0',
+    version: 2,
+    unavailableReason(opts) {
+      const file = join(opts.modelsDir, ZOO_INT8_FILE);
+      return existsSync(file) ? null : `the model file ${file} is not on this machine`;
+    },
+    async build(opts) {
+      const { model, sha256 } = await readZooInt8(opts.modelsDir);
+      return { model: buildFloatTwin(model, { taps: ZOO_TAPS, inputName: 'input', newInputName: INPUT_NAME, normalization: IMAGENET }), sourceSha256: sha256 };
+    },
+  },
+];
+
+/** Reads and hash-checks the zoo int8 model. */
+export async function readZooInt8(modelsDir = defaultModelsDir()): Promise<{ model: OnnxModel; sha256: string; path: string }> {
+  const file = join(modelsDir, ZOO_INT8_FILE);
+  if (!existsSync(file)) throw new AppError('UNAVAILABLE', `Backbone zoo-mobilenetv2-int8 is unavailable: ${file} is not on this machine.`, { hint: 'Copy mobilenetv2-12-int8.onnx into that folder, or use another backbone.', subject: file });
+  const bytes = await readFile(file);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== ZOO_INT8_SHA256) {
+    throw new AppError('BAD_BACKBONE', `${file} has sha256 ${sha256}, expected ${ZOO_INT8_SHA256}.`, { hint: 'The file is a different version or damaged; copy the original again (see SOURCE.md beside it).', subject: file });
+  }
+  return { model: decodeModel(bytes), sha256, path: file };
+}
+
+/** The int8 reference graph with dequantized outputs at the taps (for fidelity checks). */
+export async function zooInt8WithTaps(modelsDir = defaultModelsDir()): Promise<Uint8Array> {
+  const { model } = await readZooInt8(modelsDir);
+  const m = quantizedWithTaps(model, { taps: ZOO_TAPS, inputName: 'input', newInputName: INPUT_NAME, normalization: IMAGENET });
+  return encodeModel(m);
+}
+
+function moduleFile(): string {
+  if (typeof __filename === 'string') return __filename;
+  return fileURLToPath(import.meta.url);
+}
+
+/** The repository (or installed app) root: the nearest folder with our package.json. */
+export function appRoot(): string {
+  for (const start of [dirname(moduleFile()), process.cwd()]) {
+    let dir = start;
+    for (let i = 0; i < 8; i++) {
+      const pkg = join(dir, 'package.json');
+      if (existsSync(pkg)) {
+        try {
+          if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'bgad-inspector') return dir;
+        } catch (e) {
+          if (!(e instanceof SyntaxError)) throw e;
+        }
+      }
+      const up = dirname(dir);
+      if (up === dir) break;
+      dir = up;
+    }
+  }
+  return process.cwd();
+}
+
+export function defaultCacheDir(): string {
+  return join(appRoot(), '.cache', 'backbones');
+}
+
+export function defaultModelsDir(): string {
+  return resolve(appRoot(), '..', 'shared', 'models');
+}
+
+function withDefaults(opts: BackboneOptions = {}): Required<BackboneOptions> {
+  return { cacheDir: opts.cacheDir ?? defaultCacheDir(), modelsDir: opts.modelsDir ?? defaultModelsDir() };
+}
+
+export function listBackbones(opts: BackboneOptions = {}): BackboneListing[] {
+  const o = withDefaults(opts);
+  return BUILT_INS.map((b) => {
+    const reason = b.unavailableReason(o);
+    return { id: b.id, description: b.description, available: reason === null, builtIn: true, ...(reason ? { reason } : {}) };
+  });
+}
+
+interface CachedMeta {
+  id: string;
+  version: number;
+  sourceSha256: string;
+  sha256: string;
+}
+
+const memo = new Map<string, Promise<BackboneSpec>>();
+
+/** Returns a built-in backbone, converting it into the cache folder on first use. */
+export async function getBackbone(id: string, opts: BackboneOptions = {}): Promise<BackboneSpec> {
+  const o = withDefaults(opts);
+  const key = `${o.cacheDir}\0${o.modelsDir}\0${id}`;
+  let p = memo.get(key);
+  if (!p) {
+    p = buildOrLoad(id, o);
+    memo.set(key, p);
+    p.catch(() => memo.delete(key));
+  }
+  return p;
+}
+
+async function buildOrLoad(id: string, o: Required<BackboneOptions>): Promise<BackboneSpec> {
+  const b = BUILT_INS.find((x) => x.id === id);
+  if (!b) {
+    throw new AppError('BAD_BACKBONE', `Unknown backbone ${id}.`, { hint: `Choose one of: ${BUILT_INS.map((x) => x.id).join(', ')}, or add your own ONNX file with a tap spec.` });
+  }
+  const reason = b.unavailableReason(o);
+  if (reason) throw new AppError('UNAVAILABLE', `Backbone ${id} is unavailable: ${reason}.`, { hint: 'Choose another backbone.' });
+  const dir = join(o.cacheDir, id);
+  const onnxPath = join(dir, 'backbone.onnx');
+  const metaPath = join(dir, 'meta.json');
+  const spec = (sha256: string): BackboneSpec => ({
+    id: b.id, description: b.description, onnxPath, sha256, inputSize: DEFAULT_INPUT_SIZE, inputName: INPUT_NAME,
+    taps: b.taps.map((t) => ({ ...t })), normalization: b.normalization, source: b.source, license: b.license,
+  });
+  const cached = await readCached(onnxPath, metaPath, id, b.version);
+  if (cached) return spec(cached.sha256);
+  const { model, sourceSha256 } = await b.build(o);
+  const bytes = encodeModel(model);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(onnxPath, bytes);
+  const meta: CachedMeta = { id, version: b.version, sourceSha256, sha256 };
+  await writeFileAtomic(metaPath, Buffer.from(JSON.stringify(meta, null, 2)));
+  return spec(sha256);
+}
+
+async function readCached(onnxPath: string, metaPath: string, id: string, version: number): Promise<CachedMeta | null> {
+  if (!existsSync(onnxPath) || !existsSync(metaPath)) return null;
+  let meta: CachedMeta;
+  try {
+    meta = JSON.parse(await readFile(metaPath, 'utf8')) as CachedMeta;
+  } catch (e) {
+    if (e instanceof SyntaxError) return null;
+    throw e;
+  }
+  if (meta.id !== id || meta.version !== version) return null;
+  const sha = createHash('sha256').update(await readFile(onnxPath)).digest('hex');
+  return sha === meta.sha256 ? meta : null;
+}
+
+// ---------------------------------------------------------------------------------------
+// User backbones: an ONNX file plus a tap spec JSON.
+
+export interface UserBackboneJson {
+  id: string;
+  onnx: string;
+  inputSize?: number;
+  taps: { name: string; stride: number; channels: number }[];
+  normalization?: { mean: number[]; std: number[] };
+  description?: string;
+}
+
+function bad(subject: string, message: string, hint: string): AppError {
+  return new AppError('BAD_BACKBONE', message, { hint, subject });
+}
+
+function parseUserJson(raw: unknown, where: string): UserBackboneJson {
+  const fix = 'Fix the tap spec JSON: { "id", "onnx", "inputSize", "taps": [{ "name", "stride", "channels" }], "normalization": { "mean": [r,g,b], "std": [r,g,b] } }.';
+  if (typeof raw !== 'object' || raw === null) throw bad(where, `Tap spec ${where} is not a JSON object.`, fix);
+  const j = raw as Record<string, unknown>;
+  if (typeof j.id !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(j.id)) throw bad(where, `Tap spec ${where}: "id" must be a short name of letters, digits, '.', '_' or '-'.`, fix);
+  if (typeof j.onnx !== 'string' || !j.onnx) throw bad(where, `Tap spec ${where}: "onnx" must be the path of the ONNX file.`, fix);
+  if (j.inputSize !== undefined && (!Number.isInteger(j.inputSize) || (j.inputSize as number) < 32 || (j.inputSize as number) > 2048)) {
+    throw bad(where, `Tap spec ${where}: "inputSize" must be an integer between 32 and 2048.`, fix);
+  }
+  if (!Array.isArray(j.taps) || j.taps.length === 0) throw bad(where, `Tap spec ${where}: "taps" must list at least one tap.`, fix);
+  for (const t of j.taps as unknown[]) {
+    const tt = t as Record<string, unknown>;
+    if (typeof tt?.name !== 'string' || ![4, 8, 16].includes(tt.stride as number) || !Number.isInteger(tt.channels) || (tt.channels as number) <= 0) {
+      throw bad(where, `Tap spec ${where}: each tap needs "name" (tensor name), "stride" (4, 8 or 16) and "channels" (a positive integer); got ${JSON.stringify(t)}.`, fix);
+    }
+  }
+  if (j.normalization !== undefined) {
+    const n = j.normalization as Record<string, unknown>;
+    const ok = (v: unknown, pos: boolean) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!pos || x > 0));
+    if (!ok(n?.mean, false) || !ok(n?.std, true)) throw bad(where, `Tap spec ${where}: "normalization" needs "mean" and "std" arrays of 3 numbers (std > 0).`, fix);
+  }
+  return j as unknown as UserBackboneJson;
+}
+
+/**
+ * Validates a user backbone (the tap spec JSON file, or its parsed content with `baseDir`),
+ * emits the surgically modified graph into the cache and checks every tap by running a
+ * dummy input: unknown tensors, wrong strides and wrong channel counts are BAD_BACKBONE.
+ */
+export async function loadUserBackbone(specFileOrJson: string | UserBackboneJson, opts: BackboneOptions & { baseDir?: string; threads?: number } = {}): Promise<BackboneSpec> {
+  const o = withDefaults(opts);
+  let raw: unknown;
+  let where: string;
+  let baseDir: string;
+  if (typeof specFileOrJson === 'string') {
+    where = specFileOrJson;
+    baseDir = dirname(resolve(specFileOrJson));
+    let text: string;
+    try {
+      text = await readFile(specFileOrJson, 'utf8');
+    } catch (e) {
+      throw new AppError('NOT_FOUND', `Tap spec ${specFileOrJson} cannot be read.`, { hint: 'Check the path.', subject: specFileOrJson, cause: e });
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw bad(where, `Tap spec ${where} is not valid JSON (${(e as Error).message}).`, 'Fix the JSON syntax.');
+    }
+  } else {
+    raw = specFileOrJson;
+    where = `for backbone ${String((specFileOrJson as { id?: unknown }).id)}`;
+    baseDir = opts.baseDir ?? process.cwd();
+  }
+  const j = parseUserJson(raw, where);
+  if (BUILT_INS.some((b) => b.id === j.id)) throw bad(where, `Backbone id ${j.id} is taken by a built-in backbone.`, 'Choose another "id".');
+  const onnxFile = isAbsolute(j.onnx) ? j.onnx : resolve(baseDir, j.onnx);
+  let srcBytes: Buffer;
+  try {
+    srcBytes = await readFile(onnxFile);
+  } catch (e) {
+    throw new AppError('NOT_FOUND', `ONNX file ${onnxFile} (backbone ${j.id}) cannot be read.`, { hint: 'Check the "onnx" path in the tap spec; relative paths are relative to the JSON file.', subject: onnxFile, cause: e });
+  }
+  let model: OnnxModel;
+  try {
+    model = decodeModel(srcBytes);
+  } catch (e) {
+    throw bad(onnxFile, `${onnxFile} is not an ONNX model (${(e as Error).message}).`, 'Export the network to ONNX again.');
+  }
+  const graph = model.graph;
+  if (!graph?.node?.length) throw bad(onnxFile, `${onnxFile} has an empty graph.`, 'Export the network to ONNX again.');
+  const initNames = new Set((graph.initializer ?? []).map((t) => t.name));
+  const inputs = (graph.input ?? []).filter((i) => !initNames.has(i.name));
+  if (inputs.length !== 1) throw bad(onnxFile, `${onnxFile} has ${inputs.length} inputs; a backbone needs exactly one image input.`, 'Export the network with a single NCHW image input.');
+  const input = inputs[0]!;
+  const dims = input.type?.tensorType?.shape?.dim ?? [];
+  if (input.type?.tensorType?.elemType !== 1 || dims.length !== 4 || (dims[1]?.dimValue !== undefined && dims[1].dimValue !== 3)) {
+    throw bad(onnxFile, `${onnxFile}: input ${input.name} must be float32 [N, 3, H, W].`, 'Export the network with an NCHW float32 RGB input.');
+  }
+  const known = tensorProducers(graph);
+  for (const t of j.taps) {
+    if (!known.has(t.name)) {
+      throw bad(onnxFile, `Tap ${t.name} of backbone ${j.id} is not a tensor in ${onnxFile}.`, 'Use the name of a node output in the graph (for example as shown by Netron).');
+    }
+  }
+  const normalization = (j.normalization ?? { mean: [0, 0, 0], std: [1, 1, 1] }) as Normalization;
+  pruneToOutputs(graph, j.taps.map((t) => ({ name: t.name })));
+  // The graph takes `image` (RGB in [0,1]); the user's input becomes an internal tensor.
+  graph.input = (graph.input ?? []).filter((i) => i.name !== input.name);
+  if (input.name !== INPUT_NAME) {
+    for (const n of graph.node ?? []) n.input = (n.input ?? []).map((i) => (i === input.name ? INPUT_NAME : i));
+  }
+  prepareImageInput(graph, INPUT_NAME, normalization);
+  const hasDefault = (model.opsetImport ?? []).some((op) => !op.domain);
+  if (!hasDefault) model.opsetImport = [...(model.opsetImport ?? []), { domain: '', version: 13 }];
+  const bytes = encodeModel(model);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const inputSize = j.inputSize ?? DEFAULT_INPUT_SIZE;
+  const taps: TapSpec[] = j.taps.map((t) => ({ name: t.name, stride: t.stride as TapStride, channels: t.channels }));
+
+  // Check taps with a dummy input.
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: opts.threads ?? 1, interOpNumThreads: 1, graphOptimizationLevel: 'basic' });
+  } catch (e) {
+    throw bad(onnxFile, `ONNX Runtime cannot load backbone ${j.id} after pruning to its taps (${(e as Error).message.split('\n')[0]}).`, 'Check that the model runs in ONNX Runtime and that its batch, height and width dimensions are not fixed by Reshape nodes.');
+  }
+  try {
+    const x = new ort.Tensor('float32', new Float32Array(3 * inputSize * inputSize).fill(0.5), [1, 3, inputSize, inputSize]);
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await session.run({ [INPUT_NAME]: x });
+    } catch (e) {
+      throw bad(onnxFile, `Backbone ${j.id} fails on a ${inputSize}x${inputSize} input (${(e as Error).message.split('\n')[0]}).`, 'Check "inputSize" and that the graph accepts other sizes than the one it was exported with.');
+    }
+    for (const t of taps) {
+      const d = out[t.name]!.dims;
+      if (d.length !== 4) throw bad(onnxFile, `Tap ${t.name} of backbone ${j.id} has shape [${d.join(', ')}]; a tap must be a 4-D NCHW map.`, 'Choose a convolutional feature map as the tap.');
+      if (d[1] !== t.channels) throw bad(onnxFile, `Tap ${t.name} of backbone ${j.id} has ${d[1]} channels, the spec says ${t.channels}.`, `Set "channels": ${d[1]} for this tap.`);
+      const actual = inputSize / Number(d[2]);
+      if (!strideMatches(actual, t.stride)) {
+        const suggestion = [4, 8, 16].find((s) => strideMatches(actual, s));
+        throw bad(onnxFile, `Tap ${t.name} of backbone ${j.id} is ${d[2]}x${d[3]} at a ${inputSize}px input (stride about ${actual.toFixed(1)}), not stride ${t.stride}.`, suggestion ? `Set "stride": ${suggestion}, or choose another tensor.` : 'Choose a tensor at stride 4, 8 or 16.');
+      }
+    }
+  } finally {
+    await session.release();
+  }
+  const dir = join(o.cacheDir, `user-${j.id}-${sha256.slice(0, 12)}`);
+  const onnxPath = join(dir, 'backbone.onnx');
+  if (!existsSync(onnxPath)) await writeFileAtomic(onnxPath, bytes);
+  return {
+    id: j.id, description: j.description ?? `User backbone from ${onnxFile}`, onnxPath, sha256, inputSize, inputName: INPUT_NAME, taps,
+    normalization: { mean: [normalization.mean[0], normalization.mean[1], normalization.mean[2]], std: [normalization.std[0], normalization.std[1], normalization.std[2]] },
+    source: onnxFile, license: 'as supplied by the user',
+  };
+}
+
+/** Nominal stride check: the measured stride is within a factor sqrt(2) of the nominal one. */
+export function strideMatches(measured: number, nominal: number): boolean {
+  const r = measured / nominal;
+  return r > Math.SQRT1_2 && r < Math.SQRT2;
+}
