@@ -246,10 +246,18 @@ export const OPS: Record<string, OpDef> = {
       const x = n.inputs[0]!;
       const axes = constInts(g, n.inputs[1], 'axes').map((a) => normAxis(a, x.rank)).sort((a, b) => a - b);
       const cnt = product(axes.map((a) => x.shape[a]!));
-      if (cnt === null) throw new Error('ReduceMean over a symbolic dim: use ReduceSum and divide by a count input');
       const gk = n.attrs.keepdims === 0 ? g.unsqueeze(gy!, axes) : gy!;
-      return [expandTo(g, g.mul(gk, 1 / cnt), x), null];
+      if (cnt !== null) return [expandTo(g, g.mul(gk, 1 / cnt), x), null];
+      // symbolic reduced dims: count = prod(shape(x)[axes]) computed in the graph
+      const dims = g.gather(g.shapeOf(x), g.ints(axes, 'mean_axes'));
+      const count = g.cast(g.op1('ReduceProd', [dims, g.ints([0], 'axes')], { keepdims: 0 }), x.dtype);
+      return [expandTo(g, g.div(gk, count), x), null];
     },
+  },
+  ReduceProd: {
+    minOpset: 18,
+    infer: (inputs, attrs, g) => OPS.ReduceSum!.infer(inputs, attrs, g),
+    vjp: notDifferentiable('ReduceProd'),
   },
   Slice: {
     infer: (inputs, _a, g) => {

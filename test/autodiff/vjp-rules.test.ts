@@ -43,6 +43,7 @@ const CASES: Record<string, Case[]> = {
   ReduceSum: [{ params: [P('a', [2, 3, 2])], build: (g, [a]) => g.reduceSum(a!, [1]) },
               { params: [P('a', [2, 3, 2])], build: (g, [a]) => g.reduceSum(a!, [0, 2], true) }],
   ReduceMean: [{ params: [P('a', [2, 3])], build: (g, [a]) => g.reduceMean(a!, [-1]) },
+               { params: [P('a', [2, 3])], build: (g, [a]) => g.reduceMean(g.op1('Identity', [a!]), [0]) },
                { params: [P('a', [2, 3])], build: (g, [a]) => g.reduceMean(a!, [0], true) }],
   Slice: [{ params: [P('a', [3, 5])], build: (g, [a]) => g.slice(a!, [1], [4], [1]) },
           { params: [P('a', [3, 5])], build: (g, [a]) => g.slice(a!, [0, 2], [2, 100], [0, 1]) }],
@@ -65,6 +66,7 @@ const CASES: Record<string, Case[]> = {
   StopGradient: [],
   // TopK's rule throws on purpose (covered by 'refuses to differentiate through TopK values').
   TopK: [],
+  ReduceProd: [],
   Sign: [],
 };
 
