@@ -255,11 +255,32 @@ export interface PathCheck {
   layout?: 'mvtec' | 'plain';
 }
 
-/** Events pushed to every UI window/tab: one job's progress, its result or its error. */
+/** Commands from the desktop app's menu (browser mode binds the same keys in the page). */
+export const MENU_COMMANDS = [
+  'new-dataset',
+  'import-folder',
+  'inspect-image',
+  'inspect-folder',
+  'export-report',
+  'go-datasets',
+  'go-annotate',
+  'go-training',
+  'go-models',
+  'go-inspect',
+  'go-settings',
+  'about',
+] as const;
+export type MenuCommand = (typeof MENU_COMMANDS)[number];
+
+/**
+ * Events pushed to every UI window/tab: one job's progress, its result or its error; and
+ * (desktop app) a menu command.
+ */
 export type ApiEvent =
   | { type: 'progress'; jobId: string; kind: JobKind; progress: EngineProgress }
   | { type: 'result'; jobId: string; kind: JobKind; value: unknown }
-  | { type: 'error'; jobId: string; kind: JobKind; error: SerializedError };
+  | { type: 'error'; jobId: string; kind: JobKind; error: SerializedError }
+  | { type: 'menu'; command: MenuCommand };
 
 /** What every transport returns: the value, or an error as code + words + what to do. */
 export type ApiResponse<T> = { ok: true; value: T } | { ok: false; error: SerializedError };

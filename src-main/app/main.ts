@@ -1,0 +1,126 @@
+/**
+ * The desktop app's composition root (Electron main; dist/app/main.cjs). Nothing imports it.
+ * Order is fixed: scheme registration (before ready) -> single-instance lock -> security ->
+ * protocol -> engine process -> services -> IPC -> menu -> window. The main process only
+ * routes: ONNX Runtime work runs in the engine utility process.
+ */
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, utilityProcess } from 'electron';
+import { join } from 'node:path';
+import { APP_ORIGIN, IPC_EVENT_CHANNEL, type ApiEvent, type MenuCommand, type Settings } from '../common/api';
+import { isAppError } from '../common/errors';
+import { resolveDataDir } from '../db/paths';
+import { createApiHandlers, unavailableMethods } from '../server/api-handlers';
+import { JobHub } from '../server/jobs';
+import { openServices } from '../server/services-wiring';
+import { SettingsStore } from '../server/settings-store';
+import { createDialogs } from './dialogs';
+import { startEngineProcess, type EngineChannel } from './engine-host';
+import { makeSenderCheck, setupIpc } from './ipc';
+import { buildMenuTemplate } from './menu';
+import { registerAppScheme, setupProtocol } from './protocol';
+import { secureWebPreferences, setupSecurity } from './security';
+import { loadWindowState, saveWindowState, type WindowState } from './window-state';
+
+registerAppScheme(protocol);
+
+let mainWindow: BrowserWindow | undefined;
+
+function send(event: ApiEvent): void {
+  if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC_EVENT_CHANNEL, event);
+}
+
+async function createMainWindow(appRoot: string, stateFile: string): Promise<BrowserWindow> {
+  const state = await loadWindowState(stateFile, screen.getAllDisplays().map((d) => d.workArea));
+  const win = new BrowserWindow({
+    ...state,
+    minWidth: 800,
+    minHeight: 560,
+    show: false,
+    title: 'BGAD Inspector',
+    backgroundColor: '#1e1f22',
+    webPreferences: secureWebPreferences(join(appRoot, 'dist', 'preload', 'preload.cjs'), !app.isPackaged),
+  });
+  if (state.isMaximized) win.maximize();
+  win.once('ready-to-show', () => win.show());
+  let saveTimer: NodeJS.Timeout | undefined;
+  const remember = () => {
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(() => {
+      if (win.isDestroyed()) return;
+      const b = win.getNormalBounds();
+      const next: WindowState = { x: b.x, y: b.y, width: b.width, height: b.height, isMaximized: win.isMaximized() };
+      saveWindowState(stateFile, next).catch((e: Error) => console.error(`bgad: cannot save the window state: ${e.message}`));
+    }, 400);
+  };
+  for (const ev of ['resize', 'move', 'maximize', 'unmaximize'] as const) win.on(ev as 'resize', remember);
+  win.on('close', remember);
+  return win;
+}
+
+async function start(): Promise<void> {
+  const appRoot = app.getAppPath();
+  const userData = app.getPath('userData');
+  const defaultDataDir = resolveDataDir();
+  const settingsStore = new SettingsStore(join(userData, 'settings.json'), { dataDir: defaultDataDir, executionProvider: 'cpu', threads: 0 });
+  const settings: Settings = await settingsStore.get();
+  // BGAD_DATA_DIR wins over the saved setting (tests, portable installs).
+  const dataDir = process.env.BGAD_DATA_DIR ? resolveDataDir() : settings.dataDir;
+
+  setupSecurity(app, session.defaultSession);
+
+  const engine: EngineChannel = startEngineProcess(utilityProcess, join(appRoot, 'dist', 'app', 'engine-process.cjs'));
+  const services = await openServices({ dataDir });
+  const missing = unavailableMethods(services);
+  if (missing.length) console.warn(`bgad: not available in this build: ${missing.join(', ')}`);
+
+  const jobs = new JobHub();
+  jobs.subscribe(send);
+  const fileRoots = async () => [dataDir, ...((await services.fileRoots?.()) ?? [])];
+  setupProtocol(protocol, { rendererDir: join(appRoot, 'dist', 'renderer'), fileRoots });
+
+  const handlers = createApiHandlers({
+    services,
+    jobs,
+    settings: settingsStore,
+    mode: 'electron',
+    version: app.getVersion(),
+    dialogs: createDialogs(dialog, () => mainWindow),
+    canChangeDataDir: true,
+  });
+  setupIpc(ipcMain, handlers, makeSenderCheck(() => (mainWindow && !mainWindow.isDestroyed() ? [mainWindow.webContents.id] : [])));
+
+  const sendMenu = (command: MenuCommand) => send({ type: 'menu', command });
+  Menu.setApplicationMenu(Menu.buildFromTemplate(buildMenuTemplate(sendMenu, { isMac: process.platform === 'darwin', isDev: !app.isPackaged })));
+
+  mainWindow = await createMainWindow(appRoot, join(userData, 'window-state.json'));
+  mainWindow.on('closed', () => {
+    mainWindow = undefined;
+  });
+  await mainWindow.loadURL(`${APP_ORIGIN}/index.html`);
+
+  let quitting = false;
+  app.on('before-quit', (event) => {
+    if (quitting) return;
+    quitting = true;
+    event.preventDefault();
+    jobs.cancelAll();
+    Promise.allSettled([engine.dispose(), Promise.resolve(services.close?.())]).finally(() => app.quit());
+  });
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    if (!mainWindow) return;
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+  });
+  app.on('window-all-closed', () => app.quit());
+  app.whenReady().then(start).catch((e: unknown) => {
+    const message = isAppError(e) ? e.describe() : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    dialog.showErrorBox('BGAD Inspector could not start', message);
+    app.exit(1);
+  });
+}
+

@@ -1,0 +1,86 @@
+/**
+ * The bgad:// protocol: `bgad://app/...` serves the built renderer, and
+ * `bgad://app/files?path=...` serves images and heat maps through the same path guard as
+ * browser mode. The handler is a plain (Request) => Response function, so it is tested in Node.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { Protocol } from 'electron';
+import { APP_PROTOCOL, FILES_PATH } from '../common/api';
+import { cspString } from '../common/csp';
+import { serializeError } from '../common/errors';
+import { guardFilePath } from '../server/path-guard';
+
+/** Must run before the app is ready. */
+export function registerAppScheme(protocol: Pick<Protocol, 'registerSchemesAsPrivileged'>): void {
+  protocol.registerSchemesAsPrivileged([
+    { scheme: APP_PROTOCOL, privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true } },
+  ]);
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+};
+
+export interface ProtocolOptions {
+  rendererDir: string;
+  fileRoots(): Promise<string[]> | string[];
+}
+
+function text(status: number, body: string): Response {
+  return new Response(body, { status, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' } });
+}
+
+export function createProtocolHandler(opts: ProtocolOptions): (request: Request) => Promise<Response> {
+  const rendererDir = resolve(opts.rendererDir);
+  return async (request) => {
+    let url: URL;
+    try {
+      url = new URL(request.url);
+    } catch {
+      return text(400, 'Bad URL');
+    }
+    if (url.protocol !== `${APP_PROTOCOL}:` || url.host !== 'app') return text(404, 'Not found');
+    if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'Only GET');
+    if (url.pathname === FILES_PATH) {
+      try {
+        const file = await guardFilePath(url.searchParams.get('path') ?? '', await opts.fileRoots());
+        return new Response(await readFile(file.path), { headers: { 'Content-Type': file.contentType, 'X-Content-Type-Options': 'nosniff' } });
+      } catch (e) {
+        const err = serializeError(e);
+        return text(err.code === 'NOT_FOUND' ? 404 : err.code === 'FORBIDDEN' ? 403 : 500, err.message);
+      }
+    }
+    let rel: string;
+    try {
+      rel = decodeURIComponent(url.pathname);
+    } catch {
+      return text(400, 'Bad path');
+    }
+    if (rel.includes('\u0000') || rel.split(/[\\/]+/).includes('..')) return text(403, 'Refused path');
+    if (rel === '/' || rel === '') rel = '/index.html';
+    const file = normalize(join(rendererDir, rel));
+    if (!file.startsWith(rendererDir + sep)) return text(403, 'Refused path');
+    const st = await stat(file).catch(() => undefined);
+    if (!st?.isFile()) return text(404, `Not found: ${rel}`);
+    return new Response(await readFile(file), {
+      headers: {
+        'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+        'Content-Security-Policy': cspString(),
+        'X-Content-Type-Options': 'nosniff',
+      },
+    });
+  };
+}
+
+export function setupProtocol(protocol: Pick<Protocol, 'handle'>, opts: ProtocolOptions): void {
+  protocol.handle(APP_PROTOCOL, createProtocolHandler(opts));
+}

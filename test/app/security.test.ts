@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { hardenWebContents, isAllowedRequestUrl, secureWebPreferences } from '../../src-main/app/security';
+import { sanitizeWindowState } from '../../src-main/app/window-state';
+import { buildMenuTemplate } from '../../src-main/app/menu';
+import { runEnginePlaceholder } from '../../src-main/app/engine-placeholder';
+import type { EngineEvent } from '../../src-main/common/engine-protocol';
+
+describe('window security', () => {
+  it('isolates the renderer: context isolation, sandbox, no Node', () => {
+    const p = secureWebPreferences('/app/dist/preload/preload.cjs', false);
+    expect(p).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, nodeIntegrationInWorker: false, webSecurity: true, webviewTag: false, devTools: false });
+  });
+
+  it('blocks navigation away from the app, new windows and webviews', () => {
+    const handlers = new Map<string, (e: { preventDefault(): void }, url?: string) => void>();
+    let openHandler: ((d: { url: string }) => { action: string }) | undefined;
+    hardenWebContents({ on: (ev: string, f: never) => handlers.set(ev, f), setWindowOpenHandler: (f: never) => (openHandler = f) } as never);
+    const tryNav = (ev: string, url: string) => {
+      let prevented = false;
+      handlers.get(ev)!({ preventDefault: () => (prevented = true) }, url);
+      return prevented;
+    };
+    expect(tryNav('will-navigate', 'https://evil.example/')).toBe(true);
+    expect(tryNav('will-navigate', 'file:///etc/passwd')).toBe(true);
+    expect(tryNav('will-navigate', 'bgad://app/index.html')).toBe(false);
+    expect(tryNav('will-redirect', 'http://127.0.0.1:1/')).toBe(true);
+    expect(tryNav('will-attach-webview', '')).toBe(true);
+    expect(openHandler!({ url: 'bgad://app/index.html' })).toEqual({ action: 'deny' });
+  });
+
+  it('loads no remote content', () => {
+    expect(isAllowedRequestUrl('bgad://app/assets/x.js')).toBe(true);
+    expect(isAllowedRequestUrl('https://cdn.example/x.js')).toBe(false);
+    expect(isAllowedRequestUrl('http://127.0.0.1:8080/')).toBe(false);
+    expect(isAllowedRequestUrl('file:///etc/passwd')).toBe(false);
+  });
+});
+
+describe('window state', () => {
+  const display = [{ x: 0, y: 0, width: 1920, height: 1080 }];
+  it('keeps a position that is on a display and drops one that is not', () => {
+    expect(sanitizeWindowState({ x: 100, y: 50, width: 1200, height: 800, isMaximized: true }, display)).toEqual({ x: 100, y: 50, width: 1200, height: 800, isMaximized: true });
+    expect(sanitizeWindowState({ x: 5000, y: 50, width: 1200, height: 800 }, display)).toEqual({ width: 1200, height: 800, isMaximized: false });
+    expect(sanitizeWindowState('junk', display)).toMatchObject({ width: 1400, height: 900 });
+    expect(sanitizeWindowState({ width: 10, height: 1e9 }, display)).toMatchObject({ width: 800, height: 10_000 });
+  });
+});
+
+describe('menu', () => {
+  it('gives every app command a shortcut and sends it to the window', () => {
+    const sent: string[] = [];
+    const template = buildMenuTemplate((c) => sent.push(c), { isMac: false, isDev: false });
+    const items = template.flatMap((m) => (Array.isArray(m.submenu) ? m.submenu : []));
+    const importItem = items.find((i) => i.label === 'Import Folder…')!;
+    expect(importItem.accelerator).toBe('CmdOrCtrl+I');
+    (importItem.click as () => void)();
+    expect(sent).toEqual(['import-folder']);
+    expect(items.some((i) => i.role === 'toggleDevTools')).toBe(false);
+  });
+});
+
+describe('engine placeholder', () => {
+  it('says ready, refuses jobs in words and exits on shutdown', () => {
+    const posted: EngineEvent[] = [];
+    let onMessage!: (m: { data: unknown }) => void;
+    let exitCode: number | undefined;
+    runEnginePlaceholder({ postMessage: (m) => posted.push(m), on: (_e, l) => (onMessage = l) }, (c) => (exitCode = c), 123);
+    expect(posted[0]).toEqual({ type: 'ready', pid: 123 });
+    onMessage({ data: { type: 'start', jobId: 'j1', kind: 'train', params: {} } });
+    expect(posted[1]).toMatchObject({ type: 'error', jobId: 'j1', error: { code: 'ENGINE_FAILED' } });
+    onMessage({ data: { type: 'shutdown' } });
+    expect(exitCode).toBe(0);
+  });
+});
