@@ -6,6 +6,9 @@ import type { Command } from '../command';
  */
 export async function loadCommands(): Promise<Command[]> {
   const mods = await Promise.all([
+    import('./datasets'),
+    import('./db'),
+    import('./import'),
     import('./serve'),
     import('./synth'),
   ]);
