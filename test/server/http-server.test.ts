@@ -178,7 +178,7 @@ describe('browser mode server', () => {
     const { jobId } = started.body?.value as { jobId: string };
     await finished;
     ws.close();
-    expect(events.every((e) => e.jobId === jobId)).toBe(true);
+    expect(events.every((e) => 'jobId' in e && e.jobId === jobId)).toBe(true);
     expect(events.some((e) => e.type === 'progress')).toBe(true);
     expect(events.at(-1)).toMatchObject({ type: 'result', kind: 'import', value: { imported: 5 } });
     const state = await call('jobs.get', { jobId });
