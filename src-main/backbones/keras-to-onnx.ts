@@ -178,7 +178,7 @@ export function convertKerasToOnnx(files: KerasModelFiles, opts: KerasConvertOpt
         const bName = g.init(floatTensor(`${l.name}__B`, Float32Array.from(bias), [cout]));
         const convOut = activation === 'linear' ? outName : `${outName}__preact`;
         g.node('Conv', [input, wName, bName], [convOut], attrs, l.name);
-        if (activation !== 'linear') emitActivation(g, activation, convOut, outName, l.name);
+        if (activation !== 'linear') emitActivation(g, activation, convOut, outName, `${l.name}__${activation}`);
         tensorOf.set(outLayer, outName);
         channels.set(outLayer, cout);
         if (outLayer !== l.name) {

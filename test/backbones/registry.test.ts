@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FeatureExtractor } from '../../src-main/backbones/extractor';
+import { getBackbone, listBackbones, strideMatches, type BackboneSpec } from '../../src-main/backbones/registry';
+import { TEST_CACHE_DIR, ZOO_PRESENT, ZOO_SKIP_MESSAGE, testImage } from './helpers';
+
+const extractors: FeatureExtractor[] = [];
+afterAll(async () => {
+  for (const e of extractors) await e.dispose();
+});
+
+async function extractor(spec: BackboneSpec): Promise<FeatureExtractor> {
+  const e = await FeatureExtractor.create(spec, { threads: 1 });
+  extractors.push(e);
+  return e;
+}
+
+describe('listBackbones', () => {
+  it('lists the built-in backbones with their availability', () => {
+    const ids = listBackbones({ cacheDir: TEST_CACHE_DIR }).map((b) => b.id);
+    expect(ids).toEqual(['mobilenetv2', 'inceptionv3', 'zoo-mobilenetv2-int8']);
+  });
+
+  it('marks the zoo backbone unavailable with a reason when its file is absent', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'bgad-no-models-'));
+    try {
+      const zoo = listBackbones({ cacheDir: TEST_CACHE_DIR, modelsDir: empty }).find((b) => b.id === 'zoo-mobilenetv2-int8')!;
+      expect(zoo.available).toBe(false);
+      expect(zoo.reason).toContain('mobilenetv2-12-int8.onnx');
+      await expect(getBackbone('zoo-mobilenetv2-int8', { cacheDir: TEST_CACHE_DIR, modelsDir: empty })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('getBackbone', () => {
+  it('rejects an unknown backbone id naming the choices', async () => {
+    await expect(getBackbone('resnet9000', { cacheDir: TEST_CACHE_DIR })).rejects.toMatchObject({ code: 'BAD_BACKBONE', hint: expect.stringContaining('mobilenetv2') });
+  });
+
+  it('converts once into the cache and reuses the file with the same content hash', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bgad-bb-cache-'));
+    try {
+      const a = await getBackbone('mobilenetv2', { cacheDir: dir });
+      expect(a.onnxPath.startsWith(dir)).toBe(true);
+      expect(a.sha256).toMatch(/^[0-9a-f]{64}$/);
+      const again = await getBackbone('mobilenetv2', { cacheDir: dir });
+      expect(again.sha256).toBe(a.sha256);
+      const elsewhere = await getBackbone('mobilenetv2', { cacheDir: TEST_CACHE_DIR });
+      expect(elsewhere.sha256).toBe(a.sha256); // the conversion is deterministic
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives MobileNetV2 maps of exactly size/stride at 128, 224 and 256 px', async () => {
+    const spec = await getBackbone('mobilenetv2', { cacheDir: TEST_CACHE_DIR });
+    expect(spec.taps.map((t) => [t.stride, t.channels])).toEqual([[4, 24], [8, 32], [16, 96]]);
+    const e = await extractor(spec);
+    for (const size of [128, 224, 256]) {
+      const shapes = await e.tapShapes(size);
+      expect(shapes).toEqual(spec.taps.map((t) => ({ channels: t.channels, height: size / t.stride, width: size / t.stride })));
+    }
+  });
+
+  it('gives InceptionV3 maps near size/stride (valid padding) at 128, 224 and 256 px', async () => {
+    const spec = await getBackbone('inceptionv3', { cacheDir: TEST_CACHE_DIR });
+    const e = await extractor(spec);
+    expect(await e.tapShapes(256)).toEqual([
+      { channels: 192, height: 60, width: 60 },
+      { channels: 288, height: 29, width: 29 },
+      { channels: 768, height: 14, width: 14 },
+    ]);
+    for (const size of [128, 224]) {
+      const shapes = await e.tapShapes(size);
+      shapes.forEach((s, k) => {
+        expect(s.channels).toBe(spec.taps[k]!.channels);
+        expect(strideMatches(size / s.height, spec.taps[k]!.stride)).toBe(true);
+      });
+    }
+  });
+
+  it.skipIf(!ZOO_PRESENT)('gives the zoo float twin maps of size/stride at 128, 224 and 256 px', async () => {
+    const spec = await getBackbone('zoo-mobilenetv2-int8', { cacheDir: TEST_CACHE_DIR });
+    const e = await extractor(spec);
+    for (const size of [128, 224, 256]) {
+      expect(await e.tapShapes(size)).toEqual(spec.taps.map((t) => ({ channels: t.channels, height: size / t.stride, width: size / t.stride })));
+    }
+  });
+  if (!ZOO_PRESENT) it.skip(ZOO_SKIP_MESSAGE, () => undefined);
+
+  it('returns one NCHW array per tap for a batch, each image independent of its neighbours', async () => {
+    const spec = await getBackbone('mobilenetv2', { cacheDir: TEST_CACHE_DIR });
+    const e = await extractor(spec);
+    const a = testImage(64, 64, 1);
+    const b = testImage(64, 64, 2);
+    const both = new Float32Array(a.length * 2);
+    both.set(a);
+    both.set(b, a.length);
+    const batch = await e.extractBatch(both, 2);
+    const single = await e.extractBatch(b, 1);
+    batch.forEach((t, k) => {
+      expect(t.length).toBe(2 * single[k]!.length);
+      const second = t.subarray(single[k]!.length);
+      let maxDiff = 0;
+      for (let i = 0; i < second.length; i++) maxDiff = Math.max(maxDiff, Math.abs(second[i]! - single[k]![i]!));
+      expect(maxDiff).toBeLessThan(1e-4);
+    });
+    await expect(e.extractBatch(new Float32Array(10), 1)).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+  });
+});
