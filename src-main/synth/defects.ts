@@ -85,10 +85,10 @@ function drawMissing(rng: Rng, size: number, clean: CleanRender, mask: Uint8Arra
     drawBlob(mask, size, size, cx, cy, uniform(rng, 6, 9) * (size / 96), wobble(rng, 2, 0.08));
     return;
   }
-  // on the part: a bite out of the rim
+  // on the part: a chipped bite out of the rim (jagged, unlike the smooth rim of a good part)
   const th = uniform(rng, 0, 2 * Math.PI);
-  const r = d.radius * uniform(rng, 0.95, 1.05);
-  drawBlob(mask, size, size, d.cx + r * Math.cos(th), d.cy + r * Math.sin(th), d.radius * uniform(rng, 0.28, 0.38), wobble(rng, 2, 0.1));
+  const r = d.radius * uniform(rng, 0.8, 0.92);
+  drawBlob(mask, size, size, d.cx + r * Math.cos(th), d.cy + r * Math.sin(th), d.radius * uniform(rng, 0.34, 0.42), wobble(rng, 4, 0.06));
 }
 
 const DRAW: Record<DefectType, (rng: Rng, size: number, clean: CleanRender, mask: Uint8Array) => void> = {
