@@ -12,7 +12,7 @@ beforeAll(async () => {
 
 /** The same Keras model run by tfjs (its own weight decoding, padding and layer code), cut at the taps. */
 async function tfjsReference(files: KerasModelFiles, taps: string[]): Promise<tf.LayersModel> {
-  const topology = structuredClone(files.artifact.modelTopology) as KerasModelFiles['artifact']['modelTopology'] & {
+  const topology = structuredClone(files.artifact.modelTopology) as unknown as {
     model_config: { config: { layers: { name: string; config: Record<string, unknown>; inbound_nodes: [string][][] }[]; output_layers?: unknown } };
   };
   const layers = topology.model_config.config.layers;
