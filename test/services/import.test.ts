@@ -89,6 +89,7 @@ describe('importing a folder', () => {
       expect((store.db.prepare(`SELECT count(*) AS n FROM masks`).get() as { n: number }).n).toBe(s.masks);
     } finally {
       store.close();
+      removeDir(store.dir);
     }
   });
 
@@ -120,6 +121,7 @@ describe('importing a folder', () => {
       expect(run.problems.length).toBe(2);
     } finally {
       store.close();
+      removeDir(store.dir);
     }
   });
 
@@ -139,6 +141,7 @@ describe('importing a folder', () => {
       expect(s.maskProblems.find((p) => p.path.endsWith('0000.png'))!.reason).toMatch(/8x8/);
     } finally {
       store.close();
+      removeDir(store.dir);
     }
   });
 
@@ -156,6 +159,7 @@ describe('importing a folder', () => {
       expect(listImportRuns(store)[0]!.status).toBe('cancelled');
     } finally {
       store.close();
+      removeDir(store.dir);
     }
   });
 
@@ -167,6 +171,7 @@ describe('importing a folder', () => {
       await expect(importFolder(store, { src: join(srcRoot, 'nope'), datasetId: ds.id })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     } finally {
       store.close();
+      removeDir(store.dir);
     }
   });
 });
