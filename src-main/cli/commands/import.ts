@@ -107,7 +107,7 @@ const command: Command = {
         const r = await importOne(store, io, job.src, job.dataset, json, ac.signal);
         results.push(r);
         if (!json) {
-          io.progress('');
+          if (process.stderr.isTTY) io.progress(''); // clear the progress line
           report(io, r.dataset, r.datasetId, r.summary);
         }
         if (r.summary.status === 'cancelled') break;
