@@ -47,6 +47,11 @@ export interface ImageOptions {
   maxPixels?: number;
 }
 
+export interface ProbeOptions extends ImageOptions {
+  /** Also decode all pixel data (catches truncated or corrupt data, not just bad headers). */
+  verify?: boolean;
+}
+
 const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'tiff', 'webp', 'gif', 'heif', 'bmp']);
 const FORMAT_HINT = 'Use a JPEG, PNG, TIFF, WebP or BMP image.';
 
@@ -143,10 +148,15 @@ async function inspect(buf: Buffer, name: string, maxPixels: number, decodeBmpPi
   };
 }
 
-/** Validates an image file (exists, non-empty, decodable header, pixel limit) and hashes it. */
-export async function probeImage(path: string, opts: ImageOptions = {}): Promise<ImageInfo> {
+/**
+ * Validates an image file (exists, non-empty, decodable header, pixel limit) and hashes it.
+ * With `verify`, the pixel data is decoded too (about the cost of a load).
+ */
+export async function probeImage(path: string, opts: ProbeOptions = {}): Promise<ImageInfo> {
   const buf = await readImageFile(path);
-  return (await inspect(buf, path, opts.maxPixels ?? DEFAULT_MAX_PIXELS, false)).info;
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (opts.verify) return (await decodeToTensor(buf, path, 8, maxPixels)).info;
+  return (await inspect(buf, path, maxPixels, false)).info;
 }
 
 export async function loadImageTensor(path: string, sizePx: number, opts: ImageOptions = {}): Promise<LoadedImage> {

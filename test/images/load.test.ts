@@ -130,6 +130,8 @@ describe('loadImageTensor', () => {
     const jpg = await sharp(raw, { raw: { width: 200, height: 150, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
     writeFileSync(p, jpg.subarray(0, Math.floor(jpg.length / 2)));
     await expectAppError(loadImageTensor(p, 64), 'BAD_IMAGE', 'cut.jpg');
+    await expectAppError(probeImage(p, { verify: true }), 'BAD_IMAGE', 'truncated');
+    await expect(probeImage(p)).resolves.toMatchObject({ width: 200 }); // the header alone is fine
   });
 
   it('resizes without keeping the aspect ratio and returns planar RGB in [0,1]', async () => {
