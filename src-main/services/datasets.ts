@@ -141,5 +141,6 @@ export function deleteDataset(store: Store, input: { id: unknown; confirmName: u
   }).immediate();
   // Files go after the rows: a crash in between leaves only unreferenced files.
   rmSync(join(store.layout.masksDir, String(id)), { recursive: true, force: true });
+  rmSync(join(store.layout.bundlesDir, String(id)), { recursive: true, force: true });
   return { deletedImages };
 }

@@ -225,6 +225,7 @@ function reasonOf(e: unknown): { reason: string; code?: string } {
 }
 
 const MAX_STORED_PROBLEMS = 1000;
+const HEARTBEAT_EVERY_MS = 10_000;
 
 /** Imports a folder (one MVTec category or a plain folder) into a dataset. */
 export async function importFolder(store: Store, opts: ImportOptions): Promise<ImportSummary> {
@@ -280,6 +281,8 @@ export async function importFolder(store: Store, opts: ImportOptions): Promise<I
     const insertMask = cached(db, `INSERT INTO masks (image_id, defect_type_id, file, width, height, area_px, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
     const updateRun = cached(db, `UPDATE import_runs SET imported = imported + ?, duplicates = duplicates + ?, rejected = rejected + ?, masks = masks + ?, heartbeat_at_ms = ? WHERE id = ?`);
     const seen = new Map<string, string>(); // sha256 -> rel path, within this import
+    const beat = cached(db, `UPDATE import_runs SET heartbeat_at_ms = ? WHERE id = ?`);
+    let lastBeatMs = Date.now();
 
     for (let b = 0; b * batchSize < candidates.length; b++) {
       if (signal?.aborted) {
@@ -289,6 +292,10 @@ export async function importFolder(store: Store, opts: ImportOptions): Promise<I
       const batch = candidates.slice(b * batchSize, (b + 1) * batchSize);
       const probed = await mapPool(batch, concurrency, async (c) => {
         if (signal?.aborted) return { c, error: { reason: 'cancelled' } };
+        if (Date.now() - lastBeatMs > HEARTBEAT_EVERY_MS) {
+          lastBeatMs = Date.now();
+          beat.run(lastBeatMs, runId); // a slow batch (huge images) must not look dead
+        }
         let info: ImageInfo;
         try {
           info = await probeImage(c.abs, opts.maxPixels ? { maxPixels: opts.maxPixels } : {});

@@ -36,17 +36,24 @@ export function isRunStale(run: { pid: number | null; heartbeat_at_ms: number | 
 export function markStaleRunsInterrupted(db: Db, { staleAfterMs, nowMs = Date.now() }: { staleAfterMs: number; nowMs?: number }): StaleRunsReport {
   const report: StaleRunsReport = { importRuns: [], trainingRuns: [], inspectionRuns: [] };
   const hasTable = db.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?`);
+  type Running = { id: number; pid: number | null; heartbeat_at_ms: number | null };
+  // Look first with a plain read, so opening the store takes no write lock in the usual
+  // case (nothing was left running) and never waits for another process's writer.
+  const candidates: { table: string; key: keyof StaleRunsReport; run: Running }[] = [];
+  for (const [table, key] of RUN_TABLES) {
+    if (!hasTable.get(table)) continue; // older schema during migration tests
+    for (const r of db.prepare(`SELECT id, pid, heartbeat_at_ms FROM ${table} WHERE status = 'running'`).all() as Running[]) {
+      if (isRunStale(r, nowMs, staleAfterMs)) candidates.push({ table, key, run: r });
+    }
+  }
+  if (candidates.length === 0) return report;
   db.transaction(() => {
-    for (const [table, key] of RUN_TABLES) {
-      if (!hasTable.get(table)) continue; // older schema during migration tests
-      const running = db.prepare(`SELECT id, pid, heartbeat_at_ms FROM ${table} WHERE status = 'running'`).all() as { id: number; pid: number | null; heartbeat_at_ms: number | null }[];
-      const mark = db.prepare(`UPDATE ${table} SET status = 'interrupted', finished_at_ms = ?, error = COALESCE(error, ?) WHERE id = ? AND status = 'running'`);
-      for (const r of running) {
-        if (!isRunStale(r, nowMs, staleAfterMs)) continue;
-        const why = r.pid !== null && isPidAlive(r.pid) ? `no heartbeat for ${Math.round((nowMs - (r.heartbeat_at_ms ?? 0)) / 1000)} s` : `process ${r.pid ?? '?'} ended without finishing`;
-        mark.run(nowMs, `Interrupted: ${why}.`, r.id);
-        report[key].push(r.id);
-      }
+    for (const { table, key, run: r } of candidates) {
+      const why = r.pid !== null && isPidAlive(r.pid) ? `no heartbeat for ${Math.round((nowMs - (r.heartbeat_at_ms ?? 0)) / 1000)} s` : `process ${r.pid ?? '?'} ended without finishing`;
+      // Only if nothing changed meanwhile (the run may have sent a heartbeat or finished).
+      const changed = db.prepare(`UPDATE ${table} SET status = 'interrupted', finished_at_ms = ?, error = COALESCE(error, ?)
+        WHERE id = ? AND status = 'running' AND pid IS ? AND heartbeat_at_ms IS ?`).run(nowMs, `Interrupted: ${why}.`, r.id, r.pid, r.heartbeat_at_ms).changes;
+      if (changed) report[key].push(r.id);
     }
   }).immediate();
   return report;

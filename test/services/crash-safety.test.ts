@@ -121,6 +121,21 @@ describe('a reader', () => {
     }
   });
 
+  it('can open the store while another connection holds a write transaction', () => {
+    const dataDir = join(root, 'wal-data-3');
+    const a = openStore({ dataDir });
+    try {
+      a.db.exec('BEGIN IMMEDIATE');
+      createDataset(a, { name: 'pending' });
+      const b = openStore({ dataDir, busyTimeoutMs: 0 });
+      expect(b.db.prepare(`SELECT count(*) AS n FROM datasets`).get()).toEqual({ n: 0 });
+      b.close();
+      a.db.exec('COMMIT');
+    } finally {
+      a.close();
+    }
+  });
+
   it('is not blocked by a write transaction open on another connection of the same process', () => {
     const dataDir = join(root, 'wal-data-2');
     const a = openStore({ dataDir });

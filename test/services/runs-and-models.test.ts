@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
-import { createDataset } from '../../src-main/services/datasets';
+import { createDataset, deleteDataset } from '../../src-main/services/datasets';
 import {
   appendTrainingProgress, cancelTrainingRun, completeTrainingRun, createTrainingRun, discardTrainingRun, failTrainingRun, getLossCurves, getTrainingRun,
   markTrainingRunning, resumeTrainingRun,
@@ -127,6 +127,23 @@ describe('model versions', () => {
     expect(() => createModelVersion(store, { datasetId, ...model({ bundleFile: '../../etc/passwd' }) })).toThrow(/outside the data folder/);
     expect(() => writeBundle(store, { datasetId, fileName: '../x', bytes: new Uint8Array(1) })).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
     expect(existsSync(fromDataRef(store.layout.root, ref))).toBe(true);
+  });
+});
+
+describe('deleting a dataset', () => {
+  it('removes its runs, models and bundles, and keeps inspection runs without their model', () => {
+    const run = createTrainingRun(store, { datasetId });
+    markTrainingRunning(store, { runId: run.id });
+    const ref = writeBundle(store, { datasetId, fileName: 'm.bgad', bytes: new Uint8Array([9]) });
+    const { modelVersion } = completeTrainingRun(store, { runId: run.id, model: model({ bundleFile: ref }) });
+    activateModelVersion(store, modelVersion.id);
+    const insp = createInspectionRun(store, { source: '/in', modelVersionId: modelVersion.id });
+    deleteDataset(store, { id: datasetId, confirmName: 'D' });
+    expect(store.db.prepare(`SELECT count(*) AS n FROM training_runs`).get()).toEqual({ n: 0 });
+    expect(store.db.prepare(`SELECT count(*) AS n FROM model_versions`).get()).toEqual({ n: 0 });
+    expect(existsSync(fromDataRef(store.layout.root, ref))).toBe(false);
+    expect(getInspectionRun(store, insp.id)).toMatchObject({ datasetId: null, modelVersionId: null, source: '/in' });
+    expect(store.db.pragma('foreign_key_check')).toEqual([]);
   });
 });
 
