@@ -24,6 +24,8 @@ export interface BenchDbOptions {
 export interface BenchDbResult {
   import?: { src: string; seconds: number; imagesPerSecond: number; total: number; imported: number; duplicates: number; rejected: number; masks: number; counts: Record<string, number> };
   list: { images: number; queries: { name: string; medianMs: number; maxMs: number; total: number | null; items: number }[] };
+  /** The budgets of issue 6: import <= 60 s, a filtered page of 100 from 10,000 images < 50 ms (median). */
+  withinBudget: { import: boolean | null; list: boolean };
 }
 
 function median(xs: number[]): number {
@@ -32,7 +34,7 @@ function median(xs: number[]): number {
 }
 
 export async function benchDb(opts: BenchDbOptions = {}): Promise<BenchDbResult> {
-  const result: BenchDbResult = { list: { images: opts.listImages ?? 10_000, queries: [] } };
+  const result: BenchDbResult = { list: { images: opts.listImages ?? 10_000, queries: [] }, withinBudget: { import: null, list: false } };
   const dir = mkdtempSync(join(tmpdir(), 'bgad-bench-db-'));
   try {
     if (opts.importSrc) {
@@ -99,5 +101,6 @@ export async function benchDb(opts: BenchDbOptions = {}): Promise<BenchDbResult>
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  result.withinBudget = { import: result.import ? result.import.seconds <= 60 : null, list: result.list.queries.every((q) => q.medianMs < 50) };
   return result;
 }
