@@ -2,11 +2,12 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { openStore, type OpenStoreOptions, type Store } from '../../src-main/services/store';
 
-export const REPO_ROOT = resolve(dirname(new URL(import.meta.url).pathname), '..', '..');
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function tempDir(prefix = 'bgad-db-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
