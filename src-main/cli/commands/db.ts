@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { UsageError, type Command } from '../command';
-import { backupDatabase, checkDatabase } from '../../db/maintenance';
+import { backupDatabase, checkDatabase, removeOrphanFiles } from '../../db/maintenance';
 import { LATEST_VERSION } from '../../db/migrations';
 import { schemaVersion } from '../../db/database';
 import { openStore } from '../../services/store';
@@ -12,22 +12,26 @@ const command: Command = {
   name: 'db',
   summary: 'Database maintenance: check, backup, info, migrate',
   usage: [
-    'Usage: bgad db check  [--data-dir DIR] [--json]   integrity + foreign keys + referenced files exist',
+    'Usage: bgad db check  [--data-dir DIR] [--json] [--remove-orphans]',
+    '                      integrity + foreign keys + referenced files exist; --remove-orphans',
+    '                      deletes unreferenced mask files older than 10 minutes',
     '       bgad db backup [--out FILE] [--data-dir DIR]  online backup (default: backups/ in the data folder)',
     '       bgad db info   [--data-dir DIR] [--json]   where the data is, schema version, interrupted runs',
     '       bgad db migrate [--data-dir DIR]           bring the schema up to date (opening does it too)',
   ].join('\n'),
-  options: { out: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' } },
+  options: { out: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean' }, 'remove-orphans': { type: 'boolean' } },
   positionals: true,
   async run({ values, positionals }, io) {
     const action = positionals[0];
     if (!action || !(ACTIONS as readonly string[]).includes(action)) throw new UsageError(`choose an action: ${ACTIONS.join(', ')}`);
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
     if (values.out !== undefined && action !== 'backup') throw new UsageError('--out is only for "bgad db backup"');
+    if (values['remove-orphans'] !== undefined && action !== 'check') throw new UsageError('--remove-orphans is only for "bgad db check"');
     const store = openStore({ dataDir: typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined });
     try {
       if (action === 'check') {
         const r = checkDatabase(store.db, store.layout);
+        const removed = values['remove-orphans'] === true ? removeOrphanFiles(store.layout, r.orphanFiles) : 0;
         if (values.json === true) io.out(JSON.stringify({ dataDir: store.layout.root, ...r }, null, 2));
         else {
           io.out(`Database ${store.layout.dbFile} (schema ${r.schemaVersion})`);
@@ -37,7 +41,7 @@ const command: Command = {
           for (const f of r.foreignKeys.slice(0, 20)) io.out(`    ${f.table} row ${f.rowid ?? '?'} -> missing ${f.parent}`);
           io.out(`  files:          ${r.missingFiles.length === 0 ? 'all referenced files exist' : r.missingFiles.length + ' missing'}`);
           for (const f of r.missingFiles.slice(0, 20)) io.out(`    ${f.table} #${f.id}: ${f.file}`);
-          if (r.orphanFiles.length) io.out(`  unreferenced files in masks/: ${r.orphanFiles.length} (left by interrupted saves; harmless)`);
+          if (r.orphanFiles.length) io.out(`  unreferenced files in masks/: ${r.orphanFiles.length} (left by interrupted saves; harmless)${values['remove-orphans'] === true ? `, ${removed} removed` : ''}`);
           io.out(`  rows:           ${Object.entries(r.counts).map(([t, n]) => `${t} ${n}`).join(', ')}`);
           io.out(r.ok ? 'OK' : 'PROBLEMS FOUND: restore the data folder from a backup ("bgad db backup" makes one), or re-import/repaint the items listed.');
         }
