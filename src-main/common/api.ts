@@ -18,7 +18,8 @@ import type { EngineProgress } from './engine-protocol';
 import type { SerializedError } from './errors';
 
 // ---------------------------------------------------------------------------------------
-// Domain types that cross the boundary (plain JSON except where Uint8Array is stated).
+// Domain types that cross the boundary (plain JSON except where Uint8Array is stated). They
+// mirror the data layer's records (src-main/services), so the adapter passes them through.
 
 export type ImageLabel = 'good' | 'defect' | 'unlabelled';
 export type ImageSplit = 'train' | 'val' | 'test';
@@ -35,7 +36,7 @@ export interface AppInfo {
   mode: 'electron' | 'browser';
   platform: string;
   dataDir: string;
-  /** Native folder/file pickers exist (Electron); in the browser, paths are typed. */
+  /** Native folder/file pickers exist (desktop app); in the browser, paths are typed. */
   hasNativeDialogs: boolean;
   /** Execution providers the engine can use on this machine. */
   executionProviders: ExecutionProvider[];
@@ -49,56 +50,91 @@ export interface Settings {
   threads: number;
 }
 
-export interface DatasetSummary {
+export interface PathCheck {
+  path: string;
+  exists: boolean;
+  isDirectory: boolean;
+  isWritable: boolean;
+  /** Image files inside, recursively (capped at 100,000), for folder inputs. */
+  imageCount?: number;
+  /** Looks like an MVTec AD category folder. */
+  layout?: 'mvtec' | 'plain';
+}
+
+export interface Dataset {
   id: number;
   name: string;
-  imageCount: number;
-  counts: { good: number; defect: number; unlabelled: number; annotated: number };
   createdAtMs: number;
   updatedAtMs: number;
 }
 
-export interface ImageSummary {
+export interface DatasetSummary extends Dataset {
+  imageCount: number;
+  counts: { good: number; defect: number; unlabelled: number; train: number; val: number; test: number; unassigned: number; masked: number };
+  defectTypes: number;
+  modelVersions: number;
+  activeModelVersionId: number | null;
+}
+
+export interface ImageRecord {
   id: number;
   datasetId: number;
+  /** Absolute path of the original file (images are referenced, not copied). */
   path: string;
+  sha256: string;
   width: number;
   height: number;
+  channels: number;
+  bitDepth: number;
+  format: string;
+  bytes: number;
   label: ImageLabel;
   split: ImageSplit | null;
   defectTypeId: number | null;
-  /** Defect types that have a mask on this image. */
-  maskDefectTypeIds: number[];
-}
-
-export interface ImageDetail extends ImageSummary {
-  sha256: string;
-  format: string;
-  bytes: number;
+  defectType: string | null;
+  /** Where it came from inside the imported folder, e.g. `train/crack/001.png`. */
   source: string | null;
+  importRunId: number | null;
+  maskCount: number;
   createdAtMs: number;
   updatedAtMs: number;
 }
 
-export interface Page<T> {
-  total: number;
-  offset: number;
-  items: T[];
+export interface ImagePage {
+  items: ImageRecord[];
+  /** Matches over all pages. */
+  total: number | null;
+  /** Pass as `cursor` for the next page (faster than offsets deep into a list); null on the last page. */
+  nextCursor: string | null;
 }
 
 export interface DefectType {
   id: number;
   datasetId: number;
   name: string;
+  /** `#rrggbb` */
   colour: string;
-  imageCount: number;
 }
 
 export interface MaskInfo {
+  id: number;
   imageId: number;
   defectTypeId: number;
+  defectType: string;
+  /** Absolute path of the lossless PNG (display it with the client's `fileUrl`). */
+  path: string;
+  width: number;
+  height: number;
   areaPx: number;
+  createdAtMs: number;
   updatedAtMs: number;
+}
+
+/** A mask's pixels at the image's full resolution: one byte per pixel, 1 = defect, 0 = background. */
+export interface MaskPixels {
+  width: number;
+  height: number;
+  data: Uint8Array;
 }
 
 export interface JobRef {
@@ -110,7 +146,7 @@ export interface JobState {
   kind: JobKind;
   status: JobStatus;
   progress: EngineProgress;
-  /** The database row the job writes (import run, training run, inspection run), when any. */
+  /** The database row the job writes (training run, inspection run), when known at start. */
   runId?: number;
   result?: unknown;
   error?: SerializedError;
@@ -118,14 +154,67 @@ export interface JobState {
   finishedAtMs?: number;
 }
 
-export interface ImportResult {
-  datasetId: number;
-  layout: 'mvtec' | 'plain';
+/** `EngineProgress.data` of import jobs. */
+export interface ImportProgress {
+  phase: 'scanning' | 'importing' | 'done';
+  total: number;
+  processed: number;
   imported: number;
   duplicates: number;
   rejected: number;
   masks: number;
-  problems: { path: string; message: string }[];
+}
+
+export interface ImportProblem {
+  /** Path relative to the imported folder. */
+  path: string;
+  reason: string;
+  code?: string;
+}
+
+/** Result of an import job. */
+export interface ImportSummary {
+  importRunId: number;
+  datasetId: number;
+  layout: 'mvtec' | 'plain';
+  status: 'completed' | 'cancelled';
+  total: number;
+  imported: number;
+  duplicates: { path: string; sha256: string; duplicateOf: string }[];
+  rejected: ImportProblem[];
+  masks: number;
+  maskProblems: ImportProblem[];
+  ignoredFiles: number;
+  defectTypes: string[];
+  counts: Record<string, number>;
+  durationMs: number;
+}
+
+export interface ImportRun {
+  id: number;
+  datasetId: number;
+  source: string;
+  layout: 'mvtec' | 'plain';
+  status: 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+  total: number;
+  imported: number;
+  duplicates: number;
+  rejected: number;
+  masks: number;
+  problems: ImportProblem[];
+  error: string | null;
+  startedAtMs: number;
+  finishedAtMs: number | null;
+}
+
+export interface Backbone {
+  id: string;
+  description: string;
+  available: boolean;
+  /** Why it is unavailable, in words. */
+  reason?: string;
+  builtIn: boolean;
+  isDefault: boolean;
 }
 
 export const TRAINING_PRESETS = ['fast', 'balanced', 'thorough'] as const;
@@ -152,36 +241,33 @@ export interface TrainingRun {
   id: number;
   datasetId: number;
   status: RunStatus;
+  config: unknown;
+  /** 0..1 */
   progress: number;
+  step: number;
   message: string | null;
-  config: { preset: TrainingPreset; backboneId: string; params: TrainingParams; defectTypeIds: number[] };
-  modelVersionId: number | null;
+  /** Named durations in milliseconds. */
+  timings: Record<string, number>;
   error: string | null;
+  pid: number | null;
+  heartbeatAtMs: number | null;
+  resumeOf: number | null;
+  modelVersionId: number | null;
   createdAtMs: number;
   startedAtMs: number | null;
   finishedAtMs: number | null;
 }
 
 export interface TrainingRunDetail extends TrainingRun {
-  /** Loss curves: series name ("loss", "loss/level1", ...) -> points. */
-  loss: Record<string, { step: number; value: number }[]>;
-  timings: Record<string, number>;
+  /** Loss curves: series name ("loss", "loss/level1", ...) -> [step, value] points in step order. */
+  loss: Record<string, [number, number][]>;
 }
 
-/** Payload of training progress events (`EngineProgress.data`). */
+/** `EngineProgress.data` of training jobs. */
 export interface TrainingProgressData {
   epoch: number;
   step: number;
   losses: Record<string, number>;
-}
-
-export interface ModelMetrics {
-  imageAuroc?: number;
-  pixelAuroc?: number;
-  aupro?: number;
-  falseRejectRate?: number;
-  missRate?: number;
-  [name: string]: number | undefined;
 }
 
 export interface ModelVersion {
@@ -190,15 +276,22 @@ export interface ModelVersion {
   number: number;
   name: string | null;
   backboneId: string;
-  status: 'draft' | 'ready' | 'failed' | 'archived';
-  isActive: boolean;
+  backboneHash: string;
+  config: unknown;
+  /** Data-folder-relative path of the model bundle, when saved. */
+  bundleFile: string | null;
+  /** Calibration (explicit boundary, score normalisation) as written by training. */
+  calibration: unknown;
   threshold: number | null;
-  /** The explicit boundary (normal log-likelihood quantile, as an anomaly score). */
-  boundary: number | null;
-  metrics: ModelMetrics;
+  /** Metrics on the frozen evaluation split (imageAuroc, pixelAuroc, aupro, ...). */
+  metrics: Record<string, unknown>;
+  evalSplit: unknown;
+  status: 'draft' | 'ready' | 'failed' | 'archived';
   parentId: number | null;
   trainingRunId: number | null;
+  isActive: boolean;
   createdAtMs: number;
+  updatedAtMs: number;
 }
 
 export interface ScoreHistogram {
@@ -206,6 +299,7 @@ export interface ScoreHistogram {
   binEdges: number[];
   normal: number[];
   defect: number[];
+  /** The explicit boundary, as an anomaly score. */
   boundary: number | null;
   threshold: number | null;
   /** Scores of the frozen evaluation split, for ROC curves and draggable thresholds. */
@@ -215,20 +309,12 @@ export interface ScoreHistogram {
 export interface ModelComparison {
   a: ModelVersion;
   b: ModelVersion;
-  /** Whether both were measured on the same frozen evaluation split. */
-  sameSplit: boolean;
-  metrics: { name: string; a: number | null; b: number | null }[];
-}
-
-export interface InspectionResult {
-  id?: number;
-  path: string;
-  score: number | null;
-  verdict: Verdict;
-  threshold: number | null;
-  /** Heat map PNG in the data folder (serve it with the client's `fileUrl`). */
-  heatMapPath: string | null;
-  error: string | null;
+  sameBackbone: boolean;
+  /** Whether both were measured on the same frozen evaluation split (metrics comparable). */
+  sameEvalSplit: boolean;
+  thresholdDelta: number | null;
+  metrics: { key: string; a: number | null; b: number | null; delta: number | null }[];
+  configDiff: { path: string; a: unknown; b: unknown }[];
 }
 
 export interface InspectionRun {
@@ -238,21 +324,46 @@ export interface InspectionRun {
   source: string;
   threshold: number | null;
   status: RunStatus;
-  counts: { pass: number; fail: number; error: number };
+  pid: number | null;
+  heartbeatAtMs: number | null;
   error: string | null;
   createdAtMs: number;
+  startedAtMs: number | null;
   finishedAtMs: number | null;
 }
 
-export interface PathCheck {
+export interface InspectionSummary {
+  total: number;
+  pass: number;
+  fail: number;
+  error: number;
+  minScore: number | null;
+  maxScore: number | null;
+  meanScore: number | null;
+}
+
+export interface InspectionResult {
+  id: number;
+  runId: number;
   path: string;
-  exists: boolean;
-  isDirectory: boolean;
-  isWritable: boolean;
-  /** Image files directly or recursively inside (capped), for folder inputs. */
-  imageCount?: number;
-  /** Looks like an MVTec AD category folder. */
-  layout?: 'mvtec' | 'plain';
+  sha256: string;
+  score: number | null;
+  verdict: Verdict;
+  /** Absolute path of the heat map PNG, when kept (display it with `fileUrl`). */
+  heatmapPath: string | null;
+  error: string | null;
+  createdAtMs: number;
+}
+
+/** Result of inspecting one image. */
+export interface SingleInspection {
+  path: string | null;
+  score: number;
+  verdict: 'pass' | 'fail';
+  threshold: number;
+  modelVersionId: number;
+  /** Absolute path of the heat map PNG (display it with `fileUrl`). */
+  heatmapPath: string;
 }
 
 /** Commands from the desktop app's menu (browser mode binds the same keys in the page). */
@@ -293,15 +404,13 @@ export interface MethodDef<A = unknown, R = unknown> {
   readonly args: Validator<A>;
   /** Compile-time only: the result type. */
   readonly [resultBrand]?: R;
-  /** Browser mode answers with raw bytes (`application/octet-stream`, 204 for null). */
-  readonly bytesResult?: true;
   /** Changes state (so a UI may confirm/disable while pending). Queries are false. */
   readonly mutates: boolean;
   readonly summary: string;
 }
 
 function query<R>() {
-  return <A>(args: Validator<A>, summary: string, opts: { bytesResult?: true } = {}): MethodDef<A, R> => ({ args, summary, mutates: false, ...opts });
+  return <A>(args: Validator<A>, summary: string): MethodDef<A, R> => ({ args, summary, mutates: false });
 }
 function command<R>() {
   return <A>(args: Validator<A>, summary: string): MethodDef<A, R> => ({ args, summary, mutates: true });
@@ -313,7 +422,8 @@ const label = v.oneOf(['good', 'defect', 'unlabelled'] as const);
 const split = v.oneOf(['train', 'val', 'test'] as const);
 const provider = v.oneOf(['cpu', 'cuda', 'dml', 'webgpu'] as const);
 const jobId = v.string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'a job id' });
-const png = v.bytes({ max: 256 * 1024 * 1024 });
+const imageIds = v.array(v.id(), { min: 1, max: 100_000 });
+const side = v.int({ min: 1, max: 65_535 });
 
 const trainingParams = v.object({
   epochs: v.optional(v.int({ min: 1, max: 10_000 })),
@@ -334,16 +444,20 @@ export const contract = {
     getSettings: query<Settings>()(none, 'The current settings.'),
     setSettings: command<Settings>()(
       v.object({ dataDir: v.optional(v.path()), executionProvider: v.optional(provider), threads: v.optional(v.int({ min: 0, max: 256 })) }),
-      'Changes settings; a new data folder takes effect on the next start.',
+      'Changes settings; a new data folder takes effect on the next start (desktop app only).',
     ),
     checkPath: query<PathCheck>()(
       v.object({ path: v.path(), expect: v.oneOf(['folder', 'file', 'newFile'] as const) }),
       'Checks a typed path (browser mode has no native pickers).',
     ),
-    pickFolder: command<{ path: string | null }>()(v.object({ title: v.optional(v.string({ max: 200 })) }), 'Native folder picker (desktop only).'),
+    pickFolder: command<{ path: string | null }>()(v.object({ title: v.optional(v.string({ max: 200 })) }), 'Native folder picker (desktop app only).'),
     pickSaveFile: command<{ path: string | null }>()(
-      v.object({ title: v.optional(v.string({ max: 200 })), defaultName: v.optional(v.string({ max: 255 })), extensions: v.optional(v.array(v.string({ min: 1, max: 10, pattern: /^[A-Za-z0-9]+$/ }), { max: 10 })) }),
-      'Native save-file picker (desktop only).',
+      v.object({
+        title: v.optional(v.string({ max: 200 })),
+        defaultName: v.optional(v.string({ max: 255 })),
+        extensions: v.optional(v.array(v.string({ min: 1, max: 10, pattern: /^[A-Za-z0-9]+$/, patternText: 'an extension like "pdf"' }), { max: 10 })),
+      }),
+      'Native save-file picker (desktop app only).',
     ),
   },
   jobs: {
@@ -353,52 +467,56 @@ export const contract = {
   },
   datasets: {
     list: query<DatasetSummary[]>()(none, 'All datasets with their counts.'),
-    create: command<DatasetSummary>()(v.object({ name: v.name() }), 'Creates an empty dataset.'),
-    rename: command<DatasetSummary>()(v.object({ datasetId: v.id(), name: v.name() }), 'Renames a dataset.'),
-    delete: command<{ deleted: true }>()(
+    create: command<Dataset>()(v.object({ name: v.name() }), 'Creates an empty dataset.'),
+    rename: command<Dataset>()(v.object({ datasetId: v.id(), name: v.name() }), 'Renames a dataset.'),
+    delete: command<{ deletedImages: number }>()(
       v.object({ datasetId: v.id(), confirmName: v.string({ min: 1, max: 200 }) }),
       'Deletes a dataset with its images, masks and models; confirmName must equal its name.',
     ),
     importFolder: command<JobRef>()(
-      v.object({ datasetId: v.id(), folder: v.path(), layout: v.optional(v.oneOf(['auto', 'mvtec', 'plain'] as const)) }),
-      'Imports a folder (recursive; MVTec layout detected). Progress by events; result ImportResult.',
+      v.object({ datasetId: v.id(), folder: v.path() }),
+      'Imports a folder (recursive; MVTec layout detected). Progress data ImportProgress; result ImportSummary.',
     ),
+    importRuns: query<ImportRun[]>()(v.object({ datasetId: v.optional(v.id()) }), 'Past and interrupted imports, newest first.'),
   },
   images: {
-    list: query<Page<ImageSummary>>()(
+    list: query<ImagePage>()(
       v.object({
         datasetId: v.id(),
         label: v.optional(label),
-        split: v.optional(split),
+        split: v.optional(v.oneOf(['train', 'val', 'test', 'none'] as const)),
         annotated: v.optional(v.boolean()),
         defectTypeId: v.optional(v.id()),
         search: v.optional(v.string({ max: 200 })),
+        orderBy: v.optional(v.oneOf(['id', 'path'] as const)),
         offset: v.optional(v.int({ min: 0 })),
         limit: v.optional(v.int({ min: 1, max: 1000 })),
+        cursor: v.optional(v.string({ max: 2000 })),
       }),
-      'A page of images matching the filters (default limit 100).',
+      'A page of images matching the filters (default 100 per page).',
     ),
-    get: query<ImageDetail>()(v.object({ imageId: v.id() }), 'One image with its details.'),
-    setLabel: command<{ updated: number }>()(
-      v.object({ imageIds: v.array(v.id(), { min: 1, max: 100_000 }), label, defectTypeId: v.optional(v.nullable(v.id())) }),
-      'Labels one or many images.',
+    get: query<ImageRecord>()(v.object({ imageId: v.id() }), 'One image with its details.'),
+    setLabel: command<{ changed: number }>()(
+      v.object({ imageIds, label, defectTypeId: v.optional(v.nullable(v.id())) }),
+      'Labels one or many images of one dataset (audited).',
     ),
-    setSplit: command<{ updated: number }>()(v.object({ imageIds: v.array(v.id(), { min: 1, max: 100_000 }), split }), 'Moves images to a split.'),
+    setSplit: command<{ changed: number }>()(v.object({ imageIds, split: v.nullable(split) }), 'Moves images to a split, or to none.'),
   },
   defectTypes: {
     list: query<DefectType[]>()(datasetRef, 'Defect types of a dataset.'),
-    create: command<DefectType>()(v.object({ datasetId: v.id(), name: v.name(60), colour: v.optional(v.colour()) }), 'Adds a defect type.'),
+    create: command<DefectType>()(v.object({ datasetId: v.id(), name: v.name(60), colour: v.optional(v.colour()) }), 'Adds a defect type (or returns the one with that name).'),
     setColour: command<DefectType>()(v.object({ defectTypeId: v.id(), colour: v.colour() }), 'Changes the colour masks are drawn with.'),
   },
   masks: {
-    get: query<Uint8Array | null>()(v.object({ imageId: v.id(), defectTypeId: v.id() }), 'The mask PNG (full image size), or null.', { bytesResult: true }),
     list: query<MaskInfo[]>()(v.object({ imageId: v.id() }), 'Masks of an image.'),
-    save: command<MaskInfo>()(
-      v.object({ imageId: v.id(), defectTypeId: v.id(), png }),
-      'Saves a lossless mask PNG at the image size (an all-zero mask deletes it).',
+    get: query<(MaskPixels & { info: MaskInfo }) | null>()(v.object({ imageId: v.id(), defectTypeId: v.id() }), 'A mask\'s pixels, or null when there is none.'),
+    save: command<MaskInfo | null>()(
+      v.object({ imageId: v.id(), defectTypeId: v.id(), width: side, height: side, data: v.bytes({ max: 65_535 * 65_535 }) }),
+      'Saves a mask at the image\'s full resolution (lossless PNG); an all-zero mask deletes it (null).',
     ),
   },
   training: {
+    backbones: query<Backbone[]>()(none, 'Backbones available offline.'),
     start: command<JobRef & { runId: number }>()(
       v.object({
         datasetId: v.id(),
@@ -407,39 +525,46 @@ export const contract = {
         params: v.optional(trainingParams),
         defectTypeIds: v.optional(v.array(v.id(), { max: 1000 })),
       }),
-      'Starts training in the engine process; progress events carry TrainingProgressData.',
+      'Starts training in the engine process; progress data TrainingProgressData.',
     ),
     listRuns: query<TrainingRun[]>()(datasetRef, 'Training runs of a dataset, newest first.'),
     getRun: query<TrainingRunDetail>()(v.object({ runId: v.id() }), 'One run with its loss curves.'),
-    backbones: query<{ id: string; name: string; isDefault: boolean }[]>()(none, 'Backbones available offline.'),
   },
   models: {
     list: query<ModelVersion[]>()(datasetRef, 'Model versions of a dataset with their metrics.'),
     histogram: query<ScoreHistogram>()(v.object({ modelId: v.id(), bins: v.optional(v.int({ min: 5, max: 500 })) }), 'Score distribution on the frozen evaluation split.'),
-    setThreshold: command<ModelVersion>()(v.object({ modelId: v.id(), threshold: v.number() }), 'Sets the pass/fail threshold of a version.'),
-    activate: command<ModelVersion>()(v.object({ modelId: v.id() }), 'Makes a version the one used for inspection.'),
-    compare: query<ModelComparison>()(v.object({ modelIdA: v.id(), modelIdB: v.id() }), 'Two versions side by side.'),
+    setThreshold: command<ModelVersion>()(v.object({ modelId: v.id(), threshold: v.number() }), 'Sets the pass/fail threshold of a version (audited).'),
+    activate: command<ModelVersion>()(v.object({ modelId: v.id() }), 'Makes a version the one used for inspection (audited).'),
+    compare: query<ModelComparison>()(v.object({ modelIdA: v.id(), modelIdB: v.id() }), 'Two versions of one dataset side by side.'),
     export: command<{ path: string }>()(v.object({ modelId: v.id(), outPath: v.path() }), 'Writes a portable ONNX bundle.'),
   },
   inspection: {
-    inspectImage: command<InspectionResult>()(
-      v.object({ modelId: v.optional(v.id()), datasetId: v.optional(v.id()), path: v.optional(v.path()), image: v.optional(v.object({ fileName: v.string({ min: 1, max: 255 }), bytes: v.bytes({ max: 256 * 1024 * 1024 }) })) }),
-      'Scores one image (by path, or dropped bytes) with a model (default: the dataset\'s active one).',
+    inspectImage: command<SingleInspection>()(
+      v.object({
+        modelId: v.optional(v.id()),
+        datasetId: v.optional(v.id()),
+        path: v.optional(v.path()),
+        image: v.optional(v.object({ fileName: v.string({ min: 1, max: 255 }), bytes: v.bytes({ max: 256 * 1024 * 1024 }) })),
+      }),
+      'Scores one image (a path, or dropped bytes) with a model (default: the dataset\'s active one).',
     ),
     startBatch: command<JobRef & { runId: number }>()(
       v.object({ modelId: v.id(), folder: v.path(), threshold: v.optional(v.number()) }),
       'Inspects a folder in the engine process; progress by events.',
     ),
     listRuns: query<InspectionRun[]>()(v.object({ datasetId: v.optional(v.id()), modelId: v.optional(v.id()) }), 'Inspection runs, newest first.'),
-    results: query<Page<InspectionResult>>()(
+    getRun: query<InspectionRun & { summary: InspectionSummary }>()(v.object({ runId: v.id() }), 'One run with its pass/fail counts and score range.'),
+    results: query<{ items: InspectionResult[]; total: number }>()(
       v.object({
         runId: v.id(),
         verdict: v.optional(v.oneOf(['pass', 'fail', 'error'] as const)),
-        sort: v.optional(v.oneOf(['score-desc', 'score-asc', 'path'] as const)),
+        search: v.optional(v.string({ max: 200 })),
+        orderBy: v.optional(v.oneOf(['id', 'path', 'score'] as const)),
+        descending: v.optional(v.boolean()),
         offset: v.optional(v.int({ min: 0 })),
         limit: v.optional(v.int({ min: 1, max: 1000 })),
       }),
-      'A page of results of a run.',
+      'A page of results of a run (score sorts highest first).',
     ),
     exportReport: command<{ path: string }>()(v.object({ runId: v.id(), format: v.oneOf(['pdf', 'csv'] as const), outPath: v.path() }), 'Writes a PDF or CSV report.'),
   },

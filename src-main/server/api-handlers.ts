@@ -133,22 +133,13 @@ export function createApiHandlers(deps: HandlerDeps): ApiHandlers {
     'datasets.list': async () => need(s, 'datasets').list(),
     'datasets.create': async (a) => need(s, 'datasets').create(a.name),
     'datasets.rename': async (a) => need(s, 'datasets').rename(a.datasetId, a.name),
-    'datasets.delete': async (a) => {
-      const ds = need(s, 'datasets');
-      const current = await ds.get(a.datasetId);
-      if (current.name !== a.confirmName) {
-        throw new AppError('CONFLICT', `Not deleted: the confirmation "${a.confirmName}" does not match the dataset name "${current.name}".`, {
-          hint: 'Type the dataset name exactly to confirm the deletion.',
-        });
-      }
-      await ds.delete(a.datasetId);
-      return { deleted: true as const };
-    },
+    'datasets.delete': async (a) => need(s, 'datasets').delete(a.datasetId, a.confirmName),
     'datasets.importFolder': async (a) => {
       const imp = need(s, 'importer');
       const { jobId } = await jobs.start('import', (ctx) => imp.importFolder(a, ctx));
       return { jobId };
     },
+    'datasets.importRuns': async (a) => need(s, 'importer').importRuns(a),
 
     'images.list': async (a) => need(s, 'images').list(a),
     'images.get': async (a) => need(s, 'images').get(a.imageId),
@@ -159,10 +150,16 @@ export function createApiHandlers(deps: HandlerDeps): ApiHandlers {
     'defectTypes.create': async (a) => need(s, 'defectTypes').create(a),
     'defectTypes.setColour': async (a) => need(s, 'defectTypes').setColour(a),
 
-    'masks.get': async (a) => need(s, 'masks').get(a.imageId, a.defectTypeId),
     'masks.list': async (a) => need(s, 'masks').list(a.imageId),
-    'masks.save': async (a) => need(s, 'masks').save(a),
+    'masks.get': async (a) => need(s, 'masks').get(a.imageId, a.defectTypeId),
+    'masks.save': async (a) => {
+      if (a.data.byteLength !== a.width * a.height) {
+        throw new AppError('BAD_ARGUMENT', `The mask has ${a.data.byteLength} pixels but ${a.width}x${a.height} needs ${a.width * a.height}.`, { subject: 'args.data' });
+      }
+      return need(s, 'masks').save(a);
+    },
 
+    'training.backbones': async () => need(s, 'training').backbones(),
     'training.start': async (a) => {
       const tr = need(s, 'training');
       const r = await jobs.start('training', (ctx) => tr.start(a, ctx));
@@ -170,7 +167,6 @@ export function createApiHandlers(deps: HandlerDeps): ApiHandlers {
     },
     'training.listRuns': async (a) => need(s, 'training').listRuns(a.datasetId),
     'training.getRun': async (a) => need(s, 'training').getRun(a.runId),
-    'training.backbones': async () => need(s, 'training').backbones(),
 
     'models.list': async (a) => need(s, 'models').list(a.datasetId),
     'models.histogram': async (a) => need(s, 'models').histogram(a),
@@ -191,6 +187,7 @@ export function createApiHandlers(deps: HandlerDeps): ApiHandlers {
       return { jobId: r.jobId, runId: r.runId! };
     },
     'inspection.listRuns': async (a) => need(s, 'inspection').listRuns(a),
+    'inspection.getRun': async (a) => need(s, 'inspection').getRun(a.runId),
     'inspection.results': async (a) => need(s, 'inspection').results(a),
     'inspection.exportReport': async (a) => need(s, 'inspection').exportReport(a),
   };
@@ -212,7 +209,7 @@ export function unavailableMethods(services: ServicesPort): MethodId[] {
   return methods
     .filter((m) => {
       const key = PORT_OF[m.id] ?? PORT_OF[m.group];
-      return key !== undefined && !services[key];
+      return (key !== undefined && !services[key]) || (services.unavailable ?? []).includes(m.id);
     })
     .map((m) => m.id);
 }

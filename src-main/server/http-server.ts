@@ -1,7 +1,6 @@
 /**
  * Browser mode: the contract over HTTP + WebSocket on 127.0.0.1 only.
- *   POST /api/<group>.<name>   JSON body (Uint8Array as {$bytes}) -> ApiResponse JSON,
- *                               or raw bytes for `bytesResult` methods (204 for null)
+ *   POST /api/<group>.<name>   JSON body -> ApiResponse JSON (Uint8Array as {"$bytes": base64})
  *   GET  /api/events?token=     WebSocket of ApiEvents
  *   GET  /files?path=&token=    an image or heat map, through the path guard
  *   GET  /...                   the built renderer (dist/renderer), or a page saying to build it
@@ -17,7 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { EVENTS_PATH, FILES_PATH, isMethodId, methodEntry, type ApiEvent, type ApiHandlers } from '../common/api';
+import { EVENTS_PATH, FILES_PATH, type ApiEvent, type ApiHandlers } from '../common/api';
 import { serializeError, type SerializedError } from '../common/errors';
 import { decodeWire, encodeWire } from '../common/wire';
 import { dispatch, type Logger } from './api-handlers';
@@ -181,16 +180,6 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
     }
     const answer = await dispatch(opts.handlers, method, args, log);
     if (!answer.ok) return sendError(res, answer.error);
-    if (isMethodId(method) && methodEntry(method).def.bytesResult) {
-      const v = answer.value;
-      if (v === null) {
-        res.writeHead(204, { 'Cache-Control': 'no-store' });
-        return void res.end();
-      }
-      const bytes = v as Uint8Array;
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Cache-Control': 'no-store', 'Content-Length': bytes.byteLength });
-      return void res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    }
     sendJson(res, 200, answer);
   }
 

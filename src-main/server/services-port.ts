@@ -10,21 +10,27 @@
  */
 import type {
   ArgsOf,
+  MethodId,
+  Backbone,
+  Dataset,
   DatasetSummary,
   DefectType,
-  ImageDetail,
-  ImageSummary,
-  ImportResult,
+  ExecutionProvider,
+  ImagePage,
+  ImageRecord,
+  ImportRun,
+  ImportSummary,
   InspectionResult,
   InspectionRun,
+  InspectionSummary,
   MaskInfo,
+  MaskPixels,
   ModelComparison,
   ModelVersion,
-  Page,
   ScoreHistogram,
+  SingleInspection,
   TrainingRun,
   TrainingRunDetail,
-  ExecutionProvider,
 } from '../common/api';
 import type { EngineProgress } from '../common/engine-protocol';
 
@@ -45,21 +51,22 @@ export interface StartedJob<R> {
 
 export interface DatasetsPort {
   list(): Awaitable<DatasetSummary[]>;
-  get(datasetId: number): Awaitable<DatasetSummary>;
-  create(name: string): Awaitable<DatasetSummary>;
-  rename(datasetId: number, name: string): Awaitable<DatasetSummary>;
-  delete(datasetId: number): Awaitable<void>;
+  create(name: string): Awaitable<Dataset>;
+  rename(datasetId: number, name: string): Awaitable<Dataset>;
+  /** Refuses (BAD_ARGUMENT/CONFLICT) unless confirmName is the dataset's exact name. */
+  delete(datasetId: number, confirmName: string): Awaitable<{ deletedImages: number }>;
 }
 
 export interface ImportPort {
-  importFolder(args: ArgsOf<'datasets.importFolder'>, job: JobContext): Awaitable<StartedJob<ImportResult>>;
+  importFolder(args: ArgsOf<'datasets.importFolder'>, job: JobContext): Awaitable<StartedJob<ImportSummary>>;
+  importRuns(args: ArgsOf<'datasets.importRuns'>): Awaitable<ImportRun[]>;
 }
 
 export interface ImagesPort {
-  list(query: ArgsOf<'images.list'>): Awaitable<Page<ImageSummary>>;
-  get(imageId: number): Awaitable<ImageDetail>;
-  setLabel(args: ArgsOf<'images.setLabel'>): Awaitable<{ updated: number }>;
-  setSplit(args: ArgsOf<'images.setSplit'>): Awaitable<{ updated: number }>;
+  list(query: ArgsOf<'images.list'>): Awaitable<ImagePage>;
+  get(imageId: number): Awaitable<ImageRecord>;
+  setLabel(args: ArgsOf<'images.setLabel'>): Awaitable<{ changed: number }>;
+  setSplit(args: ArgsOf<'images.setSplit'>): Awaitable<{ changed: number }>;
 }
 
 export interface DefectTypesPort {
@@ -69,16 +76,17 @@ export interface DefectTypesPort {
 }
 
 export interface MasksPort {
-  get(imageId: number, defectTypeId: number): Awaitable<Uint8Array | null>;
   list(imageId: number): Awaitable<MaskInfo[]>;
-  save(args: ArgsOf<'masks.save'>): Awaitable<MaskInfo>;
+  get(imageId: number, defectTypeId: number): Awaitable<(MaskPixels & { info: MaskInfo }) | null>;
+  save(args: ArgsOf<'masks.save'>): Awaitable<MaskInfo | null>;
 }
 
 export interface TrainingPort {
+  backbones(): Awaitable<Backbone[]>;
+  /** Starts the run in the engine host (never in this process's event loop). */
   start(args: ArgsOf<'training.start'>, job: JobContext): Awaitable<StartedJob<unknown> & { runId: number }>;
   listRuns(datasetId: number): Awaitable<TrainingRun[]>;
   getRun(runId: number): Awaitable<TrainingRunDetail>;
-  backbones(): Awaitable<{ id: string; name: string; isDefault: boolean }[]>;
 }
 
 export interface ModelsPort {
@@ -92,10 +100,11 @@ export interface ModelsPort {
 
 export interface InspectionPort {
   /** Must delegate the model run to the engine host (never session.run here). */
-  inspectImage(args: ArgsOf<'inspection.inspectImage'>): Awaitable<InspectionResult>;
+  inspectImage(args: ArgsOf<'inspection.inspectImage'>): Awaitable<SingleInspection>;
   startBatch(args: ArgsOf<'inspection.startBatch'>, job: JobContext): Awaitable<StartedJob<unknown> & { runId: number }>;
   listRuns(args: ArgsOf<'inspection.listRuns'>): Awaitable<InspectionRun[]>;
-  results(args: ArgsOf<'inspection.results'>): Awaitable<Page<InspectionResult>>;
+  getRun(runId: number): Awaitable<InspectionRun & { summary: InspectionSummary }>;
+  results(args: ArgsOf<'inspection.results'>): Awaitable<{ items: InspectionResult[]; total: number }>;
   exportReport(args: ArgsOf<'inspection.exportReport'>): Awaitable<{ path: string }>;
 }
 
@@ -109,6 +118,8 @@ export interface ServicesPort {
   training?: TrainingPort;
   models?: ModelsPort;
   inspection?: InspectionPort;
+  /** Methods whose group is present but which cannot work yet (they answer UNAVAILABLE). */
+  unavailable?: readonly MethodId[];
   /** Execution providers the engine can use (default: CPU only). */
   executionProviders?(): Awaitable<ExecutionProvider[]>;
   /**

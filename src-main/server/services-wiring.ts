@@ -1,13 +1,136 @@
 /**
- * Fits the real services (src-main/services, src-main/db, src-main/runtime) to the
- * ServicesPort. Groups whose service has not landed yet are left out and answer UNAVAILABLE.
+ * Fits the real services (src-main/services on one Store, src-main/backbones) to the
+ * ServicesPort. What still needs the engine host (training start, single and batch
+ * inspection, score histograms, model and report export) answers UNAVAILABLE until it lands.
  */
+import { isAbsolute, join } from 'node:path';
+import type { MaskInfo as ApiMaskInfo } from '../common/api';
+import { AppError } from '../common/errors';
+import { DEFAULT_BACKBONE_ID, listBackbones } from '../backbones/registry';
+import { createDataset, deleteDataset, listDatasets, renameDataset } from '../services/datasets';
+import { ensureDefectType, listDefectTypes, setDefectTypeColour } from '../services/defect-types';
+import { getImage, listImages, setLabels, setSplit } from '../services/images';
+import { importFolder, listImportRuns, type ImportProgress } from '../services/import';
+import { getInspectionRun, listInspectionResults, listInspectionRuns } from '../services/inspections';
+import { getMask, listMasks, loadMask, saveMask, type MaskInfo } from '../services/masks';
+import { activateModelVersion, compareModelVersions, listModelVersions, setModelThreshold } from '../services/model-versions';
+import { openStore, type Store } from '../services/store';
+import { getLossCurves, getTrainingRun, listTrainingRuns } from '../services/training-runs';
 import type { ServicesPort } from './services-port';
 
 export interface OpenServicesOptions {
   dataDir: string;
 }
 
+function notYet(what: string): never {
+  throw new AppError('UNAVAILABLE', `${what} is not available in this build yet.`, {
+    hint: 'It needs the engine process, which is still being built; the command line may already offer it ("bgad --help").',
+  });
+}
+
+/** A data-folder-relative reference as an absolute path (what fileUrl needs). */
+function absolute(store: Store, ref: string): string {
+  return isAbsolute(ref) ? ref : join(store.layout.root, ref);
+}
+
+function toApiMask(store: Store, m: MaskInfo): ApiMaskInfo {
+  const { file, ...rest } = m;
+  return { ...rest, path: absolute(store, file) };
+}
+
+/** `phase` and counters of an import as 0..1 progress with words. */
+export function importProgress(p: ImportProgress) {
+  const fraction = p.phase === 'done' ? 1 : p.total > 0 ? Math.min(0.99, p.processed / p.total) : 0;
+  const message = p.phase === 'scanning' ? `Scanning: ${p.total} images found` : `${p.processed} of ${p.total} images (${p.imported} new, ${p.duplicates} duplicates, ${p.rejected} rejected)`;
+  return { fraction, message, data: p };
+}
+
+/** Services over an open store (tests pass their own store). */
+export function servicesForStore(store: Store): ServicesPort {
+  let rootsCache: { atMs: number; roots: string[] } | undefined;
+  return {
+    dataDir: store.layout.root,
+    unavailable: ['training.start', 'models.histogram', 'models.export', 'inspection.inspectImage', 'inspection.startBatch', 'inspection.exportReport'],
+    datasets: {
+      list: () => listDatasets(store),
+      create: (name) => createDataset(store, { name }),
+      rename: (id, name) => renameDataset(store, { id, name }),
+      delete: (id, confirmName) => deleteDataset(store, { id, confirmName }),
+    },
+    importer: {
+      importFolder: (args, job) => ({
+        done: importFolder(store, { src: args.folder, datasetId: args.datasetId, signal: job.signal, onProgress: (p) => job.progress(importProgress(p)) }),
+      }),
+      importRuns: (args) => listImportRuns(store, { datasetId: args.datasetId }),
+    },
+    images: {
+      list: (q) => {
+        const page = listImages(store, q);
+        return { items: page.items, total: page.total, nextCursor: page.nextCursor };
+      },
+      get: (id) => getImage(store, id),
+      setLabel: (a) => setLabels(store, a),
+      setSplit: (a) => setSplit(store, a),
+    },
+    defectTypes: {
+      list: (datasetId) => listDefectTypes(store, datasetId),
+      create: (a) => ensureDefectType(store, { datasetId: a.datasetId, name: a.name, colour: a.colour }),
+      setColour: (a) => setDefectTypeColour(store, { id: a.defectTypeId, colour: a.colour }),
+    },
+    masks: {
+      list: (imageId) => listMasks(store, imageId).map((m) => toApiMask(store, m)),
+      get: async (imageId, defectTypeId) => {
+        if (!getMask(store, { imageId, defectTypeId })) return null;
+        const m = await loadMask(store, { imageId, defectTypeId });
+        return { width: m.width, height: m.height, data: m.data, info: toApiMask(store, m.info) };
+      },
+      save: async (a) => {
+        const saved = await saveMask(store, { imageId: a.imageId, defectTypeId: a.defectTypeId, width: a.width, height: a.height, data: a.data });
+        return saved ? toApiMask(store, saved) : null;
+      },
+    },
+    training: {
+      backbones: () => listBackbones().map((b) => ({ ...b, isDefault: b.id === DEFAULT_BACKBONE_ID })),
+      start: () => notYet('Training from the app'),
+      listRuns: (datasetId) => listTrainingRuns(store, { datasetId }).sort((a, b) => b.id - a.id),
+      getRun: (runId) => ({ ...getTrainingRun(store, runId), loss: getLossCurves(store, runId) }),
+    },
+    models: {
+      list: (datasetId) => listModelVersions(store, datasetId),
+      histogram: () => notYet('The score histogram'),
+      setThreshold: (a) => setModelThreshold(store, { id: a.modelId, threshold: a.threshold }),
+      activate: (id) => activateModelVersion(store, id),
+      compare: (a, b) => compareModelVersions(store, { a, b }),
+      export: () => notYet('Model export'),
+    },
+    inspection: {
+      inspectImage: () => notYet('Inspecting an image'),
+      startBatch: () => notYet('Batch inspection from the app'),
+      listRuns: (a) => listInspectionRuns(store, { datasetId: a.datasetId, modelVersionId: a.modelId }),
+      getRun: (runId) => getInspectionRun(store, runId),
+      results: (a) => {
+        const r = listInspectionResults(store, a);
+        return {
+          total: r.total,
+          items: r.items.map(({ heatmapFile, ...rest }) => ({ ...rest, heatmapPath: heatmapFile === null ? null : absolute(store, heatmapFile) })),
+        };
+      },
+      exportReport: () => notYet('Report export'),
+    },
+    fileRoots: () => {
+      // Asked for every image the UI shows: cached briefly so a scrolling grid costs no queries.
+      const t = Date.now();
+      if (rootsCache && t - rootsCache.atMs < 2000) return rootsCache.roots;
+      const roots = new Set<string>();
+      for (const r of listImportRuns(store)) roots.add(r.source);
+      for (const r of listInspectionRuns(store, { limit: 10_000 })) roots.add(r.source);
+      rootsCache = { atMs: t, roots: [...roots].filter((p) => isAbsolute(p)) };
+      return rootsCache.roots;
+    },
+    close: () => store.close(),
+  };
+}
+
 export async function openServices(opts: OpenServicesOptions): Promise<ServicesPort> {
-  return { dataDir: opts.dataDir, fileRoots: () => [opts.dataDir] };
+  return servicesForStore(openStore({ dataDir: opts.dataDir }));
 }

@@ -99,8 +99,6 @@ export interface WebSocketLike {
   close(): void;
 }
 
-const BYTES_METHODS = new Set<string>(methods.filter((m) => m.def.bytesResult).map((m) => m.id));
-
 /** Browser mode: fetch for calls, one shared WebSocket for events (reconnects while needed). */
 export function httpTransport(opts: HttpTransportOptions): Transport {
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
@@ -156,10 +154,6 @@ export function httpTransport(opts: HttpTransportOptions): Transport {
         });
       } catch (e) {
         return unreachable((e as Error).message);
-      }
-      if (BYTES_METHODS.has(method) && res.ok) {
-        if (res.status === 204) return { ok: true, value: null };
-        return { ok: true, value: new Uint8Array(await res.arrayBuffer()) };
       }
       const text = await res.text();
       try {

@@ -51,10 +51,13 @@ describe('renderer API client over HTTP (browser mode)', () => {
     expect(u).toMatchObject({ code: 'UNAVAILABLE', hint: expect.any(String) });
   });
 
-  it('moves bytes both ways and reads null as null', async () => {
-    expect([...((await browser.masks.get({ imageId: 1, defectTypeId: 1 })) ?? [])]).toEqual([137, 80, 78, 71, 0, 255]);
+  it('moves mask pixels both ways and reads null as null', async () => {
+    const m = await browser.masks.get({ imageId: 1, defectTypeId: 1 });
+    expect(m?.data).toBeInstanceOf(Uint8Array);
+    expect([...(m?.data ?? [])]).toEqual([0, 1, 1, 0, 0, 1]);
     expect(await browser.masks.get({ imageId: 2, defectTypeId: 1 })).toBeNull();
-    expect(await browser.masks.save({ imageId: 1, defectTypeId: 1, png: new Uint8Array(10) })).toMatchObject({ areaPx: 10 });
+    expect(await browser.masks.save({ imageId: 1, defectTypeId: 1, width: 5, height: 2, data: new Uint8Array(10).fill(1) })).toMatchObject({ areaPx: 10 });
+    expect(await browser.masks.save({ imageId: 1, defectTypeId: 1, width: 5, height: 2, data: new Uint8Array(10) })).toBeNull();
   });
 
   it('builds file URLs that the server serves', async () => {

@@ -38,12 +38,12 @@ describe('API handlers', () => {
     expect(await dispatch(handlers, '__proto__', {})).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   });
 
-  it('deletes a dataset only when the confirmation matches its name', async () => {
+  it('passes the delete confirmation to the service, which refuses a mismatch', async () => {
     const { handlers, services } = setup();
     await dispatch(handlers, 'datasets.create', { name: 'Tiles' });
-    expect(await dispatch(handlers, 'datasets.delete', { datasetId: 1, confirmName: 'tiles' })).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
+    expect(await dispatch(handlers, 'datasets.delete', { datasetId: 1, confirmName: 'tiles' })).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT' } });
     expect(services.datasetsById.size).toBe(1);
-    expect(await dispatch(handlers, 'datasets.delete', { datasetId: 1, confirmName: 'Tiles' })).toEqual({ ok: true, value: { deleted: true } });
+    expect(await dispatch(handlers, 'datasets.delete', { datasetId: 1, confirmName: 'Tiles' })).toEqual({ ok: true, value: { deletedImages: 0 } });
     expect(services.datasetsById.size).toBe(0);
   });
 

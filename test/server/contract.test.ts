@@ -21,7 +21,7 @@ describe('API contract', () => {
     expect(() => parseArgs('images.list', { datasetId: 1, limit: 5000 })).toThrow(/args\.limit/);
     expect(() => parseArgs('training.start', { datasetId: 1, preset: 'fast', backboneId: 'm', params: { epochs: 0 } })).toThrow(/args\.params\.epochs/);
     expect(() => parseArgs('datasets.create', { name: 'a\u0000b' })).toThrow(/control characters/);
-    expect(() => parseArgs('masks.save', { imageId: 1, defectTypeId: 1, png: [1, 2] })).toThrow(/args\.png/);
+    expect(() => parseArgs('masks.save', { imageId: 1, defectTypeId: 1, width: 1, height: 2, data: [1, 2] })).toThrow(/args\.data/);
     expect(() => parseArgs('datasets.create', Object.assign(Object.create({ polluted: 1 }), { name: 'x' }))).toThrow();
   });
 

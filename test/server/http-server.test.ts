@@ -95,15 +95,17 @@ describe('browser mode server', () => {
     expect(r.body?.error?.code).toBe('UNAVAILABLE');
   });
 
-  it('returns bytes results raw, and 204 for none; accepts bytes in JSON arguments', async () => {
+  it('moves binary mask pixels through JSON both ways', async () => {
     const r = await call('masks.get', { imageId: 1, defectTypeId: 1 });
     expect(r.status).toBe(200);
-    expect(r.res.headers.get('content-type')).toBe('application/octet-stream');
-    expect([...new Uint8Array(await r.res.arrayBuffer())]).toEqual([137, 80, 78, 71, 0, 255]);
-    const none = await call('masks.get', { imageId: 2, defectTypeId: 1 });
-    expect(none.status).toBe(204);
-    const saved = await call('masks.save', { imageId: 3, defectTypeId: 1, png: new Uint8Array(300) });
-    expect(saved.body?.value).toMatchObject({ areaPx: 300 });
+    const value = r.body?.value as { width: number; data: Uint8Array };
+    expect(value.width).toBe(3);
+    expect([...value.data]).toEqual([0, 1, 1, 0, 0, 1]);
+    expect((await call('masks.get', { imageId: 2, defectTypeId: 1 })).body).toEqual({ ok: true, value: null });
+    const saved = await call('masks.save', { imageId: 3, defectTypeId: 1, width: 3, height: 1, data: new Uint8Array([1, 1, 0]) });
+    expect(saved.body?.value).toMatchObject({ areaPx: 2 });
+    const wrongSize = await call('masks.save', { imageId: 3, defectTypeId: 1, width: 3, height: 2, data: new Uint8Array([1, 1, 0]) });
+    expect(wrongSize.status).toBe(400);
   });
 
   it('refuses a Host header that is not this server (DNS rebinding)', async () => {
