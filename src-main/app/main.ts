@@ -76,7 +76,7 @@ async function start(): Promise<void> {
   const jobs = new JobHub();
   jobs.subscribe(send);
   const fileRoots = async () => [dataDir, ...((await services.fileRoots?.()) ?? [])];
-  setupProtocol(protocol, { rendererDir: join(appRoot, 'dist', 'renderer'), fileRoots });
+  setupProtocol(protocol, { rendererDir: join(appRoot, 'dist', 'renderer'), thumbCacheDir: join(dataDir, 'thumbnails'), fileRoots });
 
   const handlers = createApiHandlers({
     services,

@@ -10,6 +10,7 @@ import { APP_PROTOCOL, FILES_PATH } from '../common/api';
 import { cspString } from '../common/csp';
 import { serializeError } from '../common/errors';
 import { guardFilePath } from '../server/path-guard';
+import { parseThumbSize, thumbnail } from '../server/thumbnails';
 
 /** Must run before the app is ready. */
 export function registerAppScheme(protocol: Pick<Protocol, 'registerSchemesAsPrivileged'>): void {
@@ -32,6 +33,8 @@ const TYPES: Record<string, string> = {
 
 export interface ProtocolOptions {
   rendererDir: string;
+  /** Where image previews (`&thumb=N`) are cached. */
+  thumbCacheDir: string;
   fileRoots(): Promise<string[]> | string[];
 }
 
@@ -53,10 +56,14 @@ export function createProtocolHandler(opts: ProtocolOptions): (request: Request)
     if (url.pathname === FILES_PATH) {
       try {
         const file = await guardFilePath(url.searchParams.get('path') ?? '', await opts.fileRoots());
+        const thumb = parseThumbSize(url.searchParams.get('thumb'));
+        if (thumb !== undefined) {
+          return new Response(await thumbnail(file, thumb, opts.thumbCacheDir), { headers: { 'Content-Type': 'image/jpeg', 'X-Content-Type-Options': 'nosniff' } });
+        }
         return new Response(await readFile(file.path), { headers: { 'Content-Type': file.contentType, 'X-Content-Type-Options': 'nosniff' } });
       } catch (e) {
         const err = serializeError(e);
-        return text(err.code === 'NOT_FOUND' ? 404 : err.code === 'FORBIDDEN' ? 403 : 500, err.message);
+        return text(err.code === 'NOT_FOUND' ? 404 : err.code === 'FORBIDDEN' ? 403 : err.code === 'BAD_ARGUMENT' || err.code === 'BAD_IMAGE' ? 400 : 500, err.message);
       }
     }
     let rel: string;

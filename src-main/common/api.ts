@@ -633,8 +633,14 @@ export const IPC_EVENT_CHANNEL = 'bgad:event';
 export const httpRoute = (id: MethodId): string => `/api/${id}`;
 /** WebSocket path for ApiEvents (browser mode). */
 export const EVENTS_PATH = '/api/events';
-/** Path (relative to the app's origin) serving images and heat maps through the path guard. */
+/**
+ * Path (relative to the app's origin) serving images and heat maps through the path guard:
+ * `?path=<absolute path>`, plus `&thumb=<px>` for a JPEG preview whose longer side is at most px.
+ */
 export const FILES_PATH = '/files';
+/** Preview sizes the files route renders; other values are refused. */
+export const THUMB_SIZES_PX = [64, 96, 128, 160, 192, 256, 320, 384, 512] as const;
+export type ThumbSizePx = (typeof THUMB_SIZES_PX)[number];
 /** The custom protocol's origin in the desktop app. */
 export const APP_PROTOCOL = 'bgad';
 export const APP_ORIGIN = `${APP_PROTOCOL}://app`;

@@ -2,7 +2,7 @@
  * Browser mode: the contract over HTTP + WebSocket on 127.0.0.1 only.
  *   POST /api/<group>.<name>   JSON body -> ApiResponse JSON (Uint8Array as {"$bytes": base64})
  *   GET  /api/events?token=     WebSocket of ApiEvents
- *   GET  /files?path=&token=    an image or heat map, through the path guard
+ *   GET  /files?path=&token=    an image or heat map, through the path guard (&thumb=N: a JPEG preview)
  *   GET  /...                   the built renderer (dist/renderer), or a page saying to build it
  * Every /api and /files request needs the per-start token (header `Authorization: Bearer`,
  * `X-BGAD-Token`, or `?token=` where a browser cannot set headers). The Host header must
@@ -21,6 +21,7 @@ import { serializeError, type SerializedError } from '../common/errors';
 import { decodeWire, encodeWire } from '../common/wire';
 import { dispatch, type Logger } from './api-handlers';
 import { guardFilePath } from './path-guard';
+import { parseThumbSize, thumbnail } from './thumbnails';
 import { cspString } from '../common/csp';
 
 export const LOOPBACK_HOST = '127.0.0.1';
@@ -34,6 +35,8 @@ export interface ApiServerOptions {
   fileRoots(): Promise<string[]> | string[];
   /** Built renderer folder (dist/renderer). */
   rendererDir: string;
+  /** Where image previews (`&thumb=N`) are cached. */
+  thumbCacheDir: string;
   /** 0 = any free port. */
   port?: number;
   /** Fixed token (tests); default 32 random bytes per start. */
@@ -188,6 +191,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
     try {
       const roots = await opts.fileRoots();
       const file = await guardFilePath(url.searchParams.get('path') ?? '', roots);
+      const thumb = parseThumbSize(url.searchParams.get('thumb'));
+      if (thumb !== undefined) {
+        const bytes = await thumbnail(file, thumb, opts.thumbCacheDir);
+        res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': bytes.byteLength, 'Cache-Control': 'private, max-age=300' });
+        return void res.end(req.method === 'HEAD' ? undefined : bytes);
+      }
       res.writeHead(200, { 'Content-Type': file.contentType, 'Content-Length': file.sizeBytes, 'Cache-Control': 'private, no-cache' });
       if (req.method === 'HEAD') return void res.end();
       const stream = createReadStream(file.path);

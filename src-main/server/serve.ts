@@ -71,6 +71,7 @@ export async function startServe(opts: ServeOptions): Promise<{ server: RunningS
     subscribe: (l) => jobs.subscribe(l),
     fileRoots: async () => [dataDir, ...((await services.fileRoots?.()) ?? [])],
     rendererDir: join(opts.appRoot, 'dist', 'renderer'),
+    thumbCacheDir: join(dataDir, 'thumbnails'),
     port: opts.port,
     token: opts.token,
   });

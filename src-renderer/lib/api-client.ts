@@ -17,6 +17,7 @@ import {
   type ApiShape,
   type MethodId,
   type PreloadApi,
+  type ThumbSizePx,
 } from '../../src-main/common/api';
 import type { ErrorCode, SerializedError } from '../../src-main/common/errors';
 import { decodeWire, encodeWire } from '../../src-main/common/wire';
@@ -48,7 +49,10 @@ export interface Transport {
 export type ApiClient = ApiShape<'promise'> & {
   readonly mode: 'electron' | 'browser';
   onEvent(listener: EventListener): () => void;
+  /** URL of a local image or heat map, for <img src>. */
   fileUrl(path: string): string;
+  /** URL of a JPEG preview (longer side at most `sizePx`), cached by the server: for grids. */
+  thumbUrl(path: string, sizePx: ThumbSizePx): string;
 };
 
 export function createApiClient(transport: Transport): ApiClient {
@@ -64,6 +68,7 @@ export function createApiClient(transport: Transport): ApiClient {
     mode: transport.mode,
     onEvent: (l: EventListener) => transport.onEvent(l),
     fileUrl: (p: string) => transport.fileUrl(p),
+    thumbUrl: (p: string, sizePx: ThumbSizePx) => `${transport.fileUrl(p)}&thumb=${sizePx}`,
   }) as unknown as ApiClient;
 }
 

@@ -16,7 +16,7 @@ beforeAll(() => {
   writeFileSync(join(dir, 'data', 'heatmaps', 'h.png'), 'png');
   writeFileSync(join(dir, 'secret.png'), 'secret');
   symlinkSync(join(dir, 'secret.png'), join(dir, 'data', 'heatmaps', 'link.png'));
-  handle = createProtocolHandler({ rendererDir: join(dir, 'renderer'), fileRoots: () => [join(dir, 'data')] });
+  handle = createProtocolHandler({ rendererDir: join(dir, 'renderer'), thumbCacheDir: join(dir, 'data', 'thumbnails'), fileRoots: () => [join(dir, 'data')] });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

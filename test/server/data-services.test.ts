@@ -1,5 +1,5 @@
 /** Browser mode over the real data layer: import, list, label, masks and files, end to end. */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -83,6 +83,19 @@ describe('browser mode on the real data layer', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/png');
     expect((await fetch(api.fileUrl(join(dir, 'elsewhere.png')))).status).toBe(403);
+  });
+
+  it('renders and caches JPEG previews for grids, refusing odd sizes', async () => {
+    const img = (await api.images.list({ datasetId: 1, limit: 1 })).items[0]!;
+    const res = await fetch(api.thumbUrl(img.path, 64));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+    expect(meta).toMatchObject({ format: 'jpeg', width: 8, height: 6 });
+    expect(readdirSync(join(dir, 'data', 'thumbnails'))).toHaveLength(1);
+    expect((await fetch(api.thumbUrl(img.path, 64))).status).toBe(200);
+    expect((await fetch(`${api.fileUrl(img.path)}&thumb=65`)).status).toBe(400);
+    expect((await fetch(api.thumbUrl(join(dir, 'elsewhere.png'), 64))).status).toBe(403);
   });
 
   it('loads the imported mask and saves a painted one losslessly', async () => {
