@@ -368,8 +368,9 @@ export const OPS: Record<string, OpDef> = {
     },
   },
   Reshape: {
-    infer: (inputs, _a, g) => {
+    infer: (inputs, attrs, g) => {
       const x = req(inputs[0], 'Reshape');
+      if (attrs._shape) return [{ dtype: x.dtype, shape: JSON.parse(attrs._shape as string) as Shape }];
       const t = constInts(g, inputs[1], 'Reshape shape');
       const shape: Shape = t.map((d, i) => (d === 0 ? x.shape[i]! : d));
       const neg = shape.indexOf(-1);
@@ -490,6 +491,29 @@ export const OPS: Record<string, OpDef> = {
       return [{ dtype: x.dtype, shape }, { dtype: 'int64', shape }];
     },
     vjp: notDifferentiable('TopK'),
+  },
+  /** Inference-only ops (scoring heads, exports): differentiating through them is an error. */
+  Resize: {
+    infer: (inputs, _a, g) => {
+      const x = req(inputs[0], 'Resize');
+      const sc = inputs[2] ? g.constants.get(inputs[2]) : undefined;
+      if (!sc) throw new Error('Resize: scales must be a constant');
+      return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (typeof d === 'number' ? Math.floor(d * Number(sc.data[i])) : Number(sc.data[i]) === 1 ? d : `${d}*${Number(sc.data[i])}`)) }];
+    },
+    vjp: notDifferentiable('Resize'),
+  },
+  ReduceMax: {
+    minOpset: 18,
+    infer: (inputs, attrs, g) => OPS.ReduceSum!.infer(inputs, attrs, g),
+    vjp: notDifferentiable('ReduceMax'),
+  },
+  Tile: {
+    infer: (inputs, attrs) => {
+      const x = req(inputs[0], 'Tile');
+      if (!attrs._shape) throw new Error('Tile needs an output shape hint');
+      return [{ dtype: x.dtype, shape: JSON.parse(attrs._shape as string) as Shape }];
+    },
+    vjp: notDifferentiable('Tile'),
   },
   OneHot: {
     infer: (inputs, _a, g) => {

@@ -67,6 +67,9 @@ const CASES: Record<string, Case[]> = {
   // TopK's rule throws on purpose (covered by 'refuses to differentiate through TopK values').
   TopK: [],
   ReduceProd: [],
+  Resize: [],
+  ReduceMax: [],
+  Tile: [],
   Sign: [],
 };
 

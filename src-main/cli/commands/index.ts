@@ -6,6 +6,8 @@ import type { Command } from '../command';
  */
 export async function loadCommands(): Promise<Command[]> {
   const mods = await Promise.all([
+    import('./eval'),
+    import('./train'),
     import('./datasets'),
     import('./db'),
     import('./import'),

@@ -1,0 +1,95 @@
+/**
+ * The model bundle: one versioned, self-describing file holding everything needed to score
+ * an image: config, flow weights and rotations per level, calibration, threshold, backbone id
+ * and hash, metrics, and the hashes of the training images.
+ *   "BGADMODL" | u32 format version | 32-byte sha256 of the payload | payload (tensor pack)
+ * Pure: hashing is injected so this runs anywhere.
+ */
+import { packTensors, unpackTensors, type NamedTensor } from '../autodiff/tensors';
+import type { FlowWeights } from './flow';
+import type { Calibration } from './score-head';
+import type { TrainConfig } from './config';
+
+export const BUNDLE_FORMAT_VERSION = 1;
+const MAGIC = 'BGADMODL';
+
+export interface BundleLevel {
+  channels: number;
+  height: number;
+  width: number;
+  stride: number;
+  tap: string;
+  blocks: number;
+  boundary: number | null;
+}
+
+export interface BundleMeta {
+  format: 'bgad-model';
+  formatVersion: number;
+  createdAt: string;
+  config: TrainConfig;
+  backbone: { id: string; sha256: string; inputSize: number };
+  levels: BundleLevel[];
+  calibration: Calibration;
+  threshold: number;
+  thresholdRule: { kind: 'held-out-false-reject-rate'; rate: number; heldOutImages: number };
+  anomaliesUsed: { path: string; type: string; sha256: string }[];
+  trainImageHashes: string[];
+  heldOutImageHashes: string[];
+  metrics?: Record<string, unknown>;
+  training?: { steps: number; trainSeconds: number; nanSteps: number };
+}
+
+export interface ModelBundle {
+  meta: BundleMeta;
+  weights: FlowWeights[];
+}
+
+export class BundleError extends Error {}
+
+export function encodeBundle(b: ModelBundle, sha256: (bytes: Uint8Array) => Uint8Array): Uint8Array {
+  const tensors: NamedTensor[] = [];
+  b.weights.forEach((w, k) => {
+    for (const [name, p] of w.params) tensors.push({ name: `L${k}.${name}`, shape: p.shape, data: p.data });
+    w.rotations.forEach((r, j) => tensors.push({ name: `L${k}.rot${j}`, shape: [w.config.channels, w.config.channels], data: r }));
+  });
+  const payload = packTensors(tensors, b.meta as unknown as Record<string, unknown>);
+  const out = new Uint8Array(8 + 4 + 32 + payload.length);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(out.buffer).setUint32(8, BUNDLE_FORMAT_VERSION, true);
+  out.set(sha256(payload), 12);
+  out.set(payload, 44);
+  return out;
+}
+
+export function decodeBundle(bytes: Uint8Array, sha256: (bytes: Uint8Array) => Uint8Array): ModelBundle {
+  if (bytes.length < 44) throw new BundleError('the file is too short to be a model (truncated or empty)');
+  if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) throw new BundleError('the file is not a BGAD Inspector model (wrong signature)');
+  const version = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+  if (version > BUNDLE_FORMAT_VERSION) throw new BundleError(`the model was written by a newer version (format ${version}; this version reads ${BUNDLE_FORMAT_VERSION})`);
+  const payload = bytes.subarray(44);
+  const want = bytes.subarray(12, 44);
+  const got = sha256(payload);
+  if (got.length !== 32 || !got.every((v, i) => v === want[i])) throw new BundleError('the model file is corrupt or truncated (checksum mismatch)');
+  let unpacked;
+  try {
+    unpacked = unpackTensors(payload);
+  } catch (e) {
+    throw new BundleError(`the model file is corrupt (${(e as Error).message})`);
+  }
+  const meta = unpacked.meta as unknown as BundleMeta;
+  if (meta.format !== 'bgad-model' || !Array.isArray(meta.levels)) throw new BundleError('the model file has no BGAD model description');
+  const byName = new Map(unpacked.tensors.map((t) => [t.name, t]));
+  const weights: FlowWeights[] = meta.levels.map((lv, k) => {
+    const params = new Map<string, { shape: number[]; data: Float32Array }>();
+    for (const t of unpacked.tensors) if (t.name.startsWith(`L${k}.b`)) params.set(t.name.slice(`L${k}.`.length), { shape: t.shape, data: t.data });
+    const rotations: Float32Array[] = [];
+    for (let j = 0; j < lv.blocks; j++) {
+      const r = byName.get(`L${k}.rot${j}`);
+      if (!r) throw new BundleError(`the model file lacks rotation ${j} of level ${k}`);
+      rotations.push(r.data);
+    }
+    return { config: { channels: lv.channels, blocks: lv.blocks }, params, rotations };
+  });
+  return { meta, weights };
+}

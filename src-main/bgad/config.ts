@@ -1,0 +1,79 @@
+/** Training configuration and presets (bgad-method.md §4). Pure. */
+
+export type PresetName = 'fast' | 'paper';
+
+export interface TrainConfig {
+  preset: PresetName;
+  /** Optimizer steps per level; `null` = derived from the data (paper preset: epochs). */
+  steps: number | null;
+  /** Paper preset: passes over all level-1 positions of the training pool. */
+  epochs: number;
+  positionsPerStep: number;
+  lr: number;
+  /** Fraction of the steps used for the linear warm-up. */
+  warmupFraction: number;
+  finalLrFactor: number;
+  /** Fraction of the steps in the normal-only (boundary generation) phase. */
+  normalOnlyFraction: number;
+  beta: number;
+  tau: number;
+  lambda: number;
+  focal: boolean;
+  blocks: number;
+  seed: number;
+  /** Each known anomaly is used this many times as is ... */
+  anomalyRepeats: number;
+  /** ... and this many times as a copy-paste synthetic anomaly on a random normal image. */
+  syntheticPerAnomaly: number;
+  /** Held-out normal images for calibration and the threshold: fraction, min, max count. */
+  heldOutFraction: number;
+  heldOutMin: number;
+  heldOutMax: number;
+  /** Target false-reject rate of held-out normals for the default threshold. */
+  falseRejectRate: number;
+  maxGradNorm: number;
+}
+
+const COMMON = {
+  beta: 0.01,
+  tau: 0.1,
+  lambda: 1,
+  focal: true,
+  blocks: 8,
+  seed: 0,
+  anomalyRepeats: 5,
+  syntheticPerAnomaly: 5,
+  heldOutFraction: 0.1,
+  heldOutMin: 8,
+  heldOutMax: 40,
+  falseRejectRate: 0.01,
+  finalLrFactor: 1e-3,
+  maxGradNorm: 100,
+};
+
+export const PRESETS: Record<PresetName, TrainConfig> = {
+  /** Minutes on a 2-core CPU: fewer, larger steps over cached features, higher peak lr. */
+  fast: { ...COMMON, preset: 'fast', steps: 1200, epochs: 0, positionsPerStep: 4096, lr: 1e-3, warmupFraction: 0.05, normalOnlyFraction: 0.25 },
+  /** The published GPU schedule: 25 x 8 epochs, lr 2e-4, 2-epoch warm-up, chunks of 4096. */
+  paper: { ...COMMON, preset: 'paper', steps: null, epochs: 200, positionsPerStep: 4096, lr: 2e-4, warmupFraction: 2 / 200, normalOnlyFraction: 1 / 200 },
+};
+
+export function resolveConfig(preset: PresetName, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  const base = PRESETS[preset];
+  if (!base) throw new Error(`unknown preset ${preset}`);
+  const cfg = { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) } as TrainConfig;
+  const bad = (what: string) => { throw new RangeError(`${what} is out of range`); };
+  if (cfg.steps !== null && (!Number.isInteger(cfg.steps) || cfg.steps < 1)) bad('steps');
+  if (!(cfg.lr > 0 && cfg.lr < 1)) bad('lr');
+  if (!(cfg.beta > 0 && cfg.beta < 0.5)) bad('beta');
+  if (!(cfg.tau >= 0 && cfg.tau < 10)) bad('tau');
+  if (!(cfg.lambda >= 0)) bad('lambda');
+  if (!Number.isInteger(cfg.positionsPerStep) || cfg.positionsPerStep < 64) bad('positionsPerStep');
+  return cfg;
+}
+
+/** Total steps: the preset's fixed count or epochs over the level-1 positions of the pool. */
+export function totalSteps(cfg: TrainConfig, poolImages: number, level1Positions: number): number {
+  if (cfg.steps !== null) return cfg.steps;
+  return Math.max(1, Math.ceil((cfg.epochs * poolImages * level1Positions) / cfg.positionsPerStep));
+}

@@ -1,0 +1,85 @@
+/**
+ * Draws one chunk of positions of one level from the training pool: an image by weight
+ * (normal images weight 1; known anomalies and their synthetic copies by their use counts),
+ * then a uniform position in it. Pure.
+ */
+import type { Rng } from './rng';
+
+export interface LevelImage {
+  /** [C, H*W] planar features of this level. */
+  features: Float32Array;
+  /** [H*W] 1 = anomalous position, or null for a normal image. */
+  mask: Uint8Array | null;
+  weight: number;
+}
+
+export interface Chunk {
+  x: Float32Array;
+  row: BigInt64Array;
+  col: BigInt64Array;
+  mask: Float32Array;
+  anomalous: number;
+}
+
+export class ChunkSampler {
+  private readonly cumAll: Float64Array;
+  private readonly normalIdx: number[];
+
+  constructor(readonly images: LevelImage[], readonly channels: number, readonly height: number, readonly width: number) {
+    this.cumAll = new Float64Array(images.length);
+    let acc = 0;
+    images.forEach((im, i) => {
+      if (im.features.length !== channels * height * width) throw new Error(`image ${i}: ${im.features.length} features, expected ${channels}x${height}x${width}`);
+      acc += im.weight;
+      this.cumAll[i] = acc;
+    });
+    this.normalIdx = images.map((im, i) => (im.mask ? -1 : i)).filter((i) => i >= 0);
+    if (this.normalIdx.length === 0) throw new Error('no normal image to train on');
+  }
+
+  private pickWeighted(rng: Rng): number {
+    const total = this.cumAll[this.cumAll.length - 1]!;
+    const r = rng.next() * total;
+    let lo = 0, hi = this.cumAll.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.cumAll[mid]! > r) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** `normalOnly` draws from normal images only (boundary generation phase). */
+  sample(n: number, rng: Rng, normalOnly: boolean, out?: Chunk): Chunk {
+    const C = this.channels, HW = this.height * this.width;
+    const c: Chunk = out ?? { x: new Float32Array(n * C), row: new BigInt64Array(n), col: new BigInt64Array(n), mask: new Float32Array(n), anomalous: 0 };
+    c.anomalous = 0;
+    for (let i = 0; i < n; i++) {
+      const idx = normalOnly ? this.normalIdx[rng.int(this.normalIdx.length)]! : this.pickWeighted(rng);
+      const im = this.images[idx]!;
+      const pos = rng.int(HW);
+      const f = im.features;
+      const base = i * C;
+      for (let ch = 0; ch < C; ch++) c.x[base + ch] = f[ch * HW + pos]!;
+      c.row[i] = BigInt(Math.floor(pos / this.width));
+      c.col[i] = BigInt(pos % this.width);
+      const m = im.mask ? im.mask[pos]! : 0;
+      c.mask[i] = m;
+      c.anomalous += m;
+    }
+    return c;
+  }
+}
+
+/** Nearest-neighbour downsampling of a full-size 0/1 mask to a level (as published). */
+export function maskToLevel(mask: Uint8Array, size: number, height: number, width: number): Uint8Array {
+  const out = new Uint8Array(height * width);
+  for (let r = 0; r < height; r++) {
+    const sr = Math.min(size - 1, Math.floor((r * size) / height));
+    for (let c = 0; c < width; c++) {
+      const sc = Math.min(size - 1, Math.floor((c * size) / width));
+      out[r * width + c] = mask[sr * size + sc]! ? 1 : 0;
+    }
+  }
+  return out;
+}

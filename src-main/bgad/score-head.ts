@@ -1,0 +1,87 @@
+/**
+ * The scoring head: backbone tap features -> per-level log-likelihood maps, calibrated
+ * probabilities, bilinear upsampling to the input size, anomaly map and image score
+ * (bgad-method.md §5). One ONNX graph whose output names are the product's result type
+ * (`anomaly_map`, `pred_score`), so an exported model needs no glue. Pure.
+ */
+import { Graph, type Value } from '../autodiff/graph';
+import { emitOnnx } from '../autodiff/emit';
+import { buildFlow, constantWeights, type FlowWeights } from './flow';
+import { positionTable } from './posenc';
+
+export interface HeadLevel {
+  weights: FlowWeights;
+  /** Feature-map size of this level at the model's input size. */
+  height: number;
+  width: number;
+}
+
+export interface Calibration {
+  /** Per level: the maximum l over held-out normal positions (M_level). */
+  levelMax: number[];
+  /** K: the maximum of the summed probability map over held-out normal images. */
+  mapMax: number;
+}
+
+export interface HeadOptions {
+  inputSize: number;
+  /** Without calibration the head outputs only the per-level maps `l_<k>` [B, H*W]. */
+  calibration?: Calibration;
+  /** Also output the per-level maps when calibrated (for statistics). */
+  withLevelMaps?: boolean;
+}
+
+export const featureInputName = (k: number) => `feat_${k}`;
+
+/** Adds the head to graph `g` reading `features[k]` ([B, C_k, H_k, W_k]); returns outputs. */
+export function addScoreHead(g: Graph, features: Value[], levels: HeadLevel[], opts: HeadOptions): { levelMaps: Value[]; anomalyMap?: Value; predScore?: Value } {
+  const S = opts.inputSize;
+  const levelMaps: Value[] = [];
+  let sum: Value | null = null;
+  levels.forEach((lv, k) => {
+    const C = lv.weights.config.channels;
+    const { height: H, width: W } = lv;
+    const f = features[k]!;
+    const batch = f.shape[0]!;
+    const N = typeof batch === 'number' ? batch * H * W : `${batch}*${H * W}`;
+    const x = g.op1('Reshape', [g.transpose(f, [0, 2, 3, 1]), g.ints([-1, C], 'shape')], { _shape: JSON.stringify([N, C]) });
+    const rowIdx = BigInt64Array.from({ length: H * W }, (_, i) => BigInt(Math.floor(i / W)));
+    const colIdx = BigInt64Array.from({ length: H * W }, (_, i) => BigInt(i % W));
+    const reps = g.slice(g.shapeOf(f), [0], [1], [0]);
+    const tile = (idx: BigInt64Array, name: string) => g.op1('Tile', [g.constant(idx, [H * W], 'int64', name), reps], { _shape: JSON.stringify([N]) });
+    const flow = buildFlow(g, {
+      x,
+      row: tile(rowIdx, `row_${k}`),
+      col: tile(colIdx, `col_${k}`),
+      peRow: g.constant(positionTable(H), [H, 64], undefined, `pe_row_${k}`),
+      peCol: g.constant(positionTable(W), [W, 64], undefined, `pe_col_${k}`),
+    }, lv.weights, constantWeights(g, lv.weights));
+    const lmap = g.op1('Reshape', [flow.l, g.ints([-1, H * W], 'shape')], { _shape: JSON.stringify([batch, H * W]) });
+    levelMaps.push(lmap);
+    if (!opts.calibration) return;
+    const p = g.exp(g.sub(flow.l, opts.calibration.levelMax[k]!));
+    const p4 = g.op1('Reshape', [p, g.ints([-1, 1, H, W], 'shape')], { _shape: JSON.stringify([batch, 1, H, W]) });
+    const up = g.op1('Resize', [p4, null, g.constant([1, 1, S / H, S / W], [4], 'float32', 'scales')], {
+      mode: 'linear',
+      coordinate_transformation_mode: 'align_corners',
+    });
+    sum = sum ? g.add(sum, up) : up;
+  });
+  if (!opts.calibration) return { levelMaps };
+  const anomalyMap = g.sub(opts.calibration.mapMax, sum!);
+  const predScore = g.op1('ReduceMax', [anomalyMap, g.ints([1, 2, 3], 'axes')], { keepdims: 0 });
+  return { levelMaps, anomalyMap, predScore };
+}
+
+/** A standalone head model: inputs feat_0..feat_{L-1}; outputs anomaly_map, pred_score (and l_k). */
+export function buildScoreHead(levels: HeadLevel[], channels: number[], opts: HeadOptions & { metadata?: Record<string, string> }): Uint8Array {
+  const g = new Graph('float32', 'bgad_head');
+  const feats = levels.map((lv, k) => g.input(featureInputName(k), ['B', channels[k]!, lv.height, lv.width]));
+  const out = addScoreHead(g, feats, levels, opts);
+  if (out.anomalyMap) {
+    g.output('anomaly_map', out.anomalyMap);
+    g.output('pred_score', out.predScore!);
+  }
+  if (!opts.calibration || opts.withLevelMaps) out.levelMaps.forEach((m, k) => g.output(`l_${k}`, m));
+  return emitOnnx(g, { metadata: opts.metadata });
+}

@@ -1,0 +1,323 @@
+/**
+ * End-to-end BGAD on one MVTec-layout category: choose known anomalies, extract (cached)
+ * backbone features, make copy-paste synthetic anomalies, train the flows, freeze the
+ * calibration and threshold on held-out normals, and (for `bgad eval`) score the test set.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import * as ort from 'onnxruntime-node';
+import { AppError } from '../common/errors';
+import type { EngineProgress } from '../common/engine-protocol';
+import { getBackbone, type BackboneSpec } from '../backbones/registry';
+import { FeatureExtractor } from '../backbones/extractor';
+import { FeatureCache, featuresForImages } from '../backbones/feature-cache';
+import { loadImageTensor, readMaskPng, writeFileAtomic } from '../images/load';
+import { resolveConfig, totalSteps, type PresetName, type TrainConfig } from '../bgad/config';
+import { maskToLevel, type LevelImage } from '../bgad/sampler';
+import { syntheticAnomaly } from '../bgad/copy-paste';
+import { Rng } from '../bgad/rng';
+import { buildScoreHead, featureInputName, type Calibration, type HeadLevel } from '../bgad/score-head';
+import { encodeBundle, decodeBundle, BundleError, type BundleMeta, type ModelBundle } from '../bgad/bundle';
+import { thresholdAtFalseRejectRate } from '../metrics';
+import { createSession, type ExecutionProviderName } from '../runtime/session';
+import { scanCategory, type CategoryData, type DefectImage } from './dataset';
+import { trainFlows, type LevelData, type TrainResult } from './trainer';
+
+export interface TrainModelOptions {
+  dataDir: string;
+  preset?: PresetName;
+  overrides?: Partial<TrainConfig>;
+  /** Number of known anomalies to use (0 = unsupervised baseline). */
+  anomalies?: number;
+  /** Restrict known anomalies to these defect types ("unseen" protocol). */
+  anomalyTypes?: string[];
+  backboneId?: string;
+  /** Backbone conversion cache and feature cache root. */
+  cacheDir?: string;
+  threads?: number;
+  executionProvider?: ExecutionProviderName;
+  signal?: AbortSignal;
+  onProgress?: (p: EngineProgress) => void;
+}
+
+export interface TrainedModel {
+  bundle: ModelBundle;
+  category: CategoryData;
+  /** Test images left after removing the known anomalies taken from the test set. */
+  testGood: string[];
+  testDefects: DefectImage[];
+  train: TrainResult;
+  featureMsPerImage: number;
+}
+
+const sha = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
+
+export function defaultCacheRoot(): string {
+  return process.env.BGAD_CACHE_DIR ?? join(process.cwd(), '.cache');
+}
+
+/** Picks `n` known anomalies, spread round-robin over the allowed types, deterministic by seed. */
+export function selectKnownAnomalies(pool: DefectImage[], n: number, types: string[] | undefined, rng: Rng): DefectImage[] {
+  const allowed = types?.length ? pool.filter((d) => types.includes(d.type)) : pool;
+  const byType = new Map<string, DefectImage[]>();
+  for (const d of allowed) byType.set(d.type, [...(byType.get(d.type) ?? []), d]);
+  for (const list of byType.values()) rng.shuffle(list);
+  const order = [...byType.keys()].sort();
+  const out: DefectImage[] = [];
+  while (out.length < n && order.some((t) => byType.get(t)!.length)) {
+    for (const t of order) {
+      const d = byType.get(t)!.shift();
+      if (d && out.length < n) out.push(d);
+    }
+  }
+  return out;
+}
+
+/** A mask file brought to size x size (nearest neighbour), as 0/1. */
+export async function readMaskAt(path: string, size: number): Promise<Uint8Array> {
+  const m = await readMaskPng(path);
+  const resized = await sharp(Buffer.from(m.data.map((v) => (v ? 255 : 0))), { raw: { width: m.width, height: m.height, channels: 1 } })
+    .resize(size, size, { fit: 'fill', kernel: 'nearest' })
+    .toColourspace('b-w')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (resized.info.channels !== 1 || resized.data.length !== size * size) throw new Error(`mask ${path}: resize gave ${resized.info.channels} channels`);
+  const out = new Uint8Array(size * size);
+  for (let i = 0; i < out.length; i++) out[i] = resized.data[i]! >= 128 ? 1 : 0;
+  return out;
+}
+
+export async function openExtractor(backboneId: string | undefined, cacheRoot: string, threads?: number, ep?: ExecutionProviderName) {
+  const spec = await getBackbone(backboneId ?? 'mobilenetv2', { cacheDir: join(cacheRoot, 'backbones') });
+  const extractor = await FeatureExtractor.create(spec, { threads, executionProvider: ep });
+  const cache = new FeatureCache(join(cacheRoot, 'features'));
+  return { spec, extractor, cache };
+}
+
+export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel> {
+  const cfg = resolveConfig(opts.preset ?? 'fast', opts.overrides);
+  const progress = (fraction: number, message: string, extra: Partial<EngineProgress> = {}) => opts.onProgress?.({ fraction, message, ...extra });
+  const cat = scanCategory(opts.dataDir);
+  const rng = new Rng(cfg.seed);
+  const nAnom = opts.anomalies ?? 10;
+  // Known anomalies: from train/<type> when present, else from the test set (then removed from it).
+  const fromTrain = cat.trainDefects.length > 0;
+  const pool = fromTrain ? cat.trainDefects : cat.testDefects;
+  if (opts.anomalyTypes?.length) {
+    const unknown = opts.anomalyTypes.filter((t) => !cat.defectTypes.includes(t));
+    if (unknown.length) throw new AppError('BAD_ARGUMENT', `Unknown defect type(s) ${unknown.join(', ')} in ${cat.dir}.`, { hint: `Known types: ${cat.defectTypes.join(', ') || 'none'}.` });
+  }
+  const known = nAnom > 0 ? selectKnownAnomalies(pool, nAnom, opts.anomalyTypes, rng.fork()) : [];
+  if (nAnom > 0 && known.length < nAnom) {
+    throw new AppError('BAD_DATASET', `Only ${known.length} known anomalies are available in ${cat.dir} (asked for ${nAnom}).`, { hint: 'Lower --anomalies, or add defective images with masks under train/<type>/.' });
+  }
+  const noMask = known.filter((d) => !d.maskPath);
+  if (noMask.length) {
+    throw new AppError('MISSING_MASK', `Known anomaly ${noMask[0]!.path} has no mask${noMask.length > 1 ? ` (and ${noMask.length - 1} more)` : ''}.`, {
+      subject: noMask[0]!.path,
+      hint: 'Paint the defect in the annotator or add ground_truth/<type>/<name>_mask.png; or train with --anomalies 0.',
+    });
+  }
+  const usedPaths = new Set(known.map((d) => d.path));
+  const testDefects = cat.testDefects.filter((d) => !usedPaths.has(d.path));
+
+  // held-out normal images for calibration and the threshold
+  const normals = rng.fork().shuffle([...cat.trainGood]);
+  const nHeld = Math.min(cfg.heldOutMax, Math.max(cfg.heldOutMin, Math.round(normals.length * cfg.heldOutFraction)));
+  if (normals.length - nHeld < 4) throw new AppError('BAD_DATASET', `${cat.dir} has only ${normals.length} normal training images.`, { hint: 'Add more defect-free images to train/good (at least 20 are recommended).' });
+  const heldOut = normals.slice(0, nHeld);
+  const trainNormals = normals.slice(nHeld).sort();
+
+  const cacheRoot = opts.cacheDir ?? defaultCacheRoot();
+  await mkdir(cacheRoot, { recursive: true });
+  progress(0.01, 'preparing the backbone');
+  const { spec, extractor, cache } = await openExtractor(opts.backboneId, cacheRoot, opts.threads, opts.executionProvider);
+  const S = spec.inputSize;
+  try {
+    // normal features
+    const levelImages: LevelImage[][] = spec.taps.map(() => []);
+    let shapes = null as null | { channels: number; height: number; width: number }[];
+    const trainHashes: string[] = [];
+    const tFeat = performance.now();
+    let extracted = 0, i = 0;
+    for await (const f of featuresForImages(trainNormals, { extractor, cache, sizePx: S, signal: opts.signal })) {
+      shapes ??= f.shapes;
+      f.taps.forEach((t, k) => levelImages[k]!.push({ features: t, mask: null, weight: 1 }));
+      trainHashes.push(f.sha256);
+      if (!f.fromCache) extracted++;
+      i++;
+      if (i % 8 === 0) progress(0.02 + 0.18 * (i / trainNormals.length), `extracting features ${i}/${trainNormals.length}`);
+    }
+    const featureMsPerImage = extracted ? (performance.now() - tFeat) / extracted : NaN;
+
+    // known anomalies as is, and copy-paste synthetic ones on random normal images
+    const anomaliesUsed: BundleMeta['anomaliesUsed'] = [];
+    if (known.length) {
+      progress(0.2, 'preparing known and synthetic anomalies');
+      const synthRng = rng.fork();
+      const synthImgs: { chw: Float32Array; mask: Uint8Array }[] = [];
+      for (const d of known) {
+        const mask = await readMaskAt(d.maskPath!, S);
+        const img = await loadImageTensor(d.path, S);
+        anomaliesUsed.push({ path: d.path, type: d.type, sha256: img.info.sha256 });
+        const feats = await extractor.extractBatchWithShapes(img.chw, 1);
+        feats.taps.forEach((t, k) => {
+          const sh = feats.shapes[k]!;
+          levelImages[k]!.push({ features: t, mask: maskToLevel(mask, S, sh.height, sh.width), weight: cfg.anomalyRepeats });
+        });
+        for (let j = 0; j < cfg.syntheticPerAnomaly; j++) {
+          const target = await loadImageTensor(trainNormals[synthRng.int(trainNormals.length)]!, S);
+          const s = syntheticAnomaly({ chw: img.chw, size: S }, mask, { chw: target.chw, size: S }, synthRng);
+          if (s) synthImgs.push({ chw: s.img.chw, mask: s.mask });
+        }
+      }
+      for (let b = 0; b < synthImgs.length; b += 8) {
+        const part = synthImgs.slice(b, b + 8);
+        const batch = new Float32Array(part.length * 3 * S * S);
+        part.forEach((p, j) => batch.set(p.chw, j * 3 * S * S));
+        const out = await extractor.extractBatchWithShapes(batch, part.length);
+        part.forEach((p, j) => out.taps.forEach((t, k) => {
+          const per = t.length / part.length;
+          const sh = out.shapes[k]!;
+          levelImages[k]!.push({ features: t.slice(j * per, (j + 1) * per), mask: maskToLevel(p.mask, S, sh.height, sh.width), weight: 1 });
+        }));
+      }
+    }
+
+    const levels: LevelData[] = spec.taps.map((t, k) => ({ channels: shapes![k]!.channels, height: shapes![k]!.height, width: shapes![k]!.width, images: levelImages[k]! }));
+    const steps = totalSteps(cfg, levelImages[0]!.length, levels[0]!.height * levels[0]!.width);
+    progress(0.22, `training ${steps} steps`);
+    const train = await trainFlows(levels, cfg, steps, { signal: opts.signal, onProgress: opts.onProgress, progressSpan: [0.22, 0.9], threads: opts.threads, executionProvider: opts.executionProvider });
+
+    // calibration on held-out normals
+    progress(0.9, 'calibrating on held-out normal images');
+    const headLevels: HeadLevel[] = train.levels.map((l) => ({ weights: l.weights, height: l.height, width: l.width }));
+    const channels = levels.map((l) => l.channels);
+    const heldFeats: Float32Array[][] = [];
+    const heldHashes: string[] = [];
+    for await (const f of featuresForImages(heldOut, { extractor, cache, sizePx: S, signal: opts.signal })) {
+      heldFeats.push(f.taps);
+      heldHashes.push(f.sha256);
+    }
+    const calibration = await calibrate(headLevels, channels, S, heldFeats, opts);
+    const scorer = await Scorer.create(headLevels, channels, S, calibration, opts);
+    const heldScores: number[] = [];
+    for (const f of heldFeats) heldScores.push((await scorer.score([f]))[0]!.score);
+    await scorer.dispose();
+    const threshold = thresholdAtFalseRejectRate(heldScores, cfg.falseRejectRate);
+
+    const meta: BundleMeta = {
+      format: 'bgad-model',
+      formatVersion: 1,
+      createdAt: new Date().toISOString(),
+      config: cfg,
+      backbone: { id: spec.id, sha256: spec.sha256, inputSize: S },
+      levels: levels.map((l, k) => ({ channels: l.channels, height: l.height, width: l.width, stride: spec.taps[k]!.stride, tap: spec.taps[k]!.name, blocks: cfg.blocks, boundary: train.levels[k]!.boundary })),
+      calibration,
+      threshold,
+      thresholdRule: { kind: 'held-out-false-reject-rate', rate: cfg.falseRejectRate, heldOutImages: heldOut.length },
+      anomaliesUsed,
+      trainImageHashes: trainHashes,
+      heldOutImageHashes: heldHashes,
+      training: { steps: train.steps, trainSeconds: train.trainMs / 1000, nanSteps: train.nanSteps },
+    };
+    progress(1, 'trained');
+    return { bundle: { meta, weights: train.levels.map((l) => l.weights) }, category: cat, testGood: cat.testGood, testDefects, train, featureMsPerImage };
+  } finally {
+    await extractor.dispose();
+  }
+}
+
+async function calibrate(levels: HeadLevel[], channels: number[], S: number, feats: Float32Array[][], opts: { threads?: number }): Promise<Calibration> {
+  const raw = buildScoreHead(levels, channels, { inputSize: S });
+  const { session } = await createSession(raw, { threads: opts.threads });
+  const levelMax = levels.map(() => -Infinity);
+  for (const f of feats) {
+    const out = await session.run(headFeeds(levels, channels, [f]));
+    levels.forEach((_, k) => {
+      const d = out[`l_${k}`]!.data as Float32Array;
+      for (let i = 0; i < d.length; i++) if (d[i]! > levelMax[k]!) levelMax[k] = d[i]!;
+    });
+  }
+  await session.release();
+  // K = max over held-out normals of the summed probability map (map = K - sum >= 0 there)
+  const probe = await Scorer.create(levels, channels, S, { levelMax, mapMax: 0 }, opts);
+  let K = -Infinity;
+  for (const f of feats) {
+    const [r] = await probe.score([f]);
+    let mn = Infinity;
+    for (let i = 0; i < r!.map.length; i++) if (r!.map[i]! < mn) mn = r!.map[i]!;
+    K = Math.max(K, -mn);
+  }
+  await probe.dispose();
+  return { levelMax, mapMax: K };
+}
+
+function headFeeds(levels: HeadLevel[], channels: number[], batch: Float32Array[][]): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  levels.forEach((lv, k) => {
+    const per = channels[k]! * lv.height * lv.width;
+    const data = batch.length === 1 ? batch[0]![k]! : new Float32Array(per * batch.length);
+    if (batch.length > 1) batch.forEach((f, j) => data.set(f[k]!, j * per));
+    feeds[featureInputName(k)] = new ort.Tensor('float32', data, [batch.length, channels[k]!, lv.height, lv.width]);
+  });
+  return feeds;
+}
+
+export interface ScoreResult { score: number; map: Float32Array }
+
+/** Runs the calibrated scoring head on backbone features. */
+export class Scorer {
+  private constructor(private readonly session: ort.InferenceSession, private readonly levels: HeadLevel[], private readonly channels: number[], readonly inputSize: number) {}
+
+  static async create(levels: HeadLevel[], channels: number[], S: number, calibration: Calibration, opts: { threads?: number; executionProvider?: ExecutionProviderName } = {}): Promise<Scorer> {
+    const onnx = buildScoreHead(levels, channels, { inputSize: S, calibration });
+    const { session } = await createSession(onnx, { threads: opts.threads, executionProvider: opts.executionProvider });
+    return new Scorer(session, levels, channels, S);
+  }
+
+  static fromBundle(b: ModelBundle, opts: { threads?: number; executionProvider?: ExecutionProviderName } = {}): Promise<Scorer> {
+    const levels = b.meta.levels.map((l, k) => ({ weights: b.weights[k]!, height: l.height, width: l.width }));
+    return Scorer.create(levels, b.meta.levels.map((l) => l.channels), b.meta.backbone.inputSize, b.meta.calibration, opts);
+  }
+
+  async score(batch: Float32Array[][]): Promise<ScoreResult[]> {
+    const out = await this.session.run(headFeeds(this.levels, this.channels, batch));
+    const map = out.anomaly_map!.data as Float32Array;
+    const scores = out.pred_score!.data as Float32Array;
+    const px = this.inputSize * this.inputSize;
+    return batch.map((_, j) => ({ score: scores[j]!, map: map.slice(j * px, (j + 1) * px) }));
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export async function saveBundle(path: string, b: ModelBundle): Promise<void> {
+  await writeFileAtomic(path, encodeBundle(b, sha));
+}
+
+export async function loadBundle(path: string): Promise<ModelBundle> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new AppError('BAD_MODEL', `Model file ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, { subject: path, hint: 'Check the path, or export the model again from the app.' });
+  }
+  try {
+    return decodeBundle(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), sha);
+  } catch (e) {
+    if (e instanceof BundleError) throw new AppError('BAD_MODEL', `Model file ${path}: ${e.message}.`, { subject: path, hint: 'Use the original .bgad file, or train the model again.' });
+    throw e;
+  }
+}
+
+export function loadBundleSync(path: string): ModelBundle {
+  return decodeBundle(new Uint8Array(readFileSync(path)), sha);
+}
+
+export type { BackboneSpec };
