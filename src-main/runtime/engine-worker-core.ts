@@ -1,0 +1,59 @@
+/**
+ * The engine loop, independent of its transport (worker_threads in Node, a child process,
+ * or an Electron utilityProcess): receives EngineRequests, runs registered job kinds with an
+ * AbortSignal and a progress callback, posts EngineEvents. All ONNX Runtime work of the
+ * product happens inside the process or thread that runs this loop.
+ */
+import type { EngineEvent, EngineProgress, EngineRequest } from '../common/engine-protocol';
+import { serializeError } from '../common/errors';
+
+export interface JobContext {
+  signal: AbortSignal;
+  progress(p: EngineProgress): void;
+  log(level: 'info' | 'warn' | 'error', message: string): void;
+}
+
+export type JobHandler = (params: unknown, ctx: JobContext) => Promise<unknown>;
+
+export interface EngineTransport {
+  post(event: EngineEvent): void;
+  onRequest(listener: (req: EngineRequest) => void): void;
+  exit(code: number): void;
+  pid: number;
+}
+
+export function runEngineLoop(transport: EngineTransport, handlers: Record<string, JobHandler>): void {
+  const running = new Map<string, AbortController>();
+  transport.onRequest((req) => {
+    if (req.type === 'cancel') {
+      running.get(req.jobId)?.abort();
+      return;
+    }
+    if (req.type === 'shutdown') {
+      for (const ac of running.values()) ac.abort();
+      transport.exit(0);
+      return;
+    }
+    if (req.type !== 'start') return;
+    const handler = handlers[req.kind];
+    if (!handler) {
+      transport.post({ type: 'error', jobId: req.jobId, error: { code: 'BAD_ARGUMENT', message: `The engine has no job kind "${req.kind}".` } });
+      return;
+    }
+    const ac = new AbortController();
+    running.set(req.jobId, ac);
+    const ctx: JobContext = {
+      signal: ac.signal,
+      progress: (progress) => transport.post({ type: 'progress', jobId: req.jobId, progress }),
+      log: (level, message) => transport.post({ type: 'log', level, message }),
+    };
+    handler(req.params, ctx).then(
+      (value) => transport.post({ type: 'result', jobId: req.jobId, value }),
+      (e) => {
+        if (!(e && typeof e === 'object' && 'code' in e)) transport.post({ type: 'log', level: 'error', message: `job ${req.kind} failed: ${(e as Error)?.stack ?? String(e)}` });
+        transport.post({ type: 'error', jobId: req.jobId, error: serializeError(e) });
+      },
+    ).finally(() => running.delete(req.jobId));
+  });
+  transport.post({ type: 'ready', pid: transport.pid });
+}

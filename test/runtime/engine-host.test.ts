@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { EngineHost } from '../../src-main/runtime/engine-host';
+import { loadBundle } from '../../src-main/training/pipeline';
+import { CACHE_DIR, REPO, ensureBuilt, synthDataset } from '../helpers/synth-fixture';
+
+let host: EngineHost;
+let data: string;
+const out = mkdtempSync(join(tmpdir(), 'bgad-engine-'));
+
+beforeAll(async () => {
+  ensureBuilt();
+  data = join(await synthDataset(['woven_grid']), 'woven_grid');
+  host = new EngineHost(join(REPO, 'dist', 'engine', 'worker.js'));
+});
+afterAll(async () => host?.dispose());
+
+describe('engine host (training off the caller\'s event loop)', () => {
+  it('trains a model in the engine worker and writes a loadable bundle', async () => {
+    const steps: number[] = [];
+    const r = await host.run<{ out: string; threshold: number }>('train', { dataDir: data, out: join(out, 'm.bgad'), anomalies: 3, overrides: { steps: 20 }, cacheDir: CACHE_DIR, threads: 1 }, {
+      onProgress: (p) => steps.push(p.fraction),
+    });
+    expect(steps.length).toBeGreaterThan(2);
+    expect(Math.max(...steps)).toBeCloseTo(1, 5);
+    const b = await loadBundle(r.out);
+    expect(b.meta.threshold).toBe(r.threshold);
+    expect(b.meta.anomaliesUsed).toHaveLength(3);
+  });
+
+  it('keeps the event loop responsive (lag < 50 ms) and cancels a running training within 1 s', async () => {
+    let maxLagMs = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      maxLagMs = Math.max(maxLagMs, now - last - 10);
+      last = now;
+    }, 10);
+    const ac = new AbortController();
+    let trainingSteps = 0;
+    let cancelledAt = 0;
+    const job = host.run('train', { dataDir: data, out: join(out, 'long.bgad'), anomalies: 3, overrides: { steps: 100000 }, cacheDir: CACHE_DIR, threads: 1 }, {
+      signal: ac.signal,
+      onProgress: (p) => {
+        const d = p.data as { step?: number } | undefined;
+        if (d?.step) trainingSteps = d.step;
+        if (trainingSteps >= 5 && !cancelledAt) {
+          cancelledAt = performance.now();
+          ac.abort();
+        }
+      },
+    });
+    await expect(job).rejects.toMatchObject({ code: 'CANCELLED' });
+    const stopMs = performance.now() - cancelledAt;
+    clearInterval(timer);
+    expect(trainingSteps).toBeGreaterThanOrEqual(5);
+    expect(stopMs).toBeLessThan(1000);
+    expect(maxLagMs).toBeLessThan(50);
+  });
+
+  it('answers an unknown job kind with a clear error and stays usable', async () => {
+    await expect(host.run('no-such-job', {})).rejects.toThrow(/no job kind "no-such-job"/);
+    await expect(host.run('sleep', { ms: 20 })).resolves.toMatchObject({ sleptMs: expect.any(Number) });
+  });
+});
