@@ -73,6 +73,14 @@ function halfToFloatTable(): Float32Array {
   return t;
 }
 
+/** Rounds values in place to what the cache stores, so cache hits and misses give identical features. */
+export function roundToStorage(t: Float32Array, dtype: FeatureDtype): Float32Array {
+  if (dtype === 'float32') return t;
+  const table = halfToFloatTable();
+  for (let i = 0; i < t.length; i++) t[i] = table[toHalf(t[i]!)]!;
+  return t;
+}
+
 // --- cache -------------------------------------------------------------------------------
 export class FeatureCache {
   hits = 0;
@@ -234,7 +242,10 @@ export async function* featuresForImages(
           const per = t.length / pending.length;
           return t.slice(i * per, (i + 1) * per);
         });
-        if (ctx.cache) await ctx.cache.put(p.sha256, spec, own, shapes, size);
+        if (ctx.cache) {
+          await ctx.cache.put(p.sha256, spec, own, shapes, size);
+          for (const t of own) roundToStorage(t, ctx.cache.dtype);
+        }
         results[p.k] = { path: p.path, sha256: p.sha256, taps: own, shapes, fromCache: false };
       }
     }

@@ -63,8 +63,8 @@ export function encodeBundle(b: ModelBundle, sha256: (bytes: Uint8Array) => Uint
 }
 
 export function decodeBundle(bytes: Uint8Array, sha256: (bytes: Uint8Array) => Uint8Array): ModelBundle {
+  if (bytes.length >= 8 && new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) throw new BundleError('the file is not a BGAD Inspector model (wrong signature)');
   if (bytes.length < 44) throw new BundleError('the file is too short to be a model (truncated or empty)');
-  if (new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) throw new BundleError('the file is not a BGAD Inspector model (wrong signature)');
   const version = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
   if (version > BUNDLE_FORMAT_VERSION) throw new BundleError(`the model was written by a newer version (format ${version}; this version reads ${BUNDLE_FORMAT_VERSION})`);
   const payload = bytes.subarray(44);

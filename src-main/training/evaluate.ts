@@ -89,7 +89,7 @@ export async function evaluateModel(bundle: ModelBundle, testGood: string[], tes
       pixelAuroc: hasMasks ? pixelAuroc(sub(maps), sub(masks)) : null,
       aupro: hasMasks ? aupro(sub(maps), sub(masks), sub(widths), sub(heights), 0.3) : null,
       count: idx.length - testGood.length,
-      seen: opts.seenTypes?.includes(type) ?? false,
+      seen: (opts.seenTypes ?? bundle.meta.anomaliesUsed.map((a) => a.type)).includes(type),
     };
   }
   const thr = bundle.meta.threshold;

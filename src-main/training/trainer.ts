@@ -4,6 +4,7 @@
  * Runs in the engine process (or a CLI process); never on a UI or server event loop.
  */
 import * as ort from 'onnxruntime-node';
+import { cpus } from 'node:os';
 import { Adam, cosineWithWarmup } from '../autodiff/optim';
 import { ChunkSampler, type LevelImage } from '../bgad/sampler';
 import { initFlowWeights, type FlowWeights } from '../bgad/flow';
@@ -54,11 +55,14 @@ export async function trainFlows(levels: LevelData[], cfg: TrainConfig, steps: n
   const initRng = rng.fork();
   const t0 = performance.now();
   const [p0, p1] = hooks.progressSpan ?? [0, 1];
+  const concurrentLevels = levels.length > 1 && (hooks.threads ?? cpus().length) <= levels.length;
   const states = [];
   for (const lv of levels) {
     const weights = initFlowWeights({ channels: lv.channels, blocks: cfg.blocks }, initRng.fork());
     const tg = buildTrainGraph(weights, { tau: cfg.tau, focal: cfg.focal }, { h: lv.height, w: lv.width });
-    const { session } = await createSession(tg.onnx, { threads: hooks.threads, executionProvider: hooks.executionProvider ?? 'cpu' });
+    // Levels run concurrently, one intra-op thread each, when there are at least as many
+    // levels as threads: small elementwise ops scale poorly across threads (bgad bench engine).
+    const { session } = await createSession(tg.onnx, { threads: concurrentLevels ? 1 : hooks.threads, executionProvider: hooks.executionProvider ?? 'cpu' });
     const values = tg.paramNames.map((n) => weights.params.get(n)!.data);
     const shapes = tg.paramNames.map((n) => weights.params.get(n)!.shape);
     const adam = new Adam(values, { lr: cfg.lr, maxGradNorm: cfg.maxGradNorm });
@@ -80,8 +84,8 @@ export async function trainFlows(levels: LevelData[], cfg: TrainConfig, steps: n
       if (hooks.signal?.aborted) throw new AppError('CANCELLED', 'Training was cancelled.');
       const lr = cosineWithWarmup(step, { lr: cfg.lr, totalSteps: steps, warmupSteps, finalFactor: cfg.finalLrFactor });
       const normalOnly = step < normalOnlySteps;
-      for (let k = 0; k < states.length; k++) {
-        const st = states[k]!;
+      // sample every level's chunk first (fixed RNG order), then run the levels together
+      const runs = states.map((st) => {
         const chunk = st.sampler.sample(st.P, st.rng, normalOnly);
         const nNormal = st.P - chunk.anomalous;
         const kIndex = Math.min(nNormal - 1, Math.floor(nNormal * cfg.beta));
@@ -97,7 +101,12 @@ export async function trainFlows(levels: LevelData[], cfg: TrainConfig, steps: n
           lambda: new ort.Tensor('float32', Float32Array.from([lambda]), []),
         };
         st.tg.paramNames.forEach((n, i) => (feeds[n] = new ort.Tensor('float32', st.values[i]!, st.shapes[i]!)));
-        const r = await st.session.run(feeds);
+        return () => st.session.run(feeds);
+      });
+      const results = concurrentLevels ? await Promise.all(runs.map((run) => run())) : await sequential(runs);
+      for (let k = 0; k < states.length; k++) {
+        const st = states[k]!;
+        const r = results[k]!;
         const num = (n: string) => r[n]!.data[0] as number;
         const loss = num('loss');
         const grads = st.tg.paramNames.map((n) => r[`grad.${n}`]!.data as Float32Array);
@@ -139,6 +148,12 @@ export async function trainFlows(levels: LevelData[], cfg: TrainConfig, steps: n
     trainMs: performance.now() - t0,
     nanSteps,
   };
+}
+
+async function sequential<T>(thunks: (() => Promise<T>)[]): Promise<T[]> {
+  const out: T[] = [];
+  for (const run of thunks) out.push(await run());
+  return out;
 }
 
 function allFinite(a: Float32Array): boolean {

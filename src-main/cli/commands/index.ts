@@ -6,7 +6,10 @@ import type { Command } from '../command';
  */
 export async function loadCommands(): Promise<Command[]> {
   const mods = await Promise.all([
+    import('./bench'),
     import('./eval'),
+    import('./export'),
+    import('./inspect'),
     import('./train'),
     import('./datasets'),
     import('./db'),

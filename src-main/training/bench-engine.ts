@@ -1,0 +1,147 @@
+/**
+ * `bgad bench engine`: throughput of one BGAD training step (flow + semi-push-pull loss +
+ * all gradients, one ONNX Runtime run) at BGAD sizes, next to a plain MatMul measured in
+ * the same run, and the three-level MobileNetV2 configuration (C = 24/32/96) as trained.
+ */
+import * as ort from 'onnxruntime-node';
+import { cpus } from 'node:os';
+import { Graph } from '../autodiff/graph';
+import { emitOnnx } from '../autodiff/emit';
+import { flowDims, initFlowWeights } from '../bgad/flow';
+import { buildTrainGraph } from '../bgad/train-graph';
+import { positionTable } from '../bgad/posenc';
+import { Rng } from '../bgad/rng';
+import { ChunkSampler } from '../bgad/sampler';
+
+export interface EngineBenchOptions { positions?: number; blocks?: number; threads?: number; seconds?: number; channels?: number[] }
+
+export interface FlowBench { channels: number; grid: number; stepMs: number; positionsPerSecond: number; trainStepGflops: number; gflopPerStep: number }
+
+export interface EngineBenchResult {
+  cores: number;
+  threads: number;
+  positions: number;
+  blocks: number;
+  condDim: number;
+  /** Plain MatMul [4096 x 512] x [512 x 512] in the same run. */
+  matmulGflops: number;
+  /** Per channel count (C in {24, 96, 200} by default). */
+  flows: FlowBench[];
+  /** Mean over `flows`: the headline figures. */
+  positionsPerSecond: number;
+  trainStepGflops: number;
+  /** trainStepGflops / matmulGflops. */
+  fractionOfMatmul: number;
+  /** BGAD on MobileNetV2 taps: one step of `positions` through each of the three flows (C = 24/32/96). */
+  bgadThreeLevels: { stepMs: number; positionsPerSecond: number; levelsRunConcurrently: boolean };
+}
+
+/** Multiply-add FLOPs of one training step: 3x the forward matmuls (forward, input and weight gradients). */
+export function trainStepFlops(C: number, N: number, blocks: number, grid: number): number {
+  const { Cp, Ca, hidden } = flowDims(C);
+  const perPos = 2 * (Cp * hidden + hidden * 2 * Ca + C * C);
+  const tables = 2 * 2 * grid * 64 * hidden;
+  return blocks * (3 * perPos * N + 3 * tables);
+}
+
+function timeLoop(fn: () => Promise<unknown>, seconds: number): Promise<number> {
+  return (async () => {
+    for (let i = 0; i < 2; i++) await fn();
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000 || n < 3) {
+      await fn();
+      n++;
+    }
+    return (performance.now() - t0) / n;
+  })();
+}
+
+async function matmulGflops(threads: number, seconds: number): Promise<number> {
+  const g = new Graph('float32', 'mm');
+  const a = g.input('a', [4096, 512]);
+  const b = g.input('b', [512, 512]);
+  g.output('y', g.matmul(a, b));
+  const s = await ort.InferenceSession.create(emitOnnx(g), { intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
+  const rng = new Rng(1);
+  const feeds = {
+    a: new ort.Tensor('float32', Float32Array.from({ length: 4096 * 512 }, () => rng.normal()), [4096, 512]),
+    b: new ort.Tensor('float32', Float32Array.from({ length: 512 * 512 }, () => rng.normal()), [512, 512]),
+  };
+  const ms = await timeLoop(() => s.run(feeds), seconds);
+  await s.release();
+  return (2 * 4096 * 512 * 512) / (ms * 1e6);
+}
+
+interface LevelRunner { run(): Promise<void>; release(): Promise<void> }
+
+async function levelRunner(C: number, grid: number, N: number, blocks: number, threads: number, seed: number): Promise<LevelRunner> {
+  const rng = new Rng(seed);
+  const w = initFlowWeights({ channels: C, blocks }, rng);
+  const tg = buildTrainGraph(w, { tau: 0.1, focal: true }, { h: grid, w: grid });
+  const s = await ort.InferenceSession.create(tg.onnx, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  // realistic chunks: features of 8 fake images, 2 of them with an anomalous blob
+  const HW = grid * grid;
+  const images = Array.from({ length: 8 }, (_, i) => ({
+    features: Float32Array.from({ length: C * HW }, () => rng.normal()),
+    mask: i < 2 ? Uint8Array.from({ length: HW }, (_, p) => (p % grid < grid / 4 && Math.floor(p / grid) < grid / 4 ? 1 : 0)) : null,
+    weight: 1,
+  }));
+  const sampler = new ChunkSampler(images, C, grid, grid);
+  const chunk = sampler.sample(N, rng, false);
+  const nNormal = N - chunk.anomalous;
+  const kIdx = Math.floor(nNormal * 0.01);
+  const feeds: Record<string, ort.Tensor> = {
+    x: new ort.Tensor('float32', chunk.x, [N, C]), row: new ort.Tensor('int64', chunk.row, [N]), col: new ort.Tensor('int64', chunk.col, [N]),
+    pe_row: new ort.Tensor('float32', positionTable(grid), [grid, 64]), pe_col: new ort.Tensor('float32', positionTable(grid), [grid, 64]),
+    mask: new ort.Tensor('float32', chunk.mask, [N]), k: new ort.Tensor('int64', BigInt64Array.from([BigInt(kIdx + 1)]), [1]),
+    k_index: new ort.Tensor('int64', BigInt64Array.from([BigInt(kIdx)]), []), lambda: new ort.Tensor('float32', Float32Array.from([1]), []),
+  };
+  for (const [name, p] of w.params) feeds[name] = new ort.Tensor('float32', p.data, p.shape);
+  return { run: async () => { await s.run(feeds); }, release: () => s.release() };
+}
+
+export async function benchEngine(opts: EngineBenchOptions = {}, log: (l: string) => void = () => undefined): Promise<EngineBenchResult> {
+  const N = opts.positions ?? 4096;
+  const blocks = opts.blocks ?? 8;
+  const threads = opts.threads ?? Math.min(2, cpus().length);
+  const seconds = opts.seconds ?? 3;
+  const channels = opts.channels ?? [24, 96, 200];
+  log(`MatMul reference (${threads} threads)...`);
+  const mm = await matmulGflops(threads, seconds);
+  const flows: FlowBench[] = [];
+  for (const C of channels) {
+    log(`training step C=${C}...`);
+    const grid = 64;
+    const r = await levelRunner(C, grid, N, blocks, threads, C);
+    const ms = await timeLoop(() => r.run(), seconds);
+    await r.release();
+    const flops = trainStepFlops(C, N, blocks, grid);
+    flows.push({ channels: C, grid, stepMs: ms, positionsPerSecond: (N / ms) * 1000, trainStepGflops: flops / (ms * 1e6), gflopPerStep: flops / 1e9 });
+  }
+  // the three MobileNetV2 levels, sequential with all threads vs concurrent with one thread each
+  log('three-level BGAD step (24/32/96)...');
+  const cfg = [[24, 64], [32, 32], [96, 16]] as const;
+  const seq = await Promise.all(cfg.map(([C, g], i) => levelRunner(C, g, N, blocks, threads, 100 + i)));
+  const seqMs = await timeLoop(async () => { for (const r of seq) await r.run(); }, seconds);
+  for (const r of seq) await r.release();
+  const par = await Promise.all(cfg.map(([C, g], i) => levelRunner(C, g, N, blocks, 1, 100 + i)));
+  const parMs = await timeLoop(() => Promise.all(par.map((r) => r.run())), seconds);
+  for (const r of par) await r.release();
+  const best = Math.min(seqMs, parMs);
+  const mean = (f: (x: FlowBench) => number) => flows.reduce((a, x) => a + f(x), 0) / flows.length;
+  const stepG = mean((f) => f.trainStepGflops);
+  return {
+    cores: cpus().length,
+    threads,
+    positions: N,
+    blocks,
+    condDim: 128,
+    matmulGflops: mm,
+    flows,
+    positionsPerSecond: mean((f) => f.positionsPerSecond),
+    trainStepGflops: stepG,
+    fractionOfMatmul: stepG / mm,
+    bgadThreeLevels: { stepMs: best, positionsPerSecond: (N / best) * 1000, levelsRunConcurrently: parMs < seqMs },
+  };
+}

@@ -1,0 +1,84 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { loadBundle, saveBundle, trainModel, selectKnownAnomalies } from '../../src-main/training/pipeline';
+import { evaluateModel } from '../../src-main/training/evaluate';
+import { scanCategory } from '../../src-main/training/dataset';
+import { Rng } from '../../src-main/bgad/rng';
+import { CACHE_DIR, synthDataset } from '../helpers/synth-fixture';
+
+let root: string;
+const tmp = mkdtempSync(join(tmpdir(), 'bgad-pipeline-'));
+const STEPS = 150;
+
+beforeAll(async () => {
+  root = await synthDataset();
+});
+
+describe('BGAD end to end on a synthetic category', () => {
+  it('reaches image AUROC >= 0.95, and known anomalies do at least as well as the unsupervised baseline', async () => {
+    const data = join(root, 'woven_grid');
+    const run = async (anomalies: number) => {
+      const m = await trainModel({ dataDir: data, anomalies, overrides: { steps: STEPS }, cacheDir: CACHE_DIR });
+      return { m, e: await evaluateModel(m.bundle, m.testGood, m.testDefects, { cacheDir: CACHE_DIR }) };
+    };
+    const bgad = await run(6);
+    await saveBundle(join(tmp, 'woven.bgad'), bgad.m.bundle);
+    const base = await run(0);
+    expect(bgad.e.imageAuroc).toBeGreaterThanOrEqual(0.95);
+    expect(bgad.e.imageAuroc).toBeGreaterThanOrEqual(base.e.imageAuroc - 1e-9);
+    expect(bgad.e.pixelAuroc!).toBeGreaterThan(0.9);
+    expect(bgad.m.bundle.meta.training!.nanSteps).toBe(0);
+    // the known anomalies were taken from train/<type>, so the test set is complete
+    expect(bgad.e.counts.defective).toBe(scanCategory(data).testDefects.length);
+    expect(Object.keys(bgad.e.perType).sort()).toEqual(['crack', 'scratch', 'spot']);
+    expect(Object.values(bgad.e.perType).every((t) => t.seen)).toBe(true);
+  }, 600_000);
+
+  it('gives the same model for the same seed and data', async () => {
+    const data = join(root, 'grain');
+    const a = await trainModel({ dataDir: data, anomalies: 3, overrides: { steps: 6, seed: 3 }, cacheDir: CACHE_DIR });
+    const b = await trainModel({ dataDir: data, anomalies: 3, overrides: { steps: 6, seed: 3 }, cacheDir: CACHE_DIR });
+    const c = await trainModel({ dataDir: data, anomalies: 3, overrides: { steps: 6, seed: 4 }, cacheDir: CACHE_DIR });
+    const w = (m: typeof a) => m.bundle.weights.flatMap((lv) => [...lv.params.values()].map((p) => Array.from(p.data.subarray(0, 50))));
+    expect(w(a)).toEqual(w(b));
+    expect(a.bundle.meta.threshold).toBe(b.bundle.meta.threshold);
+    expect(w(a)).not.toEqual(w(c));
+  }, 300_000);
+
+  it('takes known anomalies from the test set when train/<type> is absent, and removes them from it', () => {
+    const cat = scanCategory(join(root, 'disc'));
+    const pool = cat.testDefects;
+    const picked = selectKnownAnomalies(pool, 5, undefined, new Rng(0));
+    expect(new Set(picked.map((d) => d.type)).size).toBe(Math.min(5, cat.defectTypes.length));
+    const onlySpot = selectKnownAnomalies(pool, 4, ['spot'], new Rng(0));
+    expect(onlySpot.every((d) => d.type === 'spot')).toBe(true);
+  });
+
+  it('refuses to train on known anomalies that have no mask, naming the file', async () => {
+    const { cpSync, rmSync } = await import('node:fs');
+    const copy = join(tmp, 'nomask');
+    cpSync(join(root, 'stripes'), copy, { recursive: true });
+    rmSync(join(copy, 'ground_truth'), { recursive: true });
+    await expect(trainModel({ dataDir: copy, anomalies: 2, overrides: { steps: 2 }, cacheDir: CACHE_DIR })).rejects.toMatchObject({ code: 'MISSING_MASK', message: expect.stringMatching(/stripes|nomask/) });
+  });
+
+  it('rejects a truncated, corrupted or foreign model file with a clear error', async () => {
+    const good = readFileSync(join(tmp, 'woven.bgad'));
+    const truncated = join(tmp, 't.bgad');
+    writeFileSync(truncated, good.subarray(0, good.length - 100));
+    await expect(loadBundle(truncated)).rejects.toMatchObject({ code: 'BAD_MODEL', message: expect.stringMatching(/corrupt or truncated/) });
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 5] ^= 0xff;
+    const corrupt = join(tmp, 'c.bgad');
+    writeFileSync(corrupt, flipped);
+    await expect(loadBundle(corrupt)).rejects.toMatchObject({ code: 'BAD_MODEL' });
+    const foreign = join(tmp, 'f.bgad');
+    writeFileSync(foreign, 'PK\x03\x04 this is a zip file, not a model');
+    await expect(loadBundle(foreign)).rejects.toMatchObject({ code: 'BAD_MODEL', message: expect.stringMatching(/not a BGAD Inspector model/) });
+    await expect(loadBundle(join(tmp, 'missing.bgad'))).rejects.toMatchObject({ code: 'BAD_MODEL', message: expect.stringMatching(/cannot be read/) });
+    const ok = await loadBundle(join(tmp, 'woven.bgad'));
+    expect(ok.meta.levels.map((l) => l.channels)).toEqual([24, 32, 96]);
+  });
+});
