@@ -1,10 +1,11 @@
 /**
- * Entry of the engine utility process (dist/app/engine-process.cjs), started by the main
- * process with utilityProcess.fork. All ONNX Runtime sessions live here, never in main.
- * Messages follow src-main/common/engine-protocol.ts over process.parentPort.
+ * Entry of the engine utility process (dist/app/engine-process.cjs), forked by the main
+ * process. It runs the same engine loop and job kinds as the Node worker
+ * (src-main/runtime/engine-worker.ts): all ONNX Runtime sessions live here, never in main.
  */
 import type {} from 'electron';
-import { runEnginePlaceholder } from './engine-placeholder';
+import { runEngineLoop } from '../runtime/engine-worker-core';
+import { JOB_HANDLERS } from '../runtime/jobs';
+import { parentPortTransport } from './engine-transport';
 
-const port = process.parentPort;
-runEnginePlaceholder(port, (code) => process.exit(code), process.pid);
+runEngineLoop(parentPortTransport(process.parentPort, (code) => process.exit(code), process.pid), JOB_HANDLERS);

@@ -14,7 +14,7 @@ import { JobHub } from '../server/jobs';
 import { openServices } from '../server/services-wiring';
 import { SettingsStore } from '../server/settings-store';
 import { createDialogs } from './dialogs';
-import { startEngineProcess, type EngineChannel } from './engine-host';
+import { UtilityEngineHost } from './engine-host';
 import { makeSenderCheck, setupIpc } from './ipc';
 import { buildMenuTemplate } from './menu';
 import { registerAppScheme, setupProtocol } from './protocol';
@@ -68,8 +68,9 @@ async function start(): Promise<void> {
 
   setupSecurity(app, session.defaultSession);
 
-  const engine: EngineChannel = startEngineProcess(utilityProcess, join(appRoot, 'dist', 'app', 'engine-process.cjs'));
-  const services = await openServices({ dataDir });
+  // The engine process starts with its first job; the window never waits for it.
+  const engine = UtilityEngineHost.fork(utilityProcess, join(appRoot, 'dist', 'app', 'engine-process.cjs'));
+  const services = await openServices({ dataDir, engine });
   const missing = unavailableMethods(services);
   if (missing.length) console.warn(`bgad: not available in this build: ${missing.join(', ')}`);
 
@@ -104,7 +105,7 @@ async function start(): Promise<void> {
     quitting = true;
     event.preventDefault();
     jobs.cancelAll();
-    Promise.allSettled([engine.dispose(), Promise.resolve(services.close?.())]).finally(() => app.quit());
+    Promise.allSettled([Promise.resolve(services.close?.())]).finally(() => app.quit());
   });
 }
 

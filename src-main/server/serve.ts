@@ -10,7 +10,8 @@ import { createApiHandlers, unavailableMethods } from './api-handlers';
 import { startApiServer, type RunningServer } from './http-server';
 import { JobHub } from './jobs';
 import type { ServicesPort } from './services-port';
-import { openServices } from './services-wiring';
+import { EngineHost } from '../runtime/engine-host';
+import { lazyEngine, openServices } from './services-wiring';
 import { SettingsStore } from './settings-store';
 
 export interface ServeOptions {
@@ -62,7 +63,7 @@ export function openInBrowser(url: string): void {
 
 export async function startServe(opts: ServeOptions): Promise<{ server: RunningServer; jobs: JobHub; services: ServicesPort; stop(): Promise<void> }> {
   const dataDir = opts.services?.dataDir ?? resolveDataDir({ dataDir: opts.dataDir });
-  const services = opts.services ?? (await openServices({ dataDir }));
+  const services = opts.services ?? (await openServices({ dataDir, engine: lazyEngine(() => new EngineHost()) }));
   const jobs = new JobHub();
   const settings = new SettingsStore(join(dataDir, 'settings.json'), { dataDir, executionProvider: 'cpu', threads: 0 });
   const handlers = createApiHandlers({ services, jobs, settings, mode: 'browser', version: appVersion(opts.appRoot), canChangeDataDir: false });

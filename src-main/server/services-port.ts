@@ -108,6 +108,20 @@ export interface InspectionPort {
   exportReport(args: ArgsOf<'inspection.exportReport'>): Awaitable<{ path: string }>;
 }
 
+export interface EngineRunOptions {
+  onProgress?: (p: EngineProgress) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs engine job kinds (src-main/runtime/jobs.ts) away from this event loop: the Node
+ * EngineHost (worker thread) in `bgad serve`, the UtilityEngineHost in the desktop app.
+ */
+export interface EngineRunner {
+  run<T = unknown>(kind: string, params: unknown, opts?: EngineRunOptions): Promise<T>;
+  dispose(): Promise<void>;
+}
+
 export interface ServicesPort {
   dataDir: string;
   datasets?: DatasetsPort;

@@ -16,10 +16,12 @@ import { getMask, listMasks, loadMask, saveMask, type MaskInfo } from '../servic
 import { activateModelVersion, compareModelVersions, listModelVersions, setModelThreshold } from '../services/model-versions';
 import { openStore, type Store } from '../services/store';
 import { getLossCurves, getTrainingRun, listTrainingRuns } from '../services/training-runs';
-import type { ServicesPort } from './services-port';
+import type { EngineRunner, ServicesPort } from './services-port';
 
 export interface OpenServicesOptions {
   dataDir: string;
+  /** Where engine jobs run (training, inspection); not used by the data-layer methods. */
+  engine?: EngineRunner;
 }
 
 function notYet(what: string): never {
@@ -46,7 +48,7 @@ export function importProgress(p: ImportProgress) {
 }
 
 /** Services over an open store (tests pass their own store). */
-export function servicesForStore(store: Store): ServicesPort {
+export function servicesForStore(store: Store, engine?: EngineRunner): ServicesPort {
   let rootsCache: { atMs: number; roots: string[] } | undefined;
   return {
     dataDir: store.layout.root,
@@ -127,10 +129,25 @@ export function servicesForStore(store: Store): ServicesPort {
       rootsCache = { atMs: t, roots: [...roots].filter((p) => isAbsolute(p)) };
       return rootsCache.roots;
     },
-    close: () => store.close(),
+    close: async () => {
+      await engine?.dispose();
+      store.close();
+    },
+  };
+}
+
+/** An engine runner created on its first job (so a server that never trains starts no worker). */
+export function lazyEngine(create: () => EngineRunner): EngineRunner {
+  let engine: EngineRunner | undefined;
+  return {
+    run: (kind, params, opts) => (engine ??= create()).run(kind, params, opts),
+    dispose: async () => {
+      await engine?.dispose();
+      engine = undefined;
+    },
   };
 }
 
 export async function openServices(opts: OpenServicesOptions): Promise<ServicesPort> {
-  return servicesForStore(openStore({ dataDir: opts.dataDir }));
+  return servicesForStore(openStore({ dataDir: opts.dataDir }), opts.engine);
 }

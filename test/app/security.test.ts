@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { hardenWebContents, isAllowedRequestUrl, secureWebPreferences } from '../../src-main/app/security';
 import { sanitizeWindowState } from '../../src-main/app/window-state';
 import { buildMenuTemplate } from '../../src-main/app/menu';
-import { runEnginePlaceholder } from '../../src-main/app/engine-placeholder';
-import type { EngineEvent } from '../../src-main/common/engine-protocol';
+import { parentPortTransport } from '../../src-main/app/engine-transport';
+import type { EngineRequest } from '../../src-main/common/engine-protocol';
 
 describe('window security', () => {
   it('isolates the renderer: context isolation, sandbox, no Node', () => {
@@ -59,16 +59,19 @@ describe('menu', () => {
   });
 });
 
-describe('engine placeholder', () => {
-  it('says ready, refuses jobs in words and exits on shutdown', () => {
-    const posted: EngineEvent[] = [];
+describe('engine process transport', () => {
+  it('relays requests from the parent port to the engine loop and events back', () => {
+    const posted: unknown[] = [];
     let onMessage!: (m: { data: unknown }) => void;
     let exitCode: number | undefined;
-    runEnginePlaceholder({ postMessage: (m) => posted.push(m), on: (_e, l) => (onMessage = l) }, (c) => (exitCode = c), 123);
-    expect(posted[0]).toEqual({ type: 'ready', pid: 123 });
-    onMessage({ data: { type: 'start', jobId: 'j1', kind: 'train', params: {} } });
-    expect(posted[1]).toMatchObject({ type: 'error', jobId: 'j1', error: { code: 'ENGINE_FAILED' } });
-    onMessage({ data: { type: 'shutdown' } });
+    const t = parentPortTransport({ postMessage: (m) => posted.push(m), on: (_e, l) => (onMessage = l) }, (c) => (exitCode = c), 123);
+    const requests: EngineRequest[] = [];
+    t.onRequest((r) => requests.push(r));
+    onMessage({ data: { type: 'cancel', jobId: 'j1' } });
+    expect(requests).toEqual([{ type: 'cancel', jobId: 'j1' }]);
+    t.post({ type: 'ready', pid: t.pid });
+    expect(posted).toEqual([{ type: 'ready', pid: 123 }]);
+    t.exit(0);
     expect(exitCode).toBe(0);
   });
 });
