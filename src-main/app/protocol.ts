@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Protocol } from 'electron';
 import { APP_PROTOCOL, FILES_PATH } from '../common/api';
-import { cspString } from '../common/csp';
+import { cspString, DESKTOP_CSP_OVERRIDES } from '../common/csp';
 import { serializeError } from '../common/errors';
 import { guardFilePath } from '../server/path-guard';
 import { parseThumbSize, thumbnail } from '../server/thumbnails';
@@ -81,7 +81,7 @@ export function createProtocolHandler(opts: ProtocolOptions): (request: Request)
     return new Response(await readFile(file), {
       headers: {
         'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
-        'Content-Security-Policy': cspString(),
+        'Content-Security-Policy': cspString(DESKTOP_CSP_OVERRIDES),
         'X-Content-Type-Options': 'nosniff',
       },
     });

@@ -4,7 +4,7 @@
  * webviews and no remote content.
  */
 import type { App, BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
-import { cspString } from '../common/csp';
+import { cspString, DESKTOP_CSP_OVERRIDES } from '../common/csp';
 import { isAppUrl } from './ipc';
 
 export function secureWebPreferences(preloadPath: string, isDev: boolean): NonNullable<BrowserWindowConstructorOptions['webPreferences']> {
@@ -42,7 +42,7 @@ export function hardenWebContents(contents: Pick<WebContents, 'on' | 'setWindowO
 }
 
 export function setupSecurity(app: Pick<App, 'on'>, session: Session): void {
-  const csp = cspString();
+  const csp = cspString(DESKTOP_CSP_OVERRIDES);
   session.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
   });

@@ -20,6 +20,9 @@ export const CSP_DIRECTIVES: Readonly<Record<string, string>> = {
   'form-action': "'none'",
 };
 
+/** The desktop app talks over IPC only: no network connections at all. */
+export const DESKTOP_CSP_OVERRIDES: Readonly<Record<string, string>> = { 'connect-src': "'self'" };
+
 /** The policy as a header/meta value. */
 export function cspString(extra: Readonly<Record<string, string>> = {}): string {
   return Object.entries({ ...CSP_DIRECTIVES, ...extra })

@@ -27,6 +27,7 @@ describe('bgad:// protocol', () => {
     const res = await handle(new Request('bgad://app/'));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(res.headers.get('content-security-policy')).toContain("connect-src 'self';");
     expect((await handle(new Request('bgad://app/assets/a.js'))).headers.get('content-type')).toContain('javascript');
   });
 
