@@ -1,0 +1,376 @@
+/**
+ * Batch inspection of a folder with a model bundle (issue 9): per image a score, a verdict
+ * (fail when score > threshold), heat-map pictures, and for every file that could not be
+ * inspected the reason.
+ *
+ * Flow: scan -> prefetch (read, hash, decode: up to `2 x batch` files ahead, so sharp decodes
+ * in its thread pool while ONNX Runtime runs the current batch) -> backbone + scoring head per
+ * batch -> pictures and one flushed line in results.jsonl per file -> reports at the end.
+ * A file whose sha256 already has a result in the output folder is not inspected again
+ * (resume); the verdicts of all results are re-derived from their scores at this run's
+ * threshold, so re-running with `threshold` re-judges without re-scoring.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { AppError, cancelled, isAppError } from '../common/errors';
+import { loadImageTensorFromBuffer, writeFileAtomic, DEFAULT_MAX_PIXELS } from '../images/load';
+import type { ModelBundle } from '../bgad/bundle';
+import { writeReports } from '../reports/index';
+import { heatScale, renderHeatPictures, type HeatScale } from './heatmap';
+import { openInspectionModel, readModelSource, type InspectionModel, type ModelSource, type RuntimeOptions } from './model';
+import { RESULTS_FILE, ResultsLog, type LogResult } from './results-log';
+import { scanInputFolder, type ScannedFile } from './scan';
+import { globError } from './glob';
+import { REPORT_FORMATS, type InspectFolderOptions, type InspectionFileResult, type InspectionSummary, type ModelInfo, type Verdict } from './types';
+
+export const verdictOf = (score: number, threshold: number): Verdict => (score > threshold ? 'fail' : 'pass');
+
+export function modelInfo(src: ModelSource): ModelInfo {
+  const m = src.bundle.meta;
+  return {
+    file: src.file,
+    sha256: src.sha256,
+    createdAt: m.createdAt,
+    backboneId: m.backbone.id,
+    backboneSha256: m.backbone.sha256,
+    inputSize: m.backbone.inputSize,
+    threshold: m.threshold,
+    thresholdRule: m.thresholdRule,
+    mapMax: m.calibration.mapMax,
+    trainingSteps: m.training?.steps ?? null,
+    knownAnomalies: m.anomaliesUsed.length,
+  };
+}
+
+/** A readable reason for a file that could not be read at all. */
+function readError(path: string, e: unknown): AppError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why: Record<string, string> = {
+    ENOENT: 'the file does not exist (a broken link, or it was removed during the run)',
+    EISDIR: 'it is a folder, not a file',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    ELOOP: 'it is a symbolic link that points to itself',
+    EIO: 'the disk reported an input/output error',
+  };
+  return new AppError(code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_IMAGE', `Cannot read image ${path}: ${why[code ?? ''] ?? `the file cannot be read (${code ?? (e as Error).message})`}.`, {
+    subject: path,
+    hint: code === 'EACCES' || code === 'EPERM' ? 'Check the file permissions.' : 'Check the file.',
+    cause: e,
+  });
+}
+
+function errorRecord(rel: string, sha256: string | null, e: unknown): LogResult {
+  const err = isAppError(e) ? e : new AppError('BAD_IMAGE', `Cannot inspect ${rel}: ${(e as Error).message ?? String(e)}.`);
+  return {
+    type: 'result', path: rel, sha256, score: null, verdict: 'error', errorCode: err.code, error: err.message,
+    heatmap: null, overlay: null, thumbnail: null, overlayThumbnail: null, width: null, height: null, at: new Date().toISOString(),
+  };
+}
+
+/** Where a file's pictures go, relative to the output folder. */
+export function pictureNames(rel: string): { heatmap: string; overlay: string; thumbnail: string; overlayThumbnail: string } {
+  const safe = rel.split('/').filter((p) => p && p !== '..' && p !== '.').join('/');
+  return {
+    heatmap: `heatmaps/${safe}.map.png`,
+    overlay: `heatmaps/${safe}.overlay.png`,
+    thumbnail: `thumbs/${safe}.jpg`,
+    overlayThumbnail: `thumbs/${safe}.overlay.jpg`,
+  };
+}
+
+function toFileResult(r: LogResult, root: string, out: string, threshold: number, resumed: boolean): InspectionFileResult {
+  const abs = (p: string | null) => (p ? join(out, p) : null);
+  return {
+    path: join(root, r.path),
+    rel: r.path,
+    sha256: r.sha256,
+    score: r.score,
+    verdict: r.score === null ? 'error' : verdictOf(r.score, threshold),
+    error: r.error,
+    errorCode: r.errorCode,
+    heatmap: abs(r.heatmap),
+    overlay: abs(r.overlay),
+    thumbnail: abs(r.thumbnail),
+    overlayThumbnail: abs(r.overlayThumbnail),
+    width: r.width,
+    height: r.height,
+    resumed,
+  };
+}
+
+type Prepared =
+  | { kind: 'done'; file: ScannedFile; record: LogResult }
+  /** A result without inference: a file that could not be inspected, or bytes already scored under another name. */
+  | { kind: 'record'; file: ScannedFile; record: LogResult; reused: boolean }
+  | { kind: 'image'; file: ScannedFile; sha256: string; chw: Float32Array; width: number; height: number };
+
+function validateOptions(o: InspectFolderOptions): void {
+  if (o.threshold !== undefined && !Number.isFinite(o.threshold)) throw new AppError('BAD_ARGUMENT', `The threshold must be a finite number, got ${o.threshold}.`);
+  for (const f of o.formats ?? []) if (!REPORT_FORMATS.includes(f)) throw new AppError('BAD_ARGUMENT', `Unknown report format "${f}".`, { hint: `Use ${REPORT_FORMATS.join(', ')}.` });
+  for (const g of [...(o.include ?? []), ...(o.exclude ?? [])]) {
+    const err = globError(g);
+    if (err) throw new AppError('BAD_ARGUMENT', `Bad file pattern "${g}": ${err}.`);
+  }
+  if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1)) throw new AppError('BAD_ARGUMENT', `threads must be a positive integer, got ${o.threads}.`);
+  if (o.batchSize !== undefined && (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 64)) throw new AppError('BAD_ARGUMENT', `The batch size must be an integer from 1 to 64, got ${o.batchSize}.`);
+}
+
+export async function inspectFolder(opts: InspectFolderOptions): Promise<InspectionSummary> {
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  validateOptions(opts);
+  const input = resolve(opts.input);
+  const out = resolve(opts.out);
+  const source = await readModelSource(opts.model);
+  const model = await openInspectionModel(source, opts);
+  let log: ResultsLog | null = null;
+  try {
+    const threshold = opts.threshold ?? source.bundle.meta.threshold;
+    const scan = await scanInputFolder(input, { include: opts.include, exclude: opts.exclude, skipDirs: [out] });
+    await mkdir(out, { recursive: true });
+    log = await ResultsLog.open(join(out, RESULTS_FILE), { modelSha256: source.sha256, modelFile: source.file });
+    await log.append({ type: 'run', startedAt, input, threshold, pid: process.pid });
+    const run = await runPipeline(model, scan.files, scan.unreadableDirs, { ...opts, input, out, threshold, log });
+    await log.close();
+    log = null;
+    const results = run.results;
+    const count = (v: Verdict) => results.filter((r) => r.verdict === v).length;
+    const summary: InspectionSummary = {
+      input, out, model: modelInfo(source), threshold, thresholdSource: opts.threshold === undefined ? 'model' : 'override',
+      total: results.length, pass: count('pass'), fail: count('fail'), error: count('error'),
+      resumed: results.filter((r) => r.resumed).length, inspected: run.inspected,
+      results, startedAt, elapsedMs: 0, inspectMs: run.inspectMs,
+      imagesPerSecond: run.inspected ? (run.inspected * 1000) / Math.max(1, run.inspectMs) : 0,
+      msPerImage: run.inspected ? run.inspectMs / run.inspected : 0,
+      peakRssMb: 0,
+      reports: { jsonl: join(out, RESULTS_FILE) },
+    };
+    const formats = opts.formats ?? ['pdf', 'csv'];
+    Object.assign(summary.reports, await writeReports(summary, formats, out));
+    summary.elapsedMs = performance.now() - t0;
+    summary.peakRssMb = process.resourceUsage().maxRSS / 1024;
+    return summary;
+  } finally {
+    await log?.close().catch(() => undefined);
+    await model.dispose();
+  }
+}
+
+interface PipelineOptions extends InspectFolderOptions {
+  input: string;
+  out: string;
+  threshold: number;
+  log: ResultsLog;
+}
+
+async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs: { path: string; rel: string; reason: string }[], o: PipelineOptions) {
+  const S = model.inputSize;
+  // Batch 1 is the fastest on a CPU here: the scoring head's per-position tensors stay in cache.
+  const B = o.batchSize ?? 1;
+  const depth = Math.max(4, 2 * B);
+  const maxPixels = o.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const { log, out, input, threshold } = o;
+  const scale: HeatScale = heatScale(threshold, model.source.bundle.meta.calibration.mapMax);
+  const results = new Map<string, InspectionFileResult>();
+  const total = files.length + badDirs.length;
+  let done = 0;
+  let inspected = 0;
+  let tFirst = 0;
+  let tLast = 0;
+
+  const progress = () => {
+    const now = performance.now();
+    const rate = inspected && tFirst ? (inspected * 1000) / Math.max(1, now - tFirst) : 0;
+    o.onProgress?.({
+      fraction: total ? done / total : 1, done, total, imagesPerSecond: rate,
+      etaMs: rate > 0 ? ((total - done) / rate) * 1000 : undefined,
+      message: `inspecting ${done}/${total} files`,
+    });
+  };
+
+  /** Records a result (flushed to results.jsonl unless it is already there), then reports it. */
+  const finish = async (r: LogResult, how: { append: boolean; resumed: boolean }) => {
+    if (how.append) await log.append(r);
+    const res = toFileResult(r, input, out, threshold, how.resumed);
+    results.set(r.path, res);
+    done++;
+    if (!how.resumed) { inspected++; tLast = performance.now(); }
+    await o.onResult?.(res);
+    progress();
+  };
+  const fresh = { append: true, resumed: false };
+
+  for (const d of badDirs) {
+    await finish(errorRecord(d.rel, null, new AppError('BAD_IMAGE', `Cannot read folder ${d.path}: ${d.reason}.`, { subject: d.path })), fresh);
+  }
+
+  const prepare = async (file: ScannedFile): Promise<Prepared> => {
+    let buf: Buffer;
+    try {
+      buf = await readFile(file.path);
+    } catch (e) {
+      return { kind: 'record', file, record: errorRecord(file.rel, null, readError(file.path, e)), reused: false };
+    }
+    const sha256 = createHash('sha256').update(buf).digest('hex');
+    const prior = log.byPath.get(file.rel);
+    if (prior && prior.sha256 === sha256 && prior.verdict !== 'error') return { kind: 'done', file, record: prior };
+    const same = log.bySha.get(sha256);
+    if (same) return { kind: 'record', file, record: { ...same, path: file.rel, at: new Date().toISOString() }, reused: true }; // same bytes under another name
+    try {
+      const img = await loadImageTensorFromBuffer(buf, S, file.path, { maxPixels });
+      return { kind: 'image', file, sha256, chw: img.chw, width: img.info.width, height: img.info.height };
+    } catch (e) {
+      return { kind: 'record', file, record: errorRecord(file.rel, sha256, e), reused: false };
+    }
+  };
+
+  const writePictures = async (p: Extract<Prepared, { kind: 'image' }>, score: number, map: Float32Array): Promise<LogResult> => {
+    const names = pictureNames(p.file.rel);
+    const pics = await renderHeatPictures(p.chw, map, S, p.width, p.height, scale);
+    await Promise.all([
+      writeOut(join(out, names.heatmap), pics.mapPng),
+      writeOut(join(out, names.overlay), pics.overlayPng),
+      writeOut(join(out, names.thumbnail), pics.thumbJpeg),
+      writeOut(join(out, names.overlayThumbnail), pics.overlayThumbJpeg),
+    ]);
+    return {
+      type: 'result', path: p.file.rel, sha256: p.sha256, score, verdict: verdictOf(score, threshold), errorCode: null, error: null,
+      ...names, width: p.width, height: p.height, at: new Date().toISOString(),
+    };
+  };
+
+  const queue: Promise<Prepared>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (queue.length < depth && next < files.length) {
+      const p = prepare(files[next++]!);
+      p.catch(() => undefined);
+      queue.push(p);
+    }
+  };
+  const writes = new Set<Promise<void>>();
+  let writeError: unknown = null;
+  const track = (p: Promise<void>) => {
+    const t = p.catch((e) => { writeError ??= e; }).finally(() => writes.delete(t));
+    writes.add(t);
+  };
+  const drainTo = async (n: number) => {
+    while (writes.size > n) await Promise.race(writes);
+    if (writeError) throw writeError;
+  };
+
+  const runBatch = async (batch: Extract<Prepared, { kind: 'image' }>[]) => {
+    tFirst ||= performance.now();
+    const n = batch.length;
+    const pixels = new Float32Array(n * 3 * S * S);
+    batch.forEach((p, j) => pixels.set(p.chw, j * 3 * S * S));
+    const taps = await model.extractor.extractBatch(pixels, n);
+    const perImage = batch.map((_, j) => taps.map((t) => t.subarray((j * t.length) / n, ((j + 1) * t.length) / n)));
+    const scored = await model.scorer.score(perImage);
+    batch.forEach((p, j) => {
+      const { score, map } = scored[j]!;
+      track(writePictures(p, score, map).then((r) => finish(r, fresh), (e) => {
+        if (isAppError(e) && e.code === 'DISK_FULL') throw e;
+        return finish(errorRecord(p.file.rel, p.sha256, e), fresh);
+      }));
+    });
+  };
+
+  fill();
+  let batch: Extract<Prepared, { kind: 'image' }>[] = [];
+  try {
+    while (queue.length || batch.length) {
+      if (o.signal?.aborted) throw cancelled('The inspection');
+      if (queue.length) {
+        const item = await queue.shift()!;
+        fill();
+        if (item.kind === 'image') batch.push(item);
+        else if (item.kind === 'done') track(finish(item.record, { append: false, resumed: true }));
+        else track(finish(item.record, item.reused ? { append: true, resumed: true } : fresh));
+      }
+      if (batch.length >= B || (!queue.length && batch.length)) {
+        const b = batch;
+        batch = [];
+        await runBatch(b);
+        await drainTo(2 * B);
+      }
+    }
+    await drainTo(0);
+  } catch (e) {
+    // finished results are kept: wait for the writes in flight, then report the cause
+    await Promise.allSettled([...writes]);
+    throw e;
+  }
+  const ordered = [...badDirs.map((d) => d.rel), ...files.map((f) => f.rel)].map((rel) => results.get(rel)!).filter(Boolean);
+  return { results: ordered, inspected, inspectMs: inspected ? tLast - (tFirst || tLast) : 0 };
+}
+
+async function writeOut(path: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFileAtomic(path, bytes);
+}
+
+export interface InspectImageOptions extends RuntimeOptions {
+  /** A .bgad file, a bundle in memory, or a model already opened with openInspectionModel (kept open). */
+  model: string | ModelBundle | InspectionModel;
+  image: string;
+  threshold?: number;
+  /** When given, the pictures are written there (as by inspectFolder, named after the file name). */
+  out?: string;
+  maxPixels?: number;
+}
+
+/**
+ * Inspects one image (used by the app). Expected failures (bad image, missing file) come back
+ * as an `error` verdict with the reason, as in a batch; a model that cannot be used throws.
+ * `map` is the raw anomaly map at the model's input size (row-major), null on error.
+ */
+export async function inspectImage(opts: InspectImageOptions): Promise<InspectionFileResult & { map: Float32Array | null; threshold: number }> {
+  const opened = typeof opts.model === 'object' && 'extractor' in opts.model ? opts.model : null;
+  const model = opened ?? (await openInspectionModel(opts.model as string | ModelBundle, opts));
+  try {
+    const S = model.inputSize;
+    const threshold = opts.threshold ?? model.source.bundle.meta.threshold;
+    if (!Number.isFinite(threshold)) throw new AppError('BAD_ARGUMENT', `The threshold must be a finite number, got ${threshold}.`);
+    const path = resolve(opts.image);
+    const rel = path.split(/[\\/]/).pop()!;
+    const failed = (sha: string | null, e: unknown) => ({ ...toFileResult(errorRecord(rel, sha, e), dirname(path), opts.out ?? '', threshold, false), map: null, threshold });
+    let buf: Buffer;
+    try {
+      buf = await readFile(path);
+    } catch (e) {
+      return failed(null, readError(path, e));
+    }
+    const sha256 = createHash('sha256').update(buf).digest('hex');
+    let img;
+    try {
+      img = await loadImageTensorFromBuffer(buf, S, path, { maxPixels: opts.maxPixels });
+    } catch (e) {
+      if (!isAppError(e)) throw e;
+      return failed(sha256, e);
+    }
+    const taps = await model.extractor.extractBatch(img.chw, 1);
+    const [r] = await model.scorer.score([taps]);
+    let record: LogResult = {
+      type: 'result', path: rel, sha256, score: r!.score, verdict: verdictOf(r!.score, threshold), errorCode: null, error: null,
+      heatmap: null, overlay: null, thumbnail: null, overlayThumbnail: null, width: img.info.width, height: img.info.height, at: new Date().toISOString(),
+    };
+    if (opts.out) {
+      const names = pictureNames(rel);
+      const pics = await renderHeatPictures(img.chw, r!.map, S, img.info.width, img.info.height, heatScale(threshold, model.source.bundle.meta.calibration.mapMax));
+      const outDir = resolve(opts.out);
+      await Promise.all([
+        writeOut(join(outDir, names.heatmap), pics.mapPng),
+        writeOut(join(outDir, names.overlay), pics.overlayPng),
+        writeOut(join(outDir, names.thumbnail), pics.thumbJpeg),
+        writeOut(join(outDir, names.overlayThumbnail), pics.overlayThumbJpeg),
+      ]);
+      record = { ...record, ...names };
+    }
+    return { ...toFileResult(record, dirname(path), opts.out ? resolve(opts.out) : '', threshold, false), map: r!.map, threshold };
+  } finally {
+    if (!opened) await model.dispose();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * The CSV report: one row per file, columns `path,sha256,score,verdict,error` (RFC 4180:
+ * comma separated, CRLF line ends, fields with a comma, quote or line break are quoted and
+ * quotes doubled). `path` is relative to the inspected folder; `score` is empty for files
+ * that could not be inspected, `error` is empty for inspected files.
+ */
+import type { InspectionFileResult } from '../inspection/types';
+
+export const CSV_COLUMNS = ['path', 'sha256', 'score', 'verdict', 'error'] as const;
+
+export function csvField(v: string | number | null | undefined): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Scores are written with 6 decimals: far finer than any threshold decision needs. */
+export function formatScore(score: number | null): string {
+  return score === null ? '' : score.toFixed(6);
+}
+
+export function toCsv(results: readonly Pick<InspectionFileResult, 'rel' | 'sha256' | 'score' | 'verdict' | 'error'>[]): string {
+  const rows = [CSV_COLUMNS.join(',')];
+  for (const r of results) rows.push([r.rel, r.sha256, formatScore(r.score), r.verdict, r.error].map(csvField).join(','));
+  return rows.join('\r\n') + '\r\n';
+}
+
+/** Parses RFC 4180 text (for tests and for reading a report back). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(field); field = ''; }
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}

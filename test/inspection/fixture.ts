@@ -1,0 +1,96 @@
+/**
+ * Shared fixture for the inspection tests: a synthetic MVTec-layout data set and one small
+ * model trained on its `stripes` category, built once per fixture version and reused by every
+ * test file (a lock folder keeps two vitest workers from training it twice).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { generateSyntheticDataset } from '../../src-main/synth/generate';
+import { loadBundle, saveBundle, trainModel } from '../../src-main/training/pipeline';
+import type { ModelBundle } from '../../src-main/bgad/bundle';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CACHE_DIR = join(REPO_ROOT, '.cache');
+/** The category the model is trained on (RGB stripes: the easiest for 60 steps). */
+export const CATEGORY = 'stripes';
+export const SECOND_CATEGORY = 'disc';
+const FIXTURE_VERSION = 1;
+
+export interface Fixture {
+  /** Root of the synthetic data set (categories below it). */
+  dataDir: string;
+  /** `<dataDir>/stripes`. */
+  categoryDir: string;
+  testDir: string;
+  modelPath: string;
+  bundle: ModelBundle;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function getFixture(): Promise<Fixture> {
+  const root = join(tmpdir(), `bgad-inspection-fixture-v${FIXTURE_VERSION}`);
+  const dataDir = join(root, 'data');
+  const modelPath = join(root, 'model.bgad');
+  const lock = join(root, 'lock');
+  mkdirSync(root, { recursive: true });
+  for (;;) {
+    if (existsSync(modelPath)) break;
+    try {
+      mkdirSync(lock);
+    } catch {
+      // another worker is building it; a lock older than 5 minutes is stale
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
+      await sleep(250);
+      continue;
+    }
+    try {
+      if (!existsSync(modelPath)) {
+        await generateSyntheticDataset({ outDir: dataDir, seed: 7, categories: [CATEGORY, SECOND_CATEGORY] });
+        const m = await trainModel({ dataDir: join(dataDir, CATEGORY), anomalies: 6, overrides: { steps: 60 }, cacheDir: CACHE_DIR, threads: 2 });
+        await saveBundle(modelPath, m.bundle);
+      }
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+  const categoryDir = join(dataDir, CATEGORY);
+  return { dataDir, categoryDir, testDir: join(categoryDir, 'test'), modelPath, bundle: await loadBundle(modelPath) };
+}
+
+export function tempDir(prefix = 'bgad-insp-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+let cliFile: Promise<string> | null = null;
+
+/** The `bgad` CLI bundled from source (as scripts/build.mjs does), for child-process tests. */
+export function bundledCli(): Promise<string> {
+  cliFile ??= (async () => {
+    // inside node_modules so that the external packages resolve
+    const outDir = join(REPO_ROOT, 'node_modules', '.cache', 'bgad-inspection-tests');
+    mkdirSync(outDir, { recursive: true });
+    const outfile = join(outDir, `bgad-${process.pid}.mjs`);
+    await build({
+      absWorkingDir: REPO_ROOT,
+      entryPoints: [join(REPO_ROOT, 'src-main', 'cli', 'bgad.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      packages: 'external',
+      banner: { js: "import { createRequire as __bgadCreateRequire } from 'node:module'; const require = __bgadCreateRequire(import.meta.url);" },
+      logLevel: 'error',
+    });
+    return outfile;
+  })();
+  return cliFile;
+}
