@@ -11,6 +11,7 @@ import { build } from 'esbuild';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
 import { loadBundle, saveBundle, trainModel } from '../../src-main/training/pipeline';
 import type { ModelBundle } from '../../src-main/bgad/bundle';
+import { getBackbone } from '../../src-main/backbones/registry';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CACHE_DIR = join(REPO_ROOT, '.cache');
@@ -32,7 +33,9 @@ export interface Fixture {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function getFixture(): Promise<Fixture> {
-  const root = join(tmpdir(), `bgad-inspection-fixture-v${FIXTURE_VERSION}`);
+  // keyed by the backbone build too: a model of another build would be refused (BAD_MODEL)
+  const spec = await getBackbone('mobilenetv2', { cacheDir: join(CACHE_DIR, 'backbones') });
+  const root = join(tmpdir(), `bgad-inspection-fixture-v${FIXTURE_VERSION}-${spec.sha256.slice(0, 12)}`);
   const dataDir = join(root, 'data');
   const modelPath = join(root, 'model.bgad');
   const lock = join(root, 'lock');

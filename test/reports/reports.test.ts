@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { CSV_COLUMNS, csvField, parseCsv, toCsv } from '../../src-main/reports/csv';
+import { scoreHistogram } from '../../src-main/reports/histogram';
+import { renderHtmlReport } from '../../src-main/reports/html';
+import { writeReports } from '../../src-main/reports/index';
+import type { InspectionFileResult, InspectionSummary } from '../../src-main/inspection/types';
+
+let dir: string;
+let summary: InspectionSummary;
+
+function result(i: number, thumb: string, overlay: string): InspectionFileResult {
+  const score = 1 + (i % 17) / 10;
+  const err = i % 25 === 24;
+  return {
+    path: `/data/line-${i % 3}/part_${i}.png`, rel: `line-${i % 3}/part_${String(i).padStart(4, '0')}.png`, sha256: err && i % 2 ? null : i.toString(16).padStart(64, '0'),
+    score: err ? null : score, verdict: err ? 'error' : score > 2 ? 'fail' : 'pass', error: err ? `Cannot read image part_${i}.png: the file is empty (0 bytes).` : null, errorCode: err ? 'BAD_IMAGE' : null,
+    heatmap: null, overlay: null, thumbnail: err ? null : thumb, overlayThumbnail: err ? null : overlay, width: 640, height: 480, resumed: i < 5,
+  };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'bgad-reports-'));
+  mkdirSync(join(dir, 'thumbs'));
+  const thumb = join(dir, 'thumbs', 't.jpg');
+  const overlay = join(dir, 'thumbs', 'o.jpg');
+  writeFileSync(thumb, await sharp({ create: { width: 160, height: 120, channels: 3, background: '#808080' } }).jpeg().toBuffer());
+  writeFileSync(overlay, await sharp({ create: { width: 160, height: 120, channels: 3, background: '#2040c0' } }).jpeg().toBuffer());
+  const results = Array.from({ length: 500 }, (_, i) => result(i, thumb, overlay));
+  const n = (v: string) => results.filter((r) => r.verdict === v).length;
+  summary = {
+    input: '/data', out: dir, threshold: 2, thresholdSource: 'override',
+    model: { file: '/models/widget.bgad', sha256: 'ab'.repeat(32), createdAt: '2026-01-02T03:04:05.000Z', backboneId: 'mobilenetv2', backboneSha256: 'cd'.repeat(32), inputSize: 256, threshold: 2.25, thresholdRule: { kind: 'held-out-false-reject-rate', rate: 0.01, heldOutImages: 40 }, mapMax: 2.6, trainingSteps: 300, knownAnomalies: 10 },
+    total: results.length, pass: n('pass'), fail: n('fail'), error: n('error'), resumed: 5, inspected: 495, results,
+    startedAt: '2026-01-02T04:00:00.000Z', elapsedMs: 1000, inspectMs: 900, imagesPerSecond: 550, msPerImage: 1.8, peakRssMb: 300, reports: {},
+  };
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the CSV report', () => {
+  it('quotes fields with commas, quotes and line breaks as RFC 4180 says', () => {
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('two\nlines')).toBe('"two\nlines"');
+    expect(csvField(' padded')).toBe('" padded"');
+    expect(csvField('plain/path.png')).toBe('plain/path.png');
+    expect(csvField(null)).toBe('');
+  });
+
+  it('has the documented columns and reads back to the same values', () => {
+    const rows = [
+      { rel: 'a,b/"odd" name.png', sha256: 'f'.repeat(64), score: 1.23456789, verdict: 'fail' as const, error: null },
+      { rel: 'x.png', sha256: null, score: null, verdict: 'error' as const, error: 'Cannot read image x.png: it is a folder, not a file.\nSecond line' },
+    ];
+    const text = toCsv(rows);
+    expect(text.split('\r\n')[0]).toBe('path,sha256,score,verdict,error');
+    const parsed = parseCsv(text);
+    expect(parsed).toEqual([[...CSV_COLUMNS], ['a,b/"odd" name.png', 'f'.repeat(64), '1.234568', 'fail', ''], ['x.png', '', '', 'error', rows[1]!.error]]);
+  });
+});
+
+describe('the score histogram', () => {
+  it('always spans the threshold and counts failing scores apart', () => {
+    const h = scoreHistogram([1, 1.1, 1.2], 5, 10);
+    expect(h.lo).toBeLessThan(1);
+    expect(h.hi).toBeGreaterThan(5);
+    expect(h.counts.reduce((a, b) => a + b, 0)).toBe(3);
+    const g = scoreHistogram([1, 3, 4], 2, 4);
+    expect(g.failCounts.reduce((a, b) => a + b, 0)).toBe(2);
+  });
+});
+
+describe('the PDF report', () => {
+  it('paginates 500 images quickly and holds the summary, every file name and every failure reason', async () => {
+    const t0 = performance.now();
+    const written = await writeReports(summary, ['pdf'], dir);
+    const ms = performance.now() - t0;
+    expect(ms).toBeLessThan(15_000);
+    const pdf = written.pdf!;
+    expect(readFileSync(pdf).subarray(0, 5).toString()).toBe('%PDF-');
+    const raw = execFileSync('pdftotext', [pdf, '-'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const text = raw.replace(/\s+/g, ' ');
+    expect(text).toContain('Inspection report');
+    expect(text).toContain(summary.model.sha256);
+    expect(text).toContain('/models/widget.bgad');
+    expect(text).toContain("set for this run; the model's own threshold is 2.250000");
+    expect(text).toContain('at most 1.0 % of 40 held-out normal images');
+    expect(text).toContain(`Failed images (${summary.fail})`);
+    expect(text).toContain(`Files that could not be inspected (${summary.error})`);
+    for (const r of summary.results) expect(raw).toContain(r.rel);
+    expect(text).toContain('the file is empty (0 bytes)');
+    const pages = Number(/page 1 of (\d+)/.exec(text)![1]);
+    expect(pages).toBeGreaterThan(40);
+    expect(text).toContain(`page ${pages} of ${pages}`);
+    // small JPEG thumbnails are embedded once each time; the file stays small
+    expect(statSync(pdf).size).toBeLessThan(20e6);
+  });
+});
+
+describe('the HTML report', () => {
+  it('is one self-contained file with escaped names and inline thumbnails', async () => {
+    const s = { ...summary, results: [...summary.results.slice(0, 3), { ...summary.results[0]!, rel: '<script>alert(1)</script>.png' }] };
+    const html = await renderHtmlReport(s);
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;.png');
+    expect(html).not.toMatch(/(src|href)="(https?:|\/)/);
+    expect((html.match(/src="data:image\/jpeg;base64,/g) ?? []).length).toBe(8);
+    expect(html).toContain('<svg');
+  });
+});
