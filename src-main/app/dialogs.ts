@@ -1,6 +1,6 @@
 /** Native pickers for the contract's app.pickFolder / app.pickSaveFile (desktop app only). */
 import type { BrowserWindow, Dialog } from 'electron';
-import type { DialogsPort } from '../server/api-handlers';
+import type { DialogsPort } from '../api-host/api-handlers';
 
 export function createDialogs(dialog: Pick<Dialog, 'showOpenDialog' | 'showSaveDialog'>, getWindow: () => BrowserWindow | undefined): DialogsPort {
   return {

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { UtilityProcess } from 'electron';
 import type { EngineEvent, EngineProgress, EngineRequest } from '../common/engine-protocol';
 import { AppError, type SerializedError } from '../common/errors';
-import type { EngineRunner, EngineRunOptions } from '../server/services-port';
+import type { EngineRunner, EngineRunOptions } from '../api-host/services-port';
 
 export interface UtilityProcessApi {
   fork(modulePath: string, args?: string[], options?: { serviceName?: string; stdio?: 'inherit' | 'pipe' | 'ignore' }): UtilityProcess;

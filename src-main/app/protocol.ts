@@ -9,8 +9,8 @@ import type { Protocol } from 'electron';
 import { APP_PROTOCOL, FILES_PATH } from '../common/api';
 import { cspString, DESKTOP_CSP_OVERRIDES } from '../common/csp';
 import { serializeError } from '../common/errors';
-import { guardFilePath } from '../server/path-guard';
-import { parseThumbSize, thumbnail } from '../server/thumbnails';
+import { guardFilePath } from '../api-host/path-guard';
+import { parseThumbSize, thumbnail } from '../api-host/thumbnails';
 
 /** Must run before the app is ready. */
 export function registerAppScheme(protocol: Pick<Protocol, 'registerSchemesAsPrivileged'>): void {
@@ -58,9 +58,9 @@ export function createProtocolHandler(opts: ProtocolOptions): (request: Request)
         const file = await guardFilePath(url.searchParams.get('path') ?? '', await opts.fileRoots());
         const thumb = parseThumbSize(url.searchParams.get('thumb'));
         if (thumb !== undefined) {
-          return new Response(await thumbnail(file, thumb, opts.thumbCacheDir), { headers: { 'Content-Type': 'image/jpeg', 'X-Content-Type-Options': 'nosniff' } });
+          return new Response(Buffer.from(await thumbnail(file, thumb, opts.thumbCacheDir)) as unknown as BodyInit, { headers: { 'Content-Type': 'image/jpeg', 'X-Content-Type-Options': 'nosniff' } });
         }
-        return new Response(await readFile(file.path), { headers: { 'Content-Type': file.contentType, 'X-Content-Type-Options': 'nosniff' } });
+        return new Response((await readFile(file.path)) as unknown as BodyInit, { headers: { 'Content-Type': file.contentType, 'X-Content-Type-Options': 'nosniff' } });
       } catch (e) {
         const err = serializeError(e);
         return text(err.code === 'NOT_FOUND' ? 404 : err.code === 'FORBIDDEN' ? 403 : err.code === 'BAD_ARGUMENT' || err.code === 'BAD_IMAGE' ? 400 : 500, err.message);

@@ -19,6 +19,7 @@ export interface RunOptions {
 }
 
 interface Pending {
+  worker: Worker;
   resolve(v: unknown): void;
   reject(e: unknown): void;
   onProgress?: (p: EngineProgress) => void;
@@ -54,18 +55,20 @@ export class EngineHost {
     if (this.worker) return this.worker;
     const w = new Worker(this.workerPath);
     w.on('message', (e: EngineEvent) => this.onEvent(e));
-    w.on('error', (err) => this.failAll(new AppError('ENGINE_FAILED', `The engine stopped: ${err.message}`, { hint: 'Try again; if it repeats, report the log.' })));
+    w.on('error', (err) => this.failAll(w, new AppError('ENGINE_FAILED', `The engine stopped: ${err.message}`, { hint: 'Try again; if it repeats, report the log.' })));
     w.on('exit', (code) => {
       if (this.worker === w) this.worker = null;
-      if (code !== 0) this.failAll(new AppError('ENGINE_FAILED', `The engine exited with code ${code}.`, { hint: 'Try again; if it repeats, report the log.' }));
+      if (code !== 0) this.failAll(w, new AppError('ENGINE_FAILED', `The engine exited with code ${code}.`, { hint: 'Try again; if it repeats, report the log.' }));
     });
     w.unref();
     this.worker = w;
     return w;
   }
 
-  private failAll(e: Error): void {
+  /** Rejects the jobs that ran on worker `w` (not those already moved to a fresh worker). */
+  private failAll(w: Worker, e: Error): void {
     for (const [id, p] of this.pending) {
+      if (p.worker !== w) continue;
       clearTimeout(p.kill);
       p.reject(e);
       this.pending.delete(id);
@@ -94,7 +97,7 @@ export class EngineHost {
     w.ref();
     const jobId = randomUUID();
     return new Promise<T>((resolve, reject) => {
-      const entry: Pending = { resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress };
+      const entry: Pending = { worker: w, resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress };
       this.pending.set(jobId, entry);
       const cancel = () => {
         w.postMessage({ type: 'cancel', jobId });

@@ -37,12 +37,13 @@ export const JOB_HANDLERS: Record<string, JobHandler> = {
     const m = model.bundle.meta;
     return { out: p.out, threshold: m.threshold, calibration: m.calibration, training: m.training, anomaliesUsed: m.anomaliesUsed, levels: m.levels, metrics, curve: model.train.curve };
   },
-  /** A job that only waits (engine self-test, responsiveness tests). */
+  /** A job that only waits (engine self-test; `ignoreCancel` simulates a stuck native call). */
   async sleep(params, ctx) {
     const ms = Number(obj(params).ms ?? 100);
+    const ignoreCancel = obj(params).ignoreCancel === true;
     const t0 = Date.now();
     while (Date.now() - t0 < ms) {
-      if (ctx.signal.aborted) throw new AppError('CANCELLED', 'The job was cancelled.');
+      if (ctx.signal.aborted && !ignoreCancel) throw new AppError('CANCELLED', 'The job was cancelled.');
       await new Promise((r) => setTimeout(r, 10));
     }
     return { sleptMs: Date.now() - t0 };

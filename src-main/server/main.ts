@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isAppError } from '../common/errors';
-import { findAppRoot, runServe } from './serve';
+import { findAppRoot, runServe } from '../api-host/serve';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

@@ -6,10 +6,10 @@ import WebSocket from 'ws';
 import { ipcChannel, methods, type ApiEvent } from '../../src-main/common/api';
 import { createIpcHandler, makeSenderCheck } from '../../src-main/app/ipc';
 import { buildPreloadApi } from '../../src-main/preload/bridge';
-import { createApiHandlers } from '../../src-main/server/api-handlers';
-import { JobHub } from '../../src-main/server/jobs';
-import { startServe } from '../../src-main/server/serve';
-import { SettingsStore } from '../../src-main/server/settings-store';
+import { createApiHandlers } from '../../src-main/api-host/api-handlers';
+import { JobHub } from '../../src-main/api-host/jobs';
+import { startServe } from '../../src-main/api-host/serve';
+import { SettingsStore } from '../../src-main/api-host/settings-store';
 import { ApiError, createApiClient, httpTransport, ipcTransport, takeToken, type ApiClient, type WebSocketLike } from '../../src-renderer/lib/api-client';
 import { fakeServices } from '../server/fake-services';
 

@@ -60,6 +60,14 @@ describe('engine host (training off the caller\'s event loop)', () => {
     expect(maxLagMs).toBeLessThan(50);
   });
 
+  it('runs the next job on a fresh worker after a job was killed, without failing it', async () => {
+    const ac = new AbortController();
+    const hung = host.run('sleep', { ms: 60_000, ignoreCancel: true }, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    await expect(hung).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(host.run('sleep', { ms: 300 })).resolves.toMatchObject({ sleptMs: expect.any(Number) });
+  });
+
   it('answers an unknown job kind with a clear error and stays usable', async () => {
     await expect(host.run('no-such-job', {})).rejects.toThrow(/no job kind "no-such-job"/);
     await expect(host.run('sleep', { ms: 20 })).resolves.toMatchObject({ sleptMs: expect.any(Number) });

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { methods, type ApiEvent } from '../../src-main/common/api';
-import { createApiHandlers, dispatch, unavailableMethods } from '../../src-main/server/api-handlers';
-import { JobHub } from '../../src-main/server/jobs';
-import { SettingsStore } from '../../src-main/server/settings-store';
+import { createApiHandlers, dispatch, unavailableMethods } from '../../src-main/api-host/api-handlers';
+import { JobHub } from '../../src-main/api-host/jobs';
+import { SettingsStore } from '../../src-main/api-host/settings-store';
 import { fakeServices } from './fake-services';
 
 const dir = mkdtempSync(join(tmpdir(), 'bgad-handlers-'));

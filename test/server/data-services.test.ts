@@ -6,8 +6,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ApiEvent, ImportSummary } from '../../src-main/common/api';
-import { startServe } from '../../src-main/server/serve';
-import { servicesForStore } from '../../src-main/server/services-wiring';
+import { startServe } from '../../src-main/api-host/serve';
+import { servicesForStore } from '../../src-main/api-host/services-wiring';
 import { openStore } from '../../src-main/services/store';
 import { ApiError, createApiClient, httpTransport, type ApiClient, type WebSocketLike } from '../../src-renderer/lib/api-client';
 

@@ -1,7 +1,7 @@
 /** In-memory services for the transport tests (the real ones are tested by their owners). */
 import type { DatasetSummary, ImportSummary, MaskInfo } from '../../src-main/common/api';
 import { AppError, cancelled } from '../../src-main/common/errors';
-import type { ServicesPort } from '../../src-main/server/services-port';
+import type { ServicesPort } from '../../src-main/api-host/services-port';
 
 const mask = (imageId: number, defectTypeId: number, areaPx: number): MaskInfo => ({
   id: 1, imageId, defectTypeId, defectType: 'crack', path: '/data/masks/1.png', width: 3, height: 2, areaPx, createdAtMs: 1, updatedAtMs: 2,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ApiEvent } from '../../src-main/common/api';
 import { decodeWire, encodeWire } from '../../src-main/common/wire';
-import { startServe } from '../../src-main/server/serve';
+import { startServe } from '../../src-main/api-host/serve';
 import { fakeServices } from './fake-services';
 
 let dir: string;

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, realpathSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guardFilePath } from '../../src-main/server/path-guard';
+import { guardFilePath } from '../../src-main/api-host/path-guard';
 
 let dir: string;
 let data: string;

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { optNum, type Command } from '../command';
-import { findAppRoot, runServe } from '../../server/serve';
+import { findAppRoot, runServe } from '../../api-host/serve';
 
 const serve: Command = {
   name: 'serve',
