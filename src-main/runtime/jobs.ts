@@ -23,7 +23,7 @@ export const JOB_HANDLERS: Record<string, JobHandler> = {
   /** Trains a model (and optionally evaluates it); writes the bundle to params.out. */
   async train(params, ctx) {
     const p = obj(params) as unknown as TrainJobParams;
-    if (typeof p.dataDir !== 'string' || typeof p.out !== 'string') throw new AppError('BAD_ARGUMENT', 'train: dataDir and out are required');
+    if ((typeof p.dataDir !== 'string' && !p.category) || typeof p.out !== 'string') throw new AppError('BAD_ARGUMENT', 'train: dataDir (or category) and out are required');
     const model = await trainModel({ ...p, signal: ctx.signal, onProgress: (pr) => ctx.progress({ ...pr, fraction: pr.fraction * (p.evaluate ? 0.8 : 1) }) });
     let metrics: unknown = null;
     if (p.evaluate) {

@@ -27,7 +27,10 @@ import { scanCategory, type CategoryData, type DefectImage } from './dataset';
 import { trainFlows, type LevelData, type TrainResult } from './trainer';
 
 export interface TrainModelOptions {
-  dataDir: string;
+  /** One category in the MVTec AD layout on disk ... */
+  dataDir?: string;
+  /** ... or the same lists built from a database dataset (the app's datasets). */
+  category?: CategoryData;
   preset?: PresetName;
   overrides?: Partial<TrainConfig>;
   /** Number of known anomalies to use (0 = unsupervised baseline). */
@@ -100,7 +103,8 @@ export async function openExtractor(backboneId: string | undefined, cacheRoot: s
 export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel> {
   const cfg = resolveConfig(opts.preset ?? 'fast', opts.overrides);
   const progress = (fraction: number, message: string, extra: Partial<EngineProgress> = {}) => opts.onProgress?.({ fraction, message, ...extra });
-  const cat = scanCategory(opts.dataDir);
+  if (!opts.category && !opts.dataDir) throw new AppError('BAD_ARGUMENT', 'Training needs a data folder or a dataset.');
+  const cat = opts.category ?? scanCategory(opts.dataDir!);
   const rng = new Rng(cfg.seed);
   const nAnom = opts.anomalies ?? 10;
   // Known anomalies: from train/<type> when present, else from the test set (then removed from it).
