@@ -266,9 +266,7 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
     const n = batch.length;
     const pixels = new Float32Array(n * 3 * S * S);
     batch.forEach((p, j) => pixels.set(p.chw, j * 3 * S * S));
-    const taps = await model.extractor.extractBatch(pixels, n);
-    const perImage = batch.map((_, j) => taps.map((t) => t.subarray((j * t.length) / n, ((j + 1) * t.length) / n)));
-    const scored = await model.scorer.score(perImage);
+    const scored = await model.score(pixels, n);
     batch.forEach((p, j) => {
       const { score, map } = scored[j]!;
       track(writePictures(p, score, map).then((r) => finish(r, fresh), (e) => {
@@ -328,7 +326,7 @@ export interface InspectImageOptions extends RuntimeOptions {
  * `map` is the raw anomaly map at the model's input size (row-major), null on error.
  */
 export async function inspectImage(opts: InspectImageOptions): Promise<InspectionFileResult & { map: Float32Array | null; threshold: number }> {
-  const opened = typeof opts.model === 'object' && 'extractor' in opts.model ? opts.model : null;
+  const opened = typeof opts.model === 'object' && 'score' in opts.model ? opts.model : null;
   const model = opened ?? (await openInspectionModel(opts.model as string | ModelBundle, opts));
   try {
     const S = model.inputSize;
@@ -351,8 +349,7 @@ export async function inspectImage(opts: InspectImageOptions): Promise<Inspectio
       if (!isAppError(e)) throw e;
       return failed(sha256, e);
     }
-    const taps = await model.extractor.extractBatch(img.chw, 1);
-    const [r] = await model.scorer.score([taps]);
+    const [r] = await model.score(img.chw, 1);
     let record: LogResult = {
       type: 'result', path: rel, sha256, score: r!.score, verdict: verdictOf(r!.score, threshold), errorCode: null, error: null,
       heatmap: null, overlay: null, thumbnail: null, overlayThumbnail: null, width: img.info.width, height: img.info.height, at: new Date().toISOString(),

@@ -96,8 +96,10 @@ export interface InspectFolderOptions {
   exclude?: string[];
   /** Reports to write at the end (results.jsonl is always written); default pdf and csv. */
   formats?: ReportFormat[];
-  /** ONNX Runtime intra-op threads (default: all cores). */
+  /** ONNX Runtime intra-op threads (default 1; the other cores decode images and encode heat maps). */
   threads?: number;
+  /** Let ORT's idle threads spin (only for an otherwise idle machine). */
+  spin?: boolean;
   executionProvider?: ExecutionProviderName;
   /** Backbone cache root; default ./.cache or BGAD_CACHE_DIR. */
   cacheDir?: string;

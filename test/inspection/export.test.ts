@@ -40,7 +40,7 @@ describe('the exported inspection model', () => {
       const maps = out.anomaly_map!.data as Float32Array;
       const scores = out.pred_score!.data as Float32Array;
       for (let j = 0; j < part.length; j++) {
-        const [app] = await model.scorer.score([await model.extractor.extractBatch(imgs[j]!.chw, 1)]);
+        const [app] = await model.score(imgs[j]!.chw, 1);
         maxScore = Math.max(maxScore, Math.abs(app!.score - scores[j]!));
         for (let i = 0; i < S * S; i++) maxMap = Math.max(maxMap, Math.abs(app!.map[i]! - maps[j * S * S + i]!));
       }

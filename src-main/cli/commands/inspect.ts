@@ -23,7 +23,9 @@ const command: Command = {
   --format LIST          reports to write: pdf,csv,html (default pdf,csv)
   --include GLOB         only files matching GLOB (repeatable; default: image extensions)
   --exclude GLOB         skip files matching GLOB (repeatable)
-  --threads N            CPU threads for ONNX Runtime (default: all cores)
+  --threads N            ONNX Runtime threads (default 1: the other cores decode images
+                         and draw heat maps meanwhile)
+  --spin                 let idle ONNX Runtime threads spin (only on an otherwise idle PC)
   --batch N              images per ONNX Runtime run (default 1)
   --ep cpu|cuda|dml|webgpu  execution provider (falls back to the CPU with a notice)
   --cache-dir DIR        backbone cache (default ./.cache or BGAD_CACHE_DIR)
@@ -46,6 +48,7 @@ cancelled), 2 bad usage or a model that cannot be loaded.`,
     exclude: { type: 'string', multiple: true },
     threads: { type: 'string' },
     batch: { type: 'string' },
+    spin: { type: 'boolean' },
     ep: { type: 'string' },
     'cache-dir': { type: 'string' },
     json: { type: 'boolean' },
@@ -70,7 +73,7 @@ cancelled), 2 bad usage or a model that cannot be loaded.`,
     try {
       s = await inspectFolder({
         model, input, out, threshold, formats: formats as ReportFormat[], include: list(values.include), exclude: list(values.exclude),
-        threads, batchSize, executionProvider: ep as ExecutionProviderName | undefined, cacheDir: values['cache-dir'] as string | undefined,
+        threads, batchSize, spin: values.spin === true, executionProvider: ep as ExecutionProviderName | undefined, cacheDir: values['cache-dir'] as string | undefined,
         signal: ac.signal, onProgress,
       });
     } catch (e) {
