@@ -201,6 +201,7 @@ export async function writePdfReport(path: string, s: InspectionSummary): Promis
     const range = doc.bufferedPageRange();
     for (let i = range.start; i < range.start + range.count; i++) {
       doc.switchToPage(i);
+      doc.page.margins.bottom = 0; // the footer sits in the margin; without this pdfkit starts a new page
       doc.font('Helvetica').fontSize(7).fillColor(MUTED).text(`BGAD Inspector · model ${s.model.sha256.slice(0, 12)} · page ${i + 1} of ${range.count}`, M, A4.h - M + 10, { width: A4.w - 2 * M, align: 'center', lineBreak: false });
     }
     doc.end();

@@ -96,6 +96,10 @@ describe('the PDF report', () => {
     const pages = Number(/page 1 of (\d+)/.exec(text)![1]);
     expect(pages).toBeGreaterThan(40);
     expect(text).toContain(`page ${pages} of ${pages}`);
+    // every page is numbered once: no page holds only a footer
+    const info = execFileSync('pdfinfo', [pdf], { encoding: 'utf8' });
+    expect(Number(/Pages:\s+(\d+)/.exec(info)![1])).toBe(pages);
+    expect(text.match(/page \d+ of \d+/g)!.length).toBe(pages);
     // small JPEG thumbnails are embedded once each time; the file stays small
     expect(statSync(pdf).size).toBeLessThan(20e6);
   });
