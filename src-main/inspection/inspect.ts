@@ -177,7 +177,7 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
   const total = files.length + badDirs.length;
   let done = 0;
   let inspected = 0;
-  let tFirst = 0;
+  let tFirst = performance.now();
   let tLast = 0;
 
   const progress = () => {
@@ -262,7 +262,6 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
   };
 
   const runBatch = async (batch: Extract<Prepared, { kind: 'image' }>[]) => {
-    tFirst ||= performance.now();
     const n = batch.length;
     const pixels = new Float32Array(n * 3 * S * S);
     batch.forEach((p, j) => pixels.set(p.chw, j * 3 * S * S));
@@ -302,7 +301,7 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
     throw e;
   }
   const ordered = [...badDirs.map((d) => d.rel), ...files.map((f) => f.rel)].map((rel) => results.get(rel)!).filter(Boolean);
-  return { results: ordered, inspected, inspectMs: inspected ? tLast - (tFirst || tLast) : 0 };
+  return { results: ordered, inspected, inspectMs: inspected ? tLast - tFirst : 0 };
 }
 
 async function writeOut(path: string, bytes: Uint8Array): Promise<void> {

@@ -70,7 +70,7 @@ export interface InspectionSummary {
   startedAt: string;
   /** Wall time of this run, model loading and reports included. */
   elapsedMs: number;
-  /** From the first decoded image to the last result written (this run's files only). */
+  /** From the first file read to the last result written (this run's files only). */
   inspectMs: number;
   imagesPerSecond: number;
   msPerImage: number;
