@@ -1,11 +1,11 @@
 /**
  * Fits the real services (src-main/services on one Store, src-main/backbones) to the
- * ServicesPort. What still needs the engine host (training start, single and batch
- * inspection, score histograms, model and report export) answers UNAVAILABLE until it lands.
+ * ServicesPort. What needs the engine host (training, single and batch inspection, score
+ * histograms, model export) lives in engine-services.ts; without an engine runner those
+ * methods answer UNAVAILABLE.
  */
 import { isAbsolute, join } from 'node:path';
 import type { MaskInfo as ApiMaskInfo } from '../common/api';
-import { AppError } from '../common/errors';
 import { DEFAULT_BACKBONE_ID, listBackbones } from '../backbones/registry';
 import { createDataset, deleteDataset, listDatasets, renameDataset } from '../services/datasets';
 import { ensureDefectType, listDefectTypes, setDefectTypeColour } from '../services/defect-types';
@@ -16,19 +16,20 @@ import { getMask, listMasks, loadMask, saveMask, type MaskInfo } from '../servic
 import { activateModelVersion, compareModelVersions, listModelVersions, setModelThreshold } from '../services/model-versions';
 import { openStore, type Store } from '../services/store';
 import { getLossCurves, getTrainingRun, listTrainingRuns } from '../services/training-runs';
+import type { MethodId } from '../common/api';
 import type { EngineRunner, ServicesPort } from './services-port';
+import { engineServices, type EngineServicesOptions } from './engine-services';
 
 export interface OpenServicesOptions {
   dataDir: string;
   /** Where engine jobs run (training, inspection); not used by the data-layer methods. */
   engine?: EngineRunner;
+  /** ONNX Runtime settings for engine jobs (threads, execution provider). */
+  runtime?: EngineServicesOptions['runtime'];
 }
 
-function notYet(what: string): never {
-  throw new AppError('UNAVAILABLE', `${what} is not available in this build yet.`, {
-    hint: 'It needs the engine process, which is still being built; the command line may already offer it ("bgad --help").',
-  });
-}
+/** Methods that cannot work without an engine runner. */
+export const ENGINE_METHODS: readonly MethodId[] = ['training.start', 'models.export', 'inspection.inspectImage', 'inspection.startBatch'];
 
 /** A data-folder-relative reference as an absolute path (what fileUrl needs). */
 function absolute(store: Store, ref: string): string {
@@ -48,11 +49,12 @@ export function importProgress(p: ImportProgress) {
 }
 
 /** Services over an open store (tests pass their own store). */
-export function servicesForStore(store: Store, engine?: EngineRunner): ServicesPort {
+export function servicesForStore(store: Store, engine?: EngineRunner, opts: EngineServicesOptions = {}): ServicesPort {
   let rootsCache: { atMs: number; roots: string[] } | undefined;
+  const eng = engineServices(store, engine, opts);
   return {
     dataDir: store.layout.root,
-    unavailable: ['training.start', 'models.histogram', 'models.export', 'inspection.inspectImage', 'inspection.startBatch', 'inspection.exportReport'],
+    unavailable: engine ? [] : ENGINE_METHODS,
     datasets: {
       list: () => listDatasets(store),
       create: (name) => createDataset(store, { name }),
@@ -93,21 +95,21 @@ export function servicesForStore(store: Store, engine?: EngineRunner): ServicesP
     },
     training: {
       backbones: () => listBackbones().map((b) => ({ ...b, isDefault: b.id === DEFAULT_BACKBONE_ID })),
-      start: () => notYet('Training from the app'),
+      start: eng.training.start,
       listRuns: (datasetId) => listTrainingRuns(store, { datasetId }).sort((a, b) => b.id - a.id),
       getRun: (runId) => ({ ...getTrainingRun(store, runId), loss: getLossCurves(store, runId) }),
     },
     models: {
       list: (datasetId) => listModelVersions(store, datasetId),
-      histogram: () => notYet('The score histogram'),
+      histogram: eng.models.histogram,
       setThreshold: (a) => setModelThreshold(store, { id: a.modelId, threshold: a.threshold }),
       activate: (id) => activateModelVersion(store, id),
       compare: (a, b) => compareModelVersions(store, { a, b }),
-      export: () => notYet('Model export'),
+      export: eng.models.export,
     },
     inspection: {
-      inspectImage: () => notYet('Inspecting an image'),
-      startBatch: () => notYet('Batch inspection from the app'),
+      inspectImage: eng.inspection.inspectImage,
+      startBatch: eng.inspection.startBatch,
       listRuns: (a) => listInspectionRuns(store, { datasetId: a.datasetId, modelVersionId: a.modelId }),
       getRun: (runId) => getInspectionRun(store, runId),
       results: (a) => {
@@ -117,7 +119,7 @@ export function servicesForStore(store: Store, engine?: EngineRunner): ServicesP
           items: r.items.map(({ heatmapFile, ...rest }) => ({ ...rest, heatmapPath: heatmapFile === null ? null : absolute(store, heatmapFile) })),
         };
       },
-      exportReport: () => notYet('Report export'),
+      exportReport: eng.inspection.exportReport,
     },
     fileRoots: () => {
       // Asked for every image the UI shows: cached briefly so a scrolling grid costs no queries.
@@ -149,5 +151,5 @@ export function lazyEngine(create: () => EngineRunner): EngineRunner {
 }
 
 export async function openServices(opts: OpenServicesOptions): Promise<ServicesPort> {
-  return servicesForStore(openStore({ dataDir: opts.dataDir }), opts.engine);
+  return servicesForStore(openStore({ dataDir: opts.dataDir }), opts.engine, { runtime: opts.runtime });
 }

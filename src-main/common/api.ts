@@ -222,6 +222,8 @@ export type TrainingPreset = (typeof TRAINING_PRESETS)[number];
 
 /** Advanced training parameters; anything left out comes from the preset. */
 export interface TrainingParams {
+  /** Optimizer steps per level (overrides the preset's count; small values make a quick trial run). */
+  steps?: number;
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
@@ -267,7 +269,24 @@ export interface TrainingRunDetail extends TrainingRun {
 export interface TrainingProgressData {
   epoch: number;
   step: number;
+  /** Total optimizer steps of the run, when known. */
+  steps?: number;
   losses: Record<string, number>;
+}
+
+/** `EngineProgress.data` of batch inspection jobs. */
+export interface InspectionProgressData {
+  done: number;
+  total: number;
+  imagesPerSecond: number;
+}
+
+/** `ScoreHistogram` extras: rates at the threshold on the frozen evaluation split. */
+export interface ThresholdRates {
+  /** Normal images scored above the threshold (rejected good parts). */
+  falseRejectRate: number;
+  /** Defective images scored at or below the threshold (missed defects). */
+  missRate: number;
 }
 
 export interface ModelVersion {
@@ -358,6 +377,8 @@ export interface InspectionResult {
 /** Result of inspecting one image. */
 export interface SingleInspection {
   path: string | null;
+  /** Absolute path of the inspected picture as kept in the data folder (display it with `fileUrl`). */
+  imagePath?: string;
   score: number;
   verdict: 'pass' | 'fail';
   threshold: number;
@@ -426,6 +447,7 @@ const imageIds = v.array(v.id(), { min: 1, max: 100_000 });
 const side = v.int({ min: 1, max: 65_535 });
 
 const trainingParams = v.object({
+  steps: v.optional(v.int({ min: 1, max: 1_000_000 })),
   epochs: v.optional(v.int({ min: 1, max: 10_000 })),
   batchSize: v.optional(v.int({ min: 1, max: 4096 })),
   learningRate: v.optional(v.number({ min: 1e-8, max: 1 })),

@@ -6,6 +6,7 @@ import { AppError } from '../common/errors';
 import type { JobHandler } from './engine-worker-core';
 import { saveBundle, trainModel, type TrainModelOptions } from '../training/pipeline';
 import { evaluateModel } from '../training/evaluate';
+import './app-jobs'; // the app's job kinds (scoring, inspection, export) register themselves
 
 function obj(p: unknown): Record<string, unknown> {
   if (!p || typeof p !== 'object') throw new AppError('BAD_ARGUMENT', 'job parameters must be an object');
