@@ -8,7 +8,15 @@ export interface TrainConfig {
   steps: number | null;
   /** Paper preset: passes over all level-1 positions of the training pool. */
   epochs: number;
+  /** Positions per step of the finest level; coarser levels get fewer (see levelPositions). */
   positionsPerStep: number;
+  /**
+   * How coarser levels' chunk sizes follow their share of positions (a level with 1/16 of
+   * the positions per image): 'equal' = same chunk everywhere; 'area' = proportional, so every
+   * level makes the same number of passes over its positions (as the reference, which runs all
+   * positions of a batch through every level); 'sqrt' = in between (the fast preset).
+   */
+  levelPositions: 'equal' | 'area' | 'sqrt';
   lr: number;
   /** Fraction of the steps used for the linear warm-up. */
   warmupFraction: number;
@@ -53,9 +61,9 @@ const COMMON = {
 
 export const PRESETS: Record<PresetName, TrainConfig> = {
   /** Minutes on a 2-core CPU: fewer, larger steps over cached features, higher peak lr. */
-  fast: { ...COMMON, preset: 'fast', steps: 1200, epochs: 0, positionsPerStep: 4096, lr: 1e-3, warmupFraction: 0.05, normalOnlyFraction: 0.25 },
+  fast: { ...COMMON, preset: 'fast', steps: 1200, epochs: 0, positionsPerStep: 4096, levelPositions: 'sqrt', lr: 1e-3, warmupFraction: 0.05, normalOnlyFraction: 0.25 },
   /** The published GPU schedule: 25 x 8 epochs, lr 2e-4, 2-epoch warm-up, chunks of 4096. */
-  paper: { ...COMMON, preset: 'paper', steps: null, epochs: 200, positionsPerStep: 4096, lr: 2e-4, warmupFraction: 2 / 200, normalOnlyFraction: 1 / 200 },
+  paper: { ...COMMON, preset: 'paper', steps: null, epochs: 200, positionsPerStep: 4096, levelPositions: 'area', lr: 2e-4, warmupFraction: 2 / 200, normalOnlyFraction: 1 / 200 },
 };
 
 export function resolveConfig(preset: PresetName, overrides: Partial<TrainConfig> = {}): TrainConfig {
@@ -70,6 +78,13 @@ export function resolveConfig(preset: PresetName, overrides: Partial<TrainConfig
   if (!(cfg.lambda >= 0)) bad('lambda');
   if (!Number.isInteger(cfg.positionsPerStep) || cfg.positionsPerStep < 64) bad('positionsPerStep');
   return cfg;
+}
+
+/** Chunk size of a level with `levelArea` positions per image, the finest having `finestArea`. */
+export function positionsForLevel(cfg: TrainConfig, levelArea: number, finestArea: number): number {
+  const r = levelArea / finestArea;
+  const f = cfg.levelPositions === 'equal' ? 1 : cfg.levelPositions === 'area' ? r : Math.sqrt(r);
+  return Math.max(Math.min(256, cfg.positionsPerStep), Math.min(cfg.positionsPerStep, Math.round(cfg.positionsPerStep * f)));
 }
 
 /** Total steps: the preset's fixed count or epochs over the level-1 positions of the pool. */

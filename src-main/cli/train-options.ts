@@ -19,6 +19,7 @@ export const TRAIN_OPTIONS: OptionSpec = {
   lambda: { type: 'string' },
   focal: { type: 'string' },
   positions: { type: 'string' },
+  'level-positions': { type: 'string' },
   threads: { type: 'string' },
   ep: { type: 'string' },
   'cache-dir': { type: 'string' },
@@ -38,7 +39,10 @@ export const TRAIN_USAGE = `  --data DIR             one category in the MVTec A
   --tau X                margin between normal and anomaly boundaries (default 0.1)
   --lambda X             weight of the semi-push-pull terms (default 1)
   --focal on|off         focal weighting of the boundary terms (default on)
-  --positions N          feature positions per step and level (default 4096)
+  --positions N          feature positions per step of the finest level (default 4096)
+  --level-positions equal|area|sqrt
+                         coarser levels' chunk size vs their share of positions (fast: sqrt,
+                         paper: area = every level makes the same passes over its positions)
   --threads N            CPU threads for ONNX Runtime (default: all cores)
   --ep cpu|cuda|dml|webgpu  execution provider (falls back to the CPU with a notice)
   --cache-dir DIR        backbone and feature cache (default ./.cache or BGAD_CACHE_DIR)
@@ -60,6 +64,7 @@ export function parseTrainOptions(v: Record<string, unknown>) {
     lambda: optNum(v.lambda, 'lambda', { min: 0, max: 100 }),
     positionsPerStep: optNum(v.positions, 'positions', { min: 64, max: 1 << 20, integer: true }),
     focal,
+    levelPositions: v['level-positions'] === undefined ? undefined : ['equal', 'area', 'sqrt'].includes(v['level-positions'] as string) ? (v['level-positions'] as 'equal') : (() => { throw new UsageError('--level-positions must be equal, area or sqrt'); })(),
   };
   if (overrides.epochs !== undefined && preset === 'paper') overrides.steps = null;
   const types = typeof v['anomaly-types'] === 'string' ? (v['anomaly-types'] as string).split(',').map((s) => s.trim()).filter(Boolean) : undefined;

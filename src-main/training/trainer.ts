@@ -11,7 +11,7 @@ import { initFlowWeights, type FlowWeights } from '../bgad/flow';
 import { buildTrainGraph } from '../bgad/train-graph';
 import { positionTable } from '../bgad/posenc';
 import { Rng } from '../bgad/rng';
-import type { TrainConfig } from '../bgad/config';
+import { positionsForLevel, type TrainConfig } from '../bgad/config';
 import { AppError } from '../common/errors';
 import type { EngineProgress } from '../common/engine-protocol';
 import { createSession, type ExecutionProviderName } from '../runtime/session';
@@ -67,7 +67,8 @@ export async function trainFlows(levels: LevelData[], cfg: TrainConfig, steps: n
     const shapes = tg.paramNames.map((n) => weights.params.get(n)!.shape);
     const adam = new Adam(values, { lr: cfg.lr, maxGradNorm: cfg.maxGradNorm });
     const sampler = new ChunkSampler(lv.images, lv.channels, lv.height, lv.width);
-    const P = cfg.positionsPerStep;
+    const finest = Math.max(...levels.map((l) => l.height * l.width));
+    const P = positionsForLevel(cfg, lv.height * lv.width, finest);
     const fixed = {
       pe_row: new ort.Tensor('float32', positionTable(lv.height), [lv.height, 64]),
       pe_col: new ort.Tensor('float32', positionTable(lv.width), [lv.width, 64]),

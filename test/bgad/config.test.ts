@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { positionsForLevel, resolveConfig, totalSteps } from '../../src-main/bgad/config';
+
+describe('training presets', () => {
+  it('gives coarser levels smaller chunks by the square root of their share in the fast preset', () => {
+    const cfg = resolveConfig('fast');
+    expect(positionsForLevel(cfg, 64 * 64, 64 * 64)).toBe(4096);
+    expect(positionsForLevel(cfg, 32 * 32, 64 * 64)).toBe(2048);
+    expect(positionsForLevel(cfg, 16 * 16, 64 * 64)).toBe(1024);
+  });
+  it('makes every level pass over its positions equally often in the paper preset', () => {
+    const cfg = resolveConfig('paper');
+    expect(positionsForLevel(cfg, 32 * 32, 64 * 64)).toBe(1024);
+    expect(positionsForLevel(cfg, 16 * 16, 64 * 64)).toBe(256);
+    // 200 epochs over 100 images of 64x64 positions in chunks of 4096
+    expect(totalSteps(cfg, 100, 4096)).toBe(20000);
+  });
+  it('keeps the published constants of the paper schedule', () => {
+    const cfg = resolveConfig('paper');
+    expect(cfg).toMatchObject({ lr: 2e-4, blocks: 8, tau: 0.1, lambda: 1, beta: 0.01, focal: true, positionsPerStep: 4096 });
+    expect(cfg.warmupFraction).toBeCloseTo(2 / 200);
+  });
+  it('refuses out-of-range overrides with the name of the parameter', () => {
+    expect(() => resolveConfig('fast', { lr: 5 })).toThrow(/lr/);
+    expect(() => resolveConfig('fast', { beta: 0.7 })).toThrow(/beta/);
+    expect(() => resolveConfig('fast', { steps: 0 })).toThrow(/steps/);
+  });
+});
