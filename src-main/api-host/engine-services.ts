@@ -22,6 +22,7 @@ import type {
 import type { EngineProgress } from '../common/engine-protocol';
 import { AppError, isAppError } from '../common/errors';
 import { histogramBins } from '../common/score-stats';
+import { NORMALIZER } from '../bgad/loss';
 import { fromDataRef, toDataRef } from '../db/files';
 import { getDataset } from '../services/datasets';
 import { listDefectTypes } from '../services/defect-types';
@@ -180,11 +181,15 @@ export function categoryFromDataset(store: Store, datasetId: number, defectTypeI
   return { category, testIds };
 }
 
-/** The explicit boundary as an anomaly score: a position lying exactly on every level's boundary. */
+/**
+ * The explicit boundary as an anomaly score: the score of a position lying exactly on every
+ * level's boundary. Training reports b_n on s = l / NORMALIZER (src-main/bgad/loss.ts); the
+ * scoring head maps a per-dimension log-likelihood l to K - sum_k exp(l_k - M_k).
+ */
 export function boundaryScore(calibration: { levelMax: number[]; mapMax: number }, boundaries: (number | null)[]): number | null {
   if (!boundaries.length || boundaries.some((b) => b === null || !Number.isFinite(b))) return null;
   let sum = 0;
-  boundaries.forEach((b, k) => (sum += Math.exp(b! - calibration.levelMax[k]!)));
+  boundaries.forEach((b, k) => (sum += Math.exp(b! * NORMALIZER - calibration.levelMax[k]!)));
   return calibration.mapMax - sum;
 }
 
