@@ -128,6 +128,7 @@ describe.skipIf(!hasChromium)('the workstation in Chromium', () => {
     await page.getByTestId('param-steps').fill('40');
     await page.getByTestId('train-start').click();
     await page.getByTestId('train-progress').waitFor({ timeout: 30_000 });
+    await page.getByTestId('loss-chart').waitFor({ timeout: 60_000 }).catch(() => undefined); // curves once the flows train
     await shot('3-training-progress');
     await page.getByTestId('train-done').waitFor({ timeout: 240_000 });
     await page.getByTestId('loss-chart').waitFor();
