@@ -70,7 +70,7 @@ async function start(): Promise<void> {
 
   // The engine process starts with its first job; the window never waits for it.
   const engine = UtilityEngineHost.fork(utilityProcess, join(appRoot, 'dist', 'app', 'engine-process.cjs'));
-  const services = await openServices({ dataDir, engine });
+  const services = await openServices({ dataDir, engine, runtime: () => settingsStore.get() });
   const missing = unavailableMethods(services);
   if (missing.length) console.warn(`bgad: not available in this build: ${missing.join(', ')}`);
 

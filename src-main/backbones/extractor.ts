@@ -39,6 +39,8 @@ export class FeatureExtractor {
       executionMode: 'sequential',
       interOpNumThreads: 1,
       executionProviders: [ep === 'cpu' ? 'cpu' : ep, ...(ep === 'cpu' ? [] : ['cpu'])],
+      // no busy-waiting pool threads on small shared CPUs (see runtime/session.ts)
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     };
     if (opts.threads !== undefined) so.intraOpNumThreads = opts.threads;
     let session: ort.InferenceSession;

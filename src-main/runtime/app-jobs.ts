@@ -6,7 +6,6 @@
  */
 import { AppError } from '../common/errors';
 import type { JobHandler } from './engine-worker-core';
-import { registerJob } from './jobs';
 import { featuresForImages, FeatureCache } from '../backbones/feature-cache';
 import { FeatureExtractor } from '../backbones/extractor';
 import { loadBundle, Scorer } from '../training/pipeline';
@@ -118,16 +117,3 @@ export const APP_JOB_HANDLERS: Record<string, JobHandler> = {
     return { path: r.path, sha256: r.sha256 };
   },
 };
-
-// src-main/runtime/jobs.ts imports this module for its side effect, so this body runs before
-// jobs.ts has created its table (an import cycle): register once the module graph has been
-// evaluated, which is before the engine loop can receive its first job.
-function registerWhenReady(): void {
-  try {
-    for (const [kind, handler] of Object.entries(APP_JOB_HANDLERS)) registerJob(kind, handler);
-  } catch (e) {
-    if (!(e instanceof ReferenceError)) throw e;
-    setTimeout(registerWhenReady, 0);
-  }
-}
-queueMicrotask(registerWhenReady);

@@ -6,7 +6,7 @@ import { AppError } from '../common/errors';
 import type { JobHandler } from './engine-worker-core';
 import { saveBundle, trainModel, type TrainModelOptions } from '../training/pipeline';
 import { evaluateModel } from '../training/evaluate';
-import './app-jobs'; // the app's job kinds (scoring, inspection, export) register themselves
+import { APP_JOB_HANDLERS } from './app-jobs'; // the app's job kinds: scoring, inspection, export
 
 function obj(p: unknown): Record<string, unknown> {
   if (!p || typeof p !== 'object') throw new AppError('BAD_ARGUMENT', 'job parameters must be an object');
@@ -21,6 +21,7 @@ export interface TrainJobParams extends Omit<TrainModelOptions, 'signal' | 'onPr
 }
 
 export const JOB_HANDLERS: Record<string, JobHandler> = {
+  ...APP_JOB_HANDLERS,
   /** Trains a model (and optionally evaluates it); writes the bundle to params.out. */
   async train(params, ctx) {
     const p = obj(params) as unknown as TrainJobParams;
