@@ -60,6 +60,26 @@ describe('engine host (training off the caller\'s event loop)', () => {
     expect(maxLagMs).toBeLessThan(50);
   });
 
+  it('starts a paper-preset training that shows progress with an ETA and can be cancelled', async () => {
+    const ac = new AbortController();
+    let seen: { step: number; steps: number; etaMs?: number } | null = null;
+    const job = host.run('train', { dataDir: data, out: join(out, 'paper.bgad'), anomalies: 3, preset: 'paper', cacheDir: CACHE_DIR, threads: 1 }, {
+      signal: ac.signal,
+      onProgress: (p) => {
+        const d = p.data as { step?: number; steps?: number } | undefined;
+        if (d?.step && d.step >= 2 && !seen) {
+          seen = { step: d.step, steps: d.steps!, etaMs: p.etaMs };
+          ac.abort();
+        }
+      },
+    });
+    await expect(job).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(seen).not.toBeNull();
+    // 200 epochs over every position of the pool: far more steps than the fast preset
+    expect(seen!.steps).toBeGreaterThanOrEqual(10_000);
+    expect(seen!.etaMs).toBeGreaterThan(0);
+  });
+
   it('runs the next job on a fresh worker after a job was killed, without failing it', async () => {
     const ac = new AbortController();
     const hung = host.run('sleep', { ms: 60_000, ignoreCancel: true }, { signal: ac.signal });
