@@ -33,7 +33,14 @@ export interface EngineBenchResult {
   /** trainStepGflops / matmulGflops. */
   fractionOfMatmul: number;
   /** BGAD on MobileNetV2 taps: one step of `positions` through each of the three flows (C = 24/32/96). */
-  bgadThreeLevels: { stepMs: number; positionsPerSecond: number; levelsRunConcurrently: boolean };
+  bgadThreeLevels: {
+    stepMs: number;
+    positionsPerSecond: number;
+    levelsRunConcurrently: boolean;
+    sequentialMs: number;
+    concurrentMs: number;
+    fastPresetChunks: { positions: number[]; sequentialMs: number; concurrentMs: number };
+  };
 }
 
 /** Multiply-add FLOPs of one training step: 3x the forward matmuls (forward, input and weight gradients). */
@@ -119,16 +126,22 @@ export async function benchEngine(opts: EngineBenchOptions = {}, log: (l: string
     const flops = trainStepFlops(C, N, blocks, grid);
     flows.push({ channels: C, grid, stepMs: ms, positionsPerSecond: (N / ms) * 1000, trainStepGflops: flops / (ms * 1e6), gflopPerStep: flops / 1e9 });
   }
-  // the three MobileNetV2 levels, sequential with all threads vs concurrent with one thread each
+  // the three MobileNetV2 levels (C = 24/32/96 on 64/32/16 grids): equal chunks of N (the
+  // reference's layout), and the fast preset's chunks (N, N/2, N/4); sequential with all
+  // threads vs concurrent with one thread per level
+  const threeLevels = async (chunks: number[], concurrent: boolean): Promise<number> => {
+    const cfg = [[24, 64], [32, 32], [96, 16]] as const;
+    const rs = await Promise.all(cfg.map(([C, g], i) => levelRunner(C, g, chunks[i]!, blocks, concurrent ? 1 : threads, 100 + i)));
+    const ms = await timeLoop(concurrent ? () => Promise.all(rs.map((r) => r.run())) : async () => { for (const r of rs) await r.run(); }, seconds);
+    for (const r of rs) await r.release();
+    return ms;
+  };
   log('three-level BGAD step (24/32/96)...');
-  const cfg = [[24, 64], [32, 32], [96, 16]] as const;
-  const seq = await Promise.all(cfg.map(([C, g], i) => levelRunner(C, g, N, blocks, threads, 100 + i)));
-  const seqMs = await timeLoop(async () => { for (const r of seq) await r.run(); }, seconds);
-  for (const r of seq) await r.release();
-  const par = await Promise.all(cfg.map(([C, g], i) => levelRunner(C, g, N, blocks, 1, 100 + i)));
-  const parMs = await timeLoop(() => Promise.all(par.map((r) => r.run())), seconds);
-  for (const r of par) await r.release();
-  const best = Math.min(seqMs, parMs);
+  const equalSeq = await threeLevels([N, N, N], false);
+  const equalPar = await threeLevels([N, N, N], true);
+  const fastSeq = await threeLevels([N, N / 2, N / 4], false);
+  const fastPar = await threeLevels([N, N / 2, N / 4], true);
+  const best = Math.min(equalSeq, equalPar);
   const mean = (f: (x: FlowBench) => number) => flows.reduce((a, x) => a + f(x), 0) / flows.length;
   const stepG = mean((f) => f.trainStepGflops);
   return {
@@ -142,6 +155,13 @@ export async function benchEngine(opts: EngineBenchOptions = {}, log: (l: string
     positionsPerSecond: mean((f) => f.positionsPerSecond),
     trainStepGflops: stepG,
     fractionOfMatmul: stepG / mm,
-    bgadThreeLevels: { stepMs: best, positionsPerSecond: (N / best) * 1000, levelsRunConcurrently: parMs < seqMs },
+    bgadThreeLevels: {
+      stepMs: best,
+      positionsPerSecond: (N / best) * 1000,
+      levelsRunConcurrently: equalPar < equalSeq,
+      sequentialMs: equalSeq,
+      concurrentMs: equalPar,
+      fastPresetChunks: { positions: [N, N / 2, N / 4], sequentialMs: fastSeq, concurrentMs: fastPar },
+    },
   };
 }
