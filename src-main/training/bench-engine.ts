@@ -23,7 +23,7 @@ export interface EngineBenchResult {
   positions: number;
   blocks: number;
   condDim: number;
-  /** Plain MatMul [4096 x 512] x [512 x 512] in the same run. */
+  /** Plain MatMul [4096 x 1024] x [1024 x 1024] in the same run. */
   matmulGflops: number;
   /** Per channel count (C in {24, 96, 200} by default). */
   flows: FlowBench[];
@@ -66,18 +66,18 @@ function timeLoop(fn: () => Promise<unknown>, seconds: number): Promise<number> 
 
 async function matmulGflops(threads: number, seconds: number): Promise<number> {
   const g = new Graph('float32', 'mm');
-  const a = g.input('a', [4096, 512]);
-  const b = g.input('b', [512, 512]);
+  const a = g.input("a", [4096, 1024]);
+  const b = g.input("b", [1024, 1024]);
   g.output('y', g.matmul(a, b));
   const s = await ort.InferenceSession.create(emitOnnx(g), { intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
   const rng = new Rng(1);
   const feeds = {
-    a: new ort.Tensor('float32', Float32Array.from({ length: 4096 * 512 }, () => rng.normal()), [4096, 512]),
-    b: new ort.Tensor('float32', Float32Array.from({ length: 512 * 512 }, () => rng.normal()), [512, 512]),
+    a: new ort.Tensor("float32", Float32Array.from({ length: 4096 * 1024 }, () => rng.normal()), [4096, 1024]),
+    b: new ort.Tensor("float32", Float32Array.from({ length: 1024 * 1024 }, () => rng.normal()), [1024, 1024]),
   };
   const ms = await timeLoop(() => s.run(feeds), seconds);
   await s.release();
-  return (2 * 4096 * 512 * 512) / (ms * 1e6);
+  return (2 * 4096 * 1024 * 1024) / (ms * 1e6);
 }
 
 interface LevelRunner { run(): Promise<void>; release(): Promise<void> }

@@ -235,6 +235,25 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
   }
 }
 
+/**
+ * Feature extraction time per image (decode + resize + backbone, batch 1) measured on up to
+ * `n` images, for reports when every feature came from the cache.
+ */
+export async function measureFeatureMs(paths: string[], opts: { backboneId?: string; cacheDir?: string; threads?: number; n?: number }): Promise<number> {
+  const sample = paths.slice(0, opts.n ?? 16);
+  if (!sample.length) return NaN;
+  const { spec, extractor } = await openExtractor(opts.backboneId, opts.cacheDir ?? defaultCacheRoot(), opts.threads);
+  try {
+    const first = await loadImageTensor(sample[0]!, spec.inputSize);
+    await extractor.extractBatch(first.chw, 1); // warm-up
+    const t0 = performance.now();
+    for (const p of sample) await extractor.extractBatch((await loadImageTensor(p, spec.inputSize)).chw, 1);
+    return (performance.now() - t0) / sample.length;
+  } finally {
+    await extractor.dispose();
+  }
+}
+
 async function calibrate(levels: HeadLevel[], channels: number[], S: number, feats: Float32Array[][], opts: { threads?: number }): Promise<Calibration> {
   const raw = buildScoreHead(levels, channels, { inputSize: S });
   const { session } = await createSession(raw, { threads: opts.threads });

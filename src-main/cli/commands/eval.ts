@@ -4,7 +4,7 @@ import type { Command } from '../command';
 import { str } from '../command';
 import { TRAIN_OPTIONS, TRAIN_USAGE, parseTrainOptions } from '../train-options';
 import { progressPrinter } from '../progress';
-import { trainModel, saveBundle } from '../../training/pipeline';
+import { trainModel, saveBundle, measureFeatureMs } from '../../training/pipeline';
 import { evaluateModel } from '../../training/evaluate';
 import { AbortError } from '../abort';
 
@@ -30,7 +30,11 @@ const command: Command = {
     });
     const meta = model.bundle.meta;
     const protocol = o.anomalies === 0 ? 'unsupervised' : o.anomalyTypes?.length ? 'unseen' : 'seen';
-    const featureMs = Number.isFinite(model.featureMsPerImage) ? model.featureMsPerImage : m.featureMsPerImage;
+    let featureMs = Number.isFinite(model.featureMsPerImage) ? model.featureMsPerImage : m.featureMsPerImage;
+    if (!Number.isFinite(featureMs)) {
+      // every feature came from the cache: time the backbone on a few test images
+      featureMs = await measureFeatureMs(model.testGood, { backboneId: model.bundle.meta.backbone.id, cacheDir: o.cacheDir, threads: o.threads });
+    }
     const result = {
       dataset: model.category.name,
       imageAuroc: m.imageAuroc,
