@@ -13,6 +13,8 @@ export interface ExtractorOptions {
   executionProvider?: ExecutionProviderName;
   /** intra-op threads (default: ORT's choice, i.e. all cores). */
   threads?: number;
+  /** Told when the requested provider is unavailable and the CPU is used (default: stderr). */
+  onNotice?: (message: string) => void;
 }
 
 export interface TapShape {
@@ -49,7 +51,10 @@ export class FeatureExtractor {
     } catch (e) {
       const msg = (e as Error).message.split('\n')[0];
       if (ep !== 'cpu') {
-        throw new AppError('UNAVAILABLE', `The ${ep} execution provider cannot run backbone ${spec.id} (${msg}).`, { hint: 'Use the CPU, or install the GPU runtime for this provider.', cause: e });
+        // the requested GPU provider is missing here: run on the CPU and say so once
+        const notice = `The ${ep} execution provider is not available (${msg}); backbone ${spec.id} runs on the CPU instead.`;
+        (opts.onNotice ?? ((m: string) => process.stderr.write(`bgad: ${m}\n`)))(notice);
+        return FeatureExtractor.create(spec, { ...opts, executionProvider: 'cpu' });
       }
       throw new AppError('BAD_BACKBONE', `Backbone ${spec.id} cannot be loaded from ${spec.onnxPath} (${msg}).`, { hint: 'Delete the backbone cache folder so it is converted again.', subject: spec.onnxPath, cause: e });
     }

@@ -62,7 +62,11 @@ export async function trainFlows(levels: LevelData[], cfg: TrainConfig, steps: n
     const tg = buildTrainGraph(weights, { tau: cfg.tau, focal: cfg.focal }, { h: lv.height, w: lv.width });
     // Levels run concurrently, one intra-op thread each, when there are at least as many
     // levels as threads: small elementwise ops scale poorly across threads (bgad bench engine).
-    const { session } = await createSession(tg.onnx, { threads: concurrentLevels ? 1 : hooks.threads, executionProvider: hooks.executionProvider ?? 'cpu' });
+    const { session } = await createSession(tg.onnx, {
+      threads: concurrentLevels ? 1 : hooks.threads,
+      executionProvider: hooks.executionProvider ?? 'cpu',
+      onNotice: (m) => hooks.onProgress?.({ fraction: p0, message: m }),
+    });
     const values = tg.paramNames.map((n) => weights.params.get(n)!.data);
     const shapes = tg.paramNames.map((n) => weights.params.get(n)!.shape);
     const adam = new Adam(values, { lr: cfg.lr, maxGradNorm: cfg.maxGradNorm });
