@@ -16,18 +16,34 @@ import * as v from './validate';
 import type { Infer, Validator } from './validate';
 import type { EngineProgress } from './engine-protocol';
 import type { SerializedError } from './errors';
+import { IMAGE_LABELS, IMAGE_SPLITS, VERDICTS } from './records';
+import type {
+  Dataset,
+  DatasetSummary,
+  DefectType,
+  ImagePage,
+  ImageRecord,
+  ImportRun,
+  InspectionResult,
+  InspectionRun,
+  InspectionSummary,
+  MaskInfo,
+  MaskPixels,
+  ModelComparison,
+  ModelVersion,
+  TrainingRun,
+} from './records';
 
 // ---------------------------------------------------------------------------------------
-// Domain types that cross the boundary (plain JSON except where Uint8Array is stated). They
-// mirror the data layer's records (src-main/services), so the adapter passes them through.
+// Domain types that cross the boundary (plain JSON except where Uint8Array is stated). The
+// data layer's records (datasets, images, masks, imports, runs, model versions, results)
+// are written once in ./records and re-exported here; the services return the same types.
 
-export type ImageLabel = 'good' | 'defect' | 'unlabelled';
-export type ImageSplit = 'train' | 'val' | 'test';
+export * from './records';
+
 export type ExecutionProvider = 'cpu' | 'cuda' | 'dml' | 'webgpu';
 export type JobKind = 'import' | 'training' | 'inspection' | 'export';
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
-export type Verdict = 'pass' | 'fail' | 'error';
 
 export interface AppInfo {
   name: string;
@@ -61,82 +77,6 @@ export interface PathCheck {
   layout?: 'mvtec' | 'plain';
 }
 
-export interface Dataset {
-  id: number;
-  name: string;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
-
-export interface DatasetSummary extends Dataset {
-  imageCount: number;
-  counts: { good: number; defect: number; unlabelled: number; train: number; val: number; test: number; unassigned: number; masked: number };
-  defectTypes: number;
-  modelVersions: number;
-  activeModelVersionId: number | null;
-}
-
-export interface ImageRecord {
-  id: number;
-  datasetId: number;
-  /** Absolute path of the original file (images are referenced, not copied). */
-  path: string;
-  sha256: string;
-  width: number;
-  height: number;
-  channels: number;
-  bitDepth: number;
-  format: string;
-  bytes: number;
-  label: ImageLabel;
-  split: ImageSplit | null;
-  defectTypeId: number | null;
-  defectType: string | null;
-  /** Where it came from inside the imported folder, e.g. `train/crack/001.png`. */
-  source: string | null;
-  importRunId: number | null;
-  maskCount: number;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
-
-export interface ImagePage {
-  items: ImageRecord[];
-  /** Matches over all pages. */
-  total: number | null;
-  /** Pass as `cursor` for the next page (faster than offsets deep into a list); null on the last page. */
-  nextCursor: string | null;
-}
-
-export interface DefectType {
-  id: number;
-  datasetId: number;
-  name: string;
-  /** `#rrggbb` */
-  colour: string;
-}
-
-export interface MaskInfo {
-  id: number;
-  imageId: number;
-  defectTypeId: number;
-  defectType: string;
-  /** Absolute path of the lossless PNG (display it with the client's `fileUrl`). */
-  path: string;
-  width: number;
-  height: number;
-  areaPx: number;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
-
-/** A mask's pixels at the image's full resolution: one byte per pixel, 1 = defect, 0 = background. */
-export interface MaskPixels {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
-
 export interface JobRef {
   jobId: string;
 }
@@ -152,59 +92,6 @@ export interface JobState {
   error?: SerializedError;
   startedAtMs: number;
   finishedAtMs?: number;
-}
-
-/** `EngineProgress.data` of import jobs. */
-export interface ImportProgress {
-  phase: 'scanning' | 'importing' | 'done';
-  total: number;
-  processed: number;
-  imported: number;
-  duplicates: number;
-  rejected: number;
-  masks: number;
-}
-
-export interface ImportProblem {
-  /** Path relative to the imported folder. */
-  path: string;
-  reason: string;
-  code?: string;
-}
-
-/** Result of an import job. */
-export interface ImportSummary {
-  importRunId: number;
-  datasetId: number;
-  layout: 'mvtec' | 'plain';
-  status: 'completed' | 'cancelled';
-  total: number;
-  imported: number;
-  duplicates: { path: string; sha256: string; duplicateOf: string }[];
-  rejected: ImportProblem[];
-  masks: number;
-  maskProblems: ImportProblem[];
-  ignoredFiles: number;
-  defectTypes: string[];
-  counts: Record<string, number>;
-  durationMs: number;
-}
-
-export interface ImportRun {
-  id: number;
-  datasetId: number;
-  source: string;
-  layout: 'mvtec' | 'plain';
-  status: 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
-  total: number;
-  imported: number;
-  duplicates: number;
-  rejected: number;
-  masks: number;
-  problems: ImportProblem[];
-  error: string | null;
-  startedAtMs: number;
-  finishedAtMs: number | null;
 }
 
 export interface Backbone {
@@ -239,27 +126,6 @@ export interface TrainingParams {
   seed?: number;
 }
 
-export interface TrainingRun {
-  id: number;
-  datasetId: number;
-  status: RunStatus;
-  config: unknown;
-  /** 0..1 */
-  progress: number;
-  step: number;
-  message: string | null;
-  /** Named durations in milliseconds. */
-  timings: Record<string, number>;
-  error: string | null;
-  pid: number | null;
-  heartbeatAtMs: number | null;
-  resumeOf: number | null;
-  modelVersionId: number | null;
-  createdAtMs: number;
-  startedAtMs: number | null;
-  finishedAtMs: number | null;
-}
-
 export interface TrainingRunDetail extends TrainingRun {
   /** Loss curves: series name ("loss", "loss/level1", ...) -> [step, value] points in step order. */
   loss: Record<string, [number, number][]>;
@@ -289,30 +155,6 @@ export interface ThresholdRates {
   missRate: number;
 }
 
-export interface ModelVersion {
-  id: number;
-  datasetId: number;
-  number: number;
-  name: string | null;
-  backboneId: string;
-  backboneHash: string;
-  config: unknown;
-  /** Data-folder-relative path of the model bundle, when saved. */
-  bundleFile: string | null;
-  /** Calibration (explicit boundary, score normalisation) as written by training. */
-  calibration: unknown;
-  threshold: number | null;
-  /** Metrics on the frozen evaluation split (imageAuroc, pixelAuroc, aupro, ...). */
-  metrics: Record<string, unknown>;
-  evalSplit: unknown;
-  status: 'draft' | 'ready' | 'failed' | 'archived';
-  parentId: number | null;
-  trainingRunId: number | null;
-  isActive: boolean;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
-
 export interface ScoreHistogram {
   modelId: number;
   binEdges: number[];
@@ -323,55 +165,6 @@ export interface ScoreHistogram {
   threshold: number | null;
   /** Scores of the frozen evaluation split, for ROC curves and draggable thresholds. */
   scores: { normal: number[]; defect: number[] };
-}
-
-export interface ModelComparison {
-  a: ModelVersion;
-  b: ModelVersion;
-  sameBackbone: boolean;
-  /** Whether both were measured on the same frozen evaluation split (metrics comparable). */
-  sameEvalSplit: boolean;
-  thresholdDelta: number | null;
-  metrics: { key: string; a: number | null; b: number | null; delta: number | null }[];
-  configDiff: { path: string; a: unknown; b: unknown }[];
-}
-
-export interface InspectionRun {
-  id: number;
-  datasetId: number | null;
-  modelVersionId: number | null;
-  source: string;
-  threshold: number | null;
-  status: RunStatus;
-  pid: number | null;
-  heartbeatAtMs: number | null;
-  error: string | null;
-  createdAtMs: number;
-  startedAtMs: number | null;
-  finishedAtMs: number | null;
-}
-
-export interface InspectionSummary {
-  total: number;
-  pass: number;
-  fail: number;
-  error: number;
-  minScore: number | null;
-  maxScore: number | null;
-  meanScore: number | null;
-}
-
-export interface InspectionResult {
-  id: number;
-  runId: number;
-  path: string;
-  sha256: string;
-  score: number | null;
-  verdict: Verdict;
-  /** Absolute path of the heat map PNG, when kept (display it with `fileUrl`). */
-  heatmapPath: string | null;
-  error: string | null;
-  createdAtMs: number;
 }
 
 /** Result of inspecting one image. */
@@ -439,8 +232,8 @@ function command<R>() {
 
 const none = v.object({});
 const datasetRef = v.object({ datasetId: v.id() });
-const label = v.oneOf(['good', 'defect', 'unlabelled'] as const);
-const split = v.oneOf(['train', 'val', 'test'] as const);
+const label = v.oneOf(IMAGE_LABELS);
+const split = v.oneOf(IMAGE_SPLITS);
 const provider = v.oneOf(['cpu', 'cuda', 'dml', 'webgpu'] as const);
 const jobId = v.string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'a job id' });
 const imageIds = v.array(v.id(), { min: 1, max: 100_000 });
@@ -506,7 +299,7 @@ export const contract = {
       v.object({
         datasetId: v.id(),
         label: v.optional(label),
-        split: v.optional(v.oneOf(['train', 'val', 'test', 'none'] as const)),
+        split: v.optional(v.oneOf([...IMAGE_SPLITS, 'none'] as const)),
         annotated: v.optional(v.boolean()),
         defectTypeId: v.optional(v.id()),
         search: v.optional(v.string({ max: 200 })),
@@ -579,7 +372,7 @@ export const contract = {
     results: query<{ items: InspectionResult[]; total: number }>()(
       v.object({
         runId: v.id(),
-        verdict: v.optional(v.oneOf(['pass', 'fail', 'error'] as const)),
+        verdict: v.optional(v.oneOf(VERDICTS)),
         search: v.optional(v.string({ max: 200 })),
         orderBy: v.optional(v.oneOf(['id', 'path', 'score'] as const)),
         descending: v.optional(v.boolean()),
