@@ -5,14 +5,14 @@
  * methods answer UNAVAILABLE.
  */
 import { isAbsolute, join } from 'node:path';
-import type { MaskInfo as ApiMaskInfo } from '../common/api';
+import type { MaskInfo } from '../common/api';
 import { DEFAULT_BACKBONE_ID, listBackbones } from '../backbones/registry';
 import { createDataset, deleteDataset, listDatasets, renameDataset } from '../services/datasets';
 import { ensureDefectType, listDefectTypes, setDefectTypeColour } from '../services/defect-types';
 import { getImage, listImages, setLabels, setSplit } from '../services/images';
 import { importFolder, listImportRuns, type ImportProgress } from '../services/import';
 import { getInspectionRun, listInspectionResults, listInspectionRuns } from '../services/inspections';
-import { getMask, listMasks, loadMask, saveMask, type MaskInfo } from '../services/masks';
+import { getMask, listMasks, loadMask, saveMask, type StoredMaskInfo } from '../services/masks';
 import { activateModelVersion, compareModelVersions, listModelVersions, setModelThreshold } from '../services/model-versions';
 import { openStore, type Store } from '../services/store';
 import { getLossCurves, getTrainingRun, listTrainingRuns } from '../services/training-runs';
@@ -36,7 +36,7 @@ function absolute(store: Store, ref: string): string {
   return isAbsolute(ref) ? ref : join(store.layout.root, ref);
 }
 
-function toApiMask(store: Store, m: MaskInfo): ApiMaskInfo {
+function toApiMask(store: Store, m: StoredMaskInfo): MaskInfo {
   const { file, ...rest } = m;
   return { ...rest, path: absolute(store, file) };
 }

@@ -17,22 +17,7 @@ import type { Infer, Validator } from './validate';
 import type { EngineProgress } from './engine-protocol';
 import type { SerializedError } from './errors';
 import { IMAGE_LABELS, IMAGE_SPLITS, VERDICTS } from './records';
-import type {
-  Dataset,
-  DatasetSummary,
-  DefectType,
-  ImagePage,
-  ImageRecord,
-  ImportRun,
-  InspectionResult,
-  InspectionRun,
-  InspectionSummary,
-  MaskInfo,
-  MaskPixels,
-  ModelComparison,
-  ModelVersion,
-  TrainingRun,
-} from './records';
+import type { Dataset, DatasetSummary, DefectType, ImagePage, ImageRecord, ImportRun, InspectionResult, InspectionRun, InspectionSummary, MaskInfo, MaskPixels, ModelComparison, ModelVersion, TrainingRun } from './records';
 
 // ---------------------------------------------------------------------------------------
 // Domain types that cross the boundary (plain JSON except where Uint8Array is stated). The

@@ -2,23 +2,11 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../common/errors';
+import type { Dataset, DatasetSummary } from '../common/records';
 import { now, type Store } from './store';
 import { asId, asText, notFound } from './validate';
 
-export interface Dataset {
-  id: number;
-  name: string;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
-
-export interface DatasetSummary extends Dataset {
-  imageCount: number;
-  counts: { good: number; defect: number; unlabelled: number; train: number; val: number; test: number; unassigned: number; masked: number };
-  defectTypes: number;
-  modelVersions: number;
-  activeModelVersionId: number | null;
-}
+export type { Dataset, DatasetSummary } from '../common/records';
 
 interface DatasetRow { id: number; name: string; created_at_ms: number; updated_at_ms: number }
 

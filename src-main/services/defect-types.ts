@@ -1,16 +1,11 @@
 /** Defect types of a dataset (name + display colour). */
 import { createHash } from 'node:crypto';
 import { AppError } from '../common/errors';
+import type { DefectType } from '../common/records';
 import { now, type Store } from './store';
 import { asId, asText, notFound } from './validate';
 
-export interface DefectType {
-  id: number;
-  datasetId: number;
-  name: string;
-  /** `#rrggbb` */
-  colour: string;
-}
+export type { DefectType } from '../common/records';
 
 interface Row { id: number; dataset_id: number; name: string; colour: string }
 const toType = (r: Row): DefectType => ({ id: r.id, datasetId: r.dataset_id, name: r.name, colour: r.colour });

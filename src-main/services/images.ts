@@ -1,38 +1,13 @@
 /** Images of a dataset: listing with filters and paging, labels and splits (audited). */
 import type { Statement } from 'better-sqlite3';
 import { AppError } from '../common/errors';
+import { IMAGE_LABELS as LABELS, IMAGE_SPLITS as SPLITS, type ImageLabel as Label, type ImagePage, type ImageRecord, type ImageSplit as Split } from '../common/records';
 import type { Db } from '../db/database';
 import { now, type Store } from './store';
 import { asId, asInt, asOneOf, asText, bad, notFound } from './validate';
 
-export const LABELS = ['good', 'defect', 'unlabelled'] as const;
-export const SPLITS = ['train', 'val', 'test'] as const;
-export type Label = (typeof LABELS)[number];
-export type Split = (typeof SPLITS)[number];
-
-export interface ImageRecord {
-  id: number;
-  datasetId: number;
-  /** Absolute path of the original file (images are referenced, not copied). */
-  path: string;
-  sha256: string;
-  width: number;
-  height: number;
-  channels: number;
-  bitDepth: number;
-  format: string;
-  bytes: number;
-  label: Label;
-  split: Split | null;
-  defectTypeId: number | null;
-  defectType: string | null;
-  /** Where it came from, e.g. `train/crack/001.png` inside the imported folder. */
-  source: string | null;
-  importRunId: number | null;
-  maskCount: number;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
+export { LABELS, SPLITS };
+export type { Label, Split, ImagePage, ImageRecord };
 
 export interface ListImagesQuery {
   datasetId: number;
@@ -53,14 +28,6 @@ export interface ListImagesQuery {
   cursor?: string;
   /** Count all matches (default true). */
   withTotal?: boolean;
-}
-
-export interface ImagePage {
-  items: ImageRecord[];
-  /** Matches over all pages (null when withTotal is false). */
-  total: number | null;
-  /** Pass as `cursor` to get the next page; null on the last page. */
-  nextCursor: string | null;
 }
 
 export interface ImageRow {

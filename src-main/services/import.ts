@@ -16,6 +16,7 @@
 import { existsSync, readdirSync, rmSync, statSync, type Dirent } from 'node:fs';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { AppError, isAppError } from '../common/errors';
+import type { ImportDuplicate, ImportLayout, ImportProblem, ImportProgress, ImportRun, ImportSummary } from '../common/records';
 import { probeImage, readMaskPng, type ImageInfo } from '../images/load';
 import { fromDataRef } from '../db/files';
 import { ensureDefectType, type DefectType } from './defect-types';
@@ -27,59 +28,13 @@ import { asId, asInt, asText } from './validate';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif']);
 
-export type ImportLayout = 'mvtec' | 'plain';
+export type { ImportDuplicate, ImportLayout, ImportProblem, ImportProgress, ImportRun, ImportRunStatus, ImportSummary } from '../common/records';
 
 export type DetectedLayout =
   | { kind: 'mvtec'; dir: string }
   /** A folder of MVTec categories (e.g. the MVTec AD root): import each on its own. */
   | { kind: 'mvtec-collection'; dir: string; categories: { name: string; dir: string }[] }
   | { kind: 'plain'; dir: string };
-
-export interface ImportProgress {
-  phase: 'scanning' | 'importing' | 'done';
-  /** Image files found. */
-  total: number;
-  processed: number;
-  imported: number;
-  duplicates: number;
-  rejected: number;
-  masks: number;
-}
-
-export interface ImportProblem {
-  /** Path relative to the imported folder. */
-  path: string;
-  reason: string;
-  code?: string;
-}
-
-export interface ImportDuplicate {
-  path: string;
-  sha256: string;
-  /** The path already in the dataset (or earlier in this import) with the same content. */
-  duplicateOf: string;
-}
-
-export interface ImportSummary {
-  importRunId: number;
-  datasetId: number;
-  layout: ImportLayout;
-  status: 'completed' | 'cancelled';
-  total: number;
-  imported: number;
-  duplicates: ImportDuplicate[];
-  rejected: ImportProblem[];
-  /** Masks copied in. */
-  masks: number;
-  /** Defect images whose mask is missing, unreadable or of the wrong size (the image itself was imported). */
-  maskProblems: ImportProblem[];
-  /** Files skipped because they are not images by extension. */
-  ignoredFiles: number;
-  defectTypes: string[];
-  /** Imported images per `label/split[/type]`. */
-  counts: Record<string, number>;
-  durationMs: number;
-}
 
 export interface ImportOptions {
   src: string;
@@ -404,23 +359,6 @@ export async function importFolder(store: Store, opts: ImportOptions): Promise<I
   }
   summary.durationMs = Date.now() - t0;
   return summary;
-}
-
-export interface ImportRun {
-  id: number;
-  datasetId: number;
-  source: string;
-  layout: ImportLayout;
-  status: 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
-  total: number;
-  imported: number;
-  duplicates: number;
-  rejected: number;
-  masks: number;
-  problems: ImportProblem[];
-  error: string | null;
-  startedAtMs: number;
-  finishedAtMs: number | null;
 }
 
 interface ImportRunRow { id: number; dataset_id: number; source: string; layout: ImportLayout; status: ImportRun['status']; total: number; imported: number; duplicates: number; rejected: number; masks: number; problems_json: string; error: string | null; started_at_ms: number; finished_at_ms: number | null }

@@ -4,53 +4,15 @@
  * image replaces its earlier result instead of duplicating it.
  */
 import { AppError } from '../common/errors';
+import { VERDICTS, type InspectionRun, type InspectionSummary, type RunStatus as InspectionStatus, type StoredInspectionResult, type Verdict } from '../common/records';
 import type { Db } from '../db/database';
 import { fromDataRef } from '../db/files';
 import { cached } from './images';
 import { now, type Store } from './store';
 import { asFinite, asId, asInt, asOneOf, asOptionalId, asText, bad, notFound } from './validate';
 
-export const VERDICTS = ['pass', 'fail', 'error'] as const;
-export type Verdict = (typeof VERDICTS)[number];
-export type InspectionStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
-
-export interface InspectionRun {
-  id: number;
-  datasetId: number | null;
-  modelVersionId: number | null;
-  source: string;
-  threshold: number | null;
-  status: InspectionStatus;
-  pid: number | null;
-  heartbeatAtMs: number | null;
-  error: string | null;
-  createdAtMs: number;
-  startedAtMs: number | null;
-  finishedAtMs: number | null;
-}
-
-export interface InspectionResult {
-  id: number;
-  runId: number;
-  path: string;
-  sha256: string;
-  score: number | null;
-  verdict: Verdict;
-  /** Data-folder-relative heat-map image, when kept. */
-  heatmapFile: string | null;
-  error: string | null;
-  createdAtMs: number;
-}
-
-export interface InspectionSummary {
-  total: number;
-  pass: number;
-  fail: number;
-  error: number;
-  minScore: number | null;
-  maxScore: number | null;
-  meanScore: number | null;
-}
+export { VERDICTS };
+export type { InspectionRun, InspectionStatus, InspectionSummary, StoredInspectionResult, Verdict };
 
 interface RunRow { id: number; dataset_id: number | null; model_version_id: number | null; source: string; threshold: number | null; status: InspectionStatus; pid: number | null; heartbeat_at_ms: number | null; error: string | null; created_at_ms: number; started_at_ms: number | null; finished_at_ms: number | null }
 interface ResultRow { id: number; run_id: number; path: string; sha256: string; score: number | null; verdict: Verdict; heatmap_file: string | null; error: string | null; created_at_ms: number }
@@ -59,7 +21,7 @@ export const toInspectionRun = (r: RunRow): InspectionRun => ({
   id: r.id, datasetId: r.dataset_id, modelVersionId: r.model_version_id, source: r.source, threshold: r.threshold, status: r.status, pid: r.pid,
   heartbeatAtMs: r.heartbeat_at_ms, error: r.error, createdAtMs: r.created_at_ms, startedAtMs: r.started_at_ms, finishedAtMs: r.finished_at_ms,
 });
-const toResult = (r: ResultRow): InspectionResult => ({
+const toResult = (r: ResultRow): StoredInspectionResult => ({
   id: r.id, runId: r.run_id, path: r.path, sha256: r.sha256, score: r.score, verdict: r.verdict, heatmapFile: r.heatmap_file, error: r.error, createdAtMs: r.created_at_ms,
 });
 
@@ -196,7 +158,7 @@ export interface ListResultsQuery {
   offset?: number;
 }
 
-export function listInspectionResults(store: Store, q: ListResultsQuery): { items: InspectionResult[]; total: number } {
+export function listInspectionResults(store: Store, q: ListResultsQuery): { items: StoredInspectionResult[]; total: number } {
   const runId = asId(q.runId, 'runId');
   const where = ['run_id = ?'];
   const params: (string | number)[] = [runId];

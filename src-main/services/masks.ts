@@ -8,36 +8,18 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../common/errors';
+import type { MaskPixels, StoredMaskInfo } from '../common/records';
 import { readMaskPng, writeMaskPng } from '../images/load';
 import { commitTempFile, fromDataRef, tempPathFor, toDataRef } from '../db/files';
 import { cached } from './images';
 import { now, type Store } from './store';
 import { asId, bad, notFound } from './validate';
 
-export interface MaskInfo {
-  id: number;
-  imageId: number;
-  defectTypeId: number;
-  defectType: string;
-  /** Data-folder-relative path of the PNG. */
-  file: string;
-  width: number;
-  height: number;
-  areaPx: number;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
-
-export interface MaskData {
-  /** One byte per pixel, row-major: 1 = defect, 0 = background. */
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
+export type { MaskPixels, StoredMaskInfo } from '../common/records';
 
 interface MaskRow { id: number; image_id: number; defect_type_id: number; defect_type: string; file: string; width: number; height: number; area_px: number; created_at_ms: number; updated_at_ms: number }
 
-const toMask = (r: MaskRow): MaskInfo => ({
+const toMask = (r: MaskRow): StoredMaskInfo => ({
   id: r.id, imageId: r.image_id, defectTypeId: r.defect_type_id, defectType: r.defect_type, file: r.file, width: r.width, height: r.height,
   areaPx: r.area_px, createdAtMs: r.created_at_ms, updatedAtMs: r.updated_at_ms,
 });
@@ -93,7 +75,7 @@ export function countOnes(data: Uint8Array): number {
  * Saves a painted mask. An all-zero mask removes the mask (returns null). The size must be
  * the image's full resolution.
  */
-export async function saveMask(store: Store, input: { imageId: number; defectTypeId: number } & MaskData): Promise<MaskInfo | null> {
+export async function saveMask(store: Store, input: { imageId: number; defectTypeId: number } & MaskPixels): Promise<StoredMaskInfo | null> {
   const imageId = asId(input.imageId, 'imageId');
   const defectTypeId = asId(input.defectTypeId, 'defectTypeId');
   if (!(input.data instanceof Uint8Array)) throw bad('The mask data must be a Uint8Array of 0/1 pixels.');
@@ -148,17 +130,17 @@ export function placeMaskFileCopy(store: Store, srcPath: string, datasetId: numb
   return toDataRef(store.layout.root, finalPath);
 }
 
-export function getMask(store: Store, input: { imageId: number; defectTypeId: number }): MaskInfo | null {
+export function getMask(store: Store, input: { imageId: number; defectTypeId: number }): StoredMaskInfo | null {
   const r = cached(store.db, `${SELECT_MASK} WHERE m.image_id = ? AND m.defect_type_id = ?`).get(asId(input.imageId, 'imageId'), asId(input.defectTypeId, 'defectTypeId')) as MaskRow | undefined;
   return r ? toMask(r) : null;
 }
 
-export function listMasks(store: Store, imageId: number): MaskInfo[] {
+export function listMasks(store: Store, imageId: number): StoredMaskInfo[] {
   return (cached(store.db, `${SELECT_MASK} WHERE m.image_id = ? ORDER BY t.name`).all(asId(imageId, 'imageId')) as MaskRow[]).map(toMask);
 }
 
 /** Loads a mask's pixels (1 = defect). Throws MISSING_MASK when there is none or its file is gone. */
-export async function loadMask(store: Store, input: { imageId: number; defectTypeId: number }): Promise<MaskData & { info: MaskInfo }> {
+export async function loadMask(store: Store, input: { imageId: number; defectTypeId: number }): Promise<MaskPixels & { info: StoredMaskInfo }> {
   const info = getMask(store, input);
   if (!info) throw new AppError('MISSING_MASK', `Image #${input.imageId} has no mask for defect type #${input.defectTypeId}.`, { hint: 'Paint the defect first.' });
   const abs = fromDataRef(store.layout.root, info.file);

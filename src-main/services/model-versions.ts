@@ -6,36 +6,15 @@
  */
 import { join } from 'node:path';
 import { AppError } from '../common/errors';
+import { MODEL_STATUSES, type ModelComparison, type ModelStatus, type ModelVersion, type ValueDiff } from '../common/records';
 import { fromDataRef, toDataRef, writeFileAtomic } from '../db/files';
 import type { Db } from '../db/database';
 import { cached } from './images';
 import { now, type Store } from './store';
 import { asFinite, asId, asJson, asOneOf, asOptionalId, asText, bad, notFound } from './validate';
 
-export const MODEL_STATUSES = ['draft', 'ready', 'failed', 'archived'] as const;
-export type ModelStatus = (typeof MODEL_STATUSES)[number];
-
-export interface ModelVersion {
-  id: number;
-  datasetId: number;
-  number: number;
-  name: string | null;
-  backboneId: string;
-  backboneHash: string;
-  config: unknown;
-  /** Data-folder-relative path of the model bundle, when saved. */
-  bundleFile: string | null;
-  calibration: unknown;
-  threshold: number | null;
-  metrics: Record<string, unknown>;
-  evalSplit: unknown;
-  status: ModelStatus;
-  parentId: number | null;
-  trainingRunId: number | null;
-  isActive: boolean;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
+export { MODEL_STATUSES };
+export type { ModelComparison, ModelStatus, ModelVersion, ValueDiff };
 
 export interface CreateModelVersionInput {
   datasetId: number;
@@ -180,24 +159,6 @@ export function writeBundle(store: Store, input: { datasetId: number; fileName: 
   return toDataRef(store.layout.root, abs);
 }
 
-export interface ValueDiff {
-  path: string;
-  a: unknown;
-  b: unknown;
-}
-
-export interface ModelComparison {
-  a: ModelVersion;
-  b: ModelVersion;
-  sameBackbone: boolean;
-  /** Whether both were measured on the same frozen evaluation split (metrics comparable). */
-  sameEvalSplit: boolean;
-  thresholdDelta: number | null;
-  /** Numeric metrics present in either: value in a, in b, and b - a. */
-  metrics: { key: string; a: number | null; b: number | null; delta: number | null }[];
-  /** Config leaves that differ. */
-  configDiff: ValueDiff[];
-}
 
 function flatten(v: unknown, prefix: string, out: Map<string, unknown>): void {
   if (v !== null && typeof v === 'object' && !Array.isArray(v)) {

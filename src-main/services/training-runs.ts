@@ -9,36 +9,15 @@
  * `appendTrainingProgress` throws CANCELLED so it stops.
  */
 import { AppError } from '../common/errors';
+import { RUN_STATUSES as TRAINING_STATUSES, type RunStatus as TrainingStatus, type TrainingRun } from '../common/records';
 import type { Db } from '../db/database';
 import { cached } from './images';
 import { createModelVersion, type CreateModelVersionInput, type ModelVersion } from './model-versions';
 import { now, type Store } from './store';
 import { asFinite, asId, asInt, asJson, asOneOf, asOptionalId, asText, bad, notFound } from './validate';
 
-export const TRAINING_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
-export type TrainingStatus = (typeof TRAINING_STATUSES)[number];
-
-export interface TrainingRun {
-  id: number;
-  datasetId: number;
-  status: TrainingStatus;
-  config: unknown;
-  /** 0..1 */
-  progress: number;
-  /** Last step whose progress (and loss points) were recorded. */
-  step: number;
-  message: string | null;
-  /** Named durations in milliseconds (e.g. features, training, calibration). */
-  timings: Record<string, number>;
-  error: string | null;
-  pid: number | null;
-  heartbeatAtMs: number | null;
-  resumeOf: number | null;
-  modelVersionId: number | null;
-  createdAtMs: number;
-  startedAtMs: number | null;
-  finishedAtMs: number | null;
-}
+export { TRAINING_STATUSES };
+export type { TrainingRun, TrainingStatus };
 
 interface Row {
   id: number; dataset_id: number; status: TrainingStatus; config_json: string; progress: number; step: number; message: string | null; timings_json: string;
