@@ -14,7 +14,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EVENTS_PATH, FILES_PATH, type ApiEvent, type ApiHandlers } from '../common/api';
 import { serializeError, type SerializedError } from '../common/errors';
@@ -22,6 +22,7 @@ import { decodeWire, encodeWire } from '../common/wire';
 import { dispatch, type Logger } from './api-handlers';
 import { guardFilePath } from './path-guard';
 import { parseThumbSize, thumbnail } from './thumbnails';
+import { contentTypeFor, STATIC_TYPES } from './static-types';
 import { cspString } from '../common/csp';
 
 export const LOOPBACK_HOST = '127.0.0.1';
@@ -53,18 +54,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const STATIC_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
+/** Browser mode also serves `.mjs`, `.woff` and source maps with their types. */
+const SERVER_TYPES: Readonly<Record<string, string>> = {
+  ...STATIC_TYPES,
   '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
   '.woff': 'font/woff',
-  '.wasm': 'application/wasm',
   '.map': 'application/json',
 };
 
@@ -232,7 +226,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
       return sendJson(res, 404, { ok: false, error: { code: 'NOT_FOUND', message: `No such page: ${rel}` } });
     }
     res.writeHead(200, {
-      'Content-Type': STATIC_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Type': contentTypeFor(file, SERVER_TYPES),
       'Content-Length': st.size,
       'Cache-Control': rel === '/index.html' ? 'no-store' : 'private, max-age=3600',
     });

@@ -4,13 +4,14 @@
  * browser mode. The handler is a plain (Request) => Response function, so it is tested in Node.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { join, normalize, resolve, sep } from 'node:path';
 import type { Protocol } from 'electron';
 import { APP_PROTOCOL, FILES_PATH } from '../common/api';
 import { cspString, DESKTOP_CSP_OVERRIDES } from '../common/csp';
 import { serializeError } from '../common/errors';
 import { guardFilePath } from '../api-host/path-guard';
 import { parseThumbSize, thumbnail } from '../api-host/thumbnails';
+import { contentTypeFor } from '../api-host/static-types';
 
 /** Must run before the app is ready. */
 export function registerAppScheme(protocol: Pick<Protocol, 'registerSchemesAsPrivileged'>): void {
@@ -18,18 +19,6 @@ export function registerAppScheme(protocol: Pick<Protocol, 'registerSchemesAsPri
     { scheme: APP_PROTOCOL, privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true } },
   ]);
 }
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
 
 export interface ProtocolOptions {
   rendererDir: string;
@@ -80,7 +69,7 @@ export function createProtocolHandler(opts: ProtocolOptions): (request: Request)
     if (!st?.isFile()) return text(404, `Not found: ${rel}`);
     return new Response(await readFile(file), {
       headers: {
-        'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+        'Content-Type': contentTypeFor(file),
         'Content-Security-Policy': cspString(DESKTOP_CSP_OVERRIDES),
         'X-Content-Type-Options': 'nosniff',
       },
