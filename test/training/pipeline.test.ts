@@ -64,6 +64,19 @@ describe('BGAD end to end on a synthetic category', () => {
     await expect(trainModel({ dataDir: copy, anomalies: 2, overrides: { steps: 2 }, cacheDir: CACHE_DIR })).rejects.toMatchObject({ code: 'MISSING_MASK', message: expect.stringMatching(/stripes|nomask/) });
   });
 
+  it('evaluates a category without ground_truth masks at image level only', async () => {
+    const { cpSync, rmSync } = await import('node:fs');
+    const copy = join(tmp, 'nogt');
+    cpSync(join(root, 'stripes'), copy, { recursive: true });
+    rmSync(join(copy, 'ground_truth'), { recursive: true });
+    const m = await trainModel({ dataDir: copy, anomalies: 0, overrides: { steps: 4 }, cacheDir: CACHE_DIR });
+    const e = await evaluateModel(m.bundle, m.testGood, m.testDefects, { cacheDir: CACHE_DIR });
+    expect(e.pixelAuroc).toBeNull();
+    expect(e.aupro).toBeNull();
+    expect(Number.isFinite(e.imageAuroc)).toBe(true);
+    expect(Object.values(e.perType).every((t) => t.pixelAuroc === null)).toBe(true);
+  }, 120_000);
+
   it('rejects a truncated, corrupted or foreign model file with a clear error', async () => {
     const good = readFileSync(join(tmp, 'woven.bgad'));
     const truncated = join(tmp, 't.bgad');
