@@ -204,7 +204,16 @@ export interface ImageFeatures {
  */
 export async function* featuresForImages(
   paths: string[],
-  ctx: { extractor: FeatureExtractor; cache?: FeatureCache; sizePx?: number; batchSize?: number; maxPixels?: number; signal?: AbortSignal },
+  ctx: {
+    extractor: FeatureExtractor;
+    cache?: FeatureCache;
+    sizePx?: number;
+    batchSize?: number;
+    maxPixels?: number;
+    signal?: AbortSignal;
+    /** When given, images that cannot be read are reported here and skipped (else the first one throws). */
+    onError?: (path: string, error: AppError) => void;
+  },
 ): AsyncGenerator<ImageFeatures> {
   const spec = ctx.extractor.spec;
   const size = ctx.sizePx ?? spec.inputSize;
@@ -216,21 +225,28 @@ export async function* featuresForImages(
     const pending: { k: number; path: string; sha256: string; chw: Float32Array }[] = [];
     for (let k = 0; k < window.length; k++) {
       const path = window[k]!;
-      let buf: Buffer;
       try {
-        buf = await readFile(path);
+        let buf: Buffer;
+        try {
+          buf = await readFile(path);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('NOT_FOUND', `Image ${path} does not exist.`, { subject: path, hint: 'Re-import the folder if the file was moved.', cause: e });
+          if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw new AppError('BAD_IMAGE', `${path} is a folder, not an image.`, { subject: path, hint: 'Remove it from the image list.' });
+          throw e;
+        }
+        const sha256 = createHash('sha256').update(buf).digest('hex');
+        const hit = ctx.cache?.getEntry(sha256, spec, size);
+        if (hit) {
+          results[k] = { path, sha256, taps: hit.taps, shapes: hit.shapes, fromCache: true };
+          continue;
+        }
+        const { chw } = await loadImageTensorFromBuffer(buf, size, path, { maxPixels: ctx.maxPixels });
+        pending.push({ k, path, sha256, chw });
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new AppError('NOT_FOUND', `Image ${path} does not exist.`, { subject: path, hint: 'Re-import the folder if the file was moved.', cause: e });
-        throw e;
+        // with onError, an unreadable image is reported and left out; the others go on
+        if (!ctx.onError || !(e instanceof AppError)) throw e;
+        ctx.onError(path, e);
       }
-      const sha256 = createHash('sha256').update(buf).digest('hex');
-      const hit = ctx.cache?.getEntry(sha256, spec, size);
-      if (hit) {
-        results[k] = { path, sha256, taps: hit.taps, shapes: hit.shapes, fromCache: true };
-        continue;
-      }
-      const { chw } = await loadImageTensorFromBuffer(buf, size, path, { maxPixels: ctx.maxPixels });
-      pending.push({ k, path, sha256, chw });
     }
     if (pending.length) {
       const input = new Float32Array(pending.length * 3 * size * size);
@@ -249,6 +265,6 @@ export async function* featuresForImages(
         results[p.k] = { path: p.path, sha256: p.sha256, taps: own, shapes, fromCache: false };
       }
     }
-    for (const r of results) yield r!;
+    for (const r of results) if (r) yield r;
   }
 }

@@ -35,6 +35,8 @@ export interface BundleMeta {
   thresholdRule: { kind: 'held-out-false-reject-rate'; rate: number; heldOutImages: number };
   anomaliesUsed: { path: string; type: string; sha256: string }[];
   trainImageHashes: string[];
+  /** Training or held-out images that could not be read and were left out, with the reason. */
+  skippedImages?: { path: string; reason: string }[];
   heldOutImageHashes: string[];
   metrics?: Record<string, unknown>;
   training?: { steps: number; trainSeconds: number; nanSteps: number };

@@ -22,6 +22,8 @@ export interface EvalMetrics {
   threshold: number;
   perType: Record<string, TypeMetrics>;
   counts: { good: number; defective: number };
+  /** Test images that could not be read and were left out of the metrics, with the reason. */
+  skipped: { path: string; reason: string }[];
   inferMsPerImage: number;
   featureMsPerImage: number;
 }
@@ -53,14 +55,19 @@ export async function evaluateModel(bundle: ModelBundle, testGood: string[], tes
   const maps: Float32Array[] = [];
   const masks: Uint8Array[] = [];
   let featMs = 0, nExtracted = 0, inferMs = 0;
+  const skipped: { path: string; reason: string }[] = [];
+  const kept: typeof items = [];
   const [p0, p1] = opts.progressSpan ?? [0, 1];
   try {
     let i = 0;
     let t = performance.now();
-    for await (const f of featuresForImages(items.map((x) => x.path), { extractor, cache, sizePx: S, signal: opts.signal })) {
+    const byPath = new Map(items.map((x) => [x.path, x]));
+    const onError = (path: string, e: AppError) => skipped.push({ path, reason: e.message });
+    for await (const f of featuresForImages(items.map((x) => x.path), { extractor, cache, sizePx: S, signal: opts.signal, onError })) {
       const now = performance.now();
       if (!f.fromCache) { featMs += now - t; nExtracted++; }
-      const it = items[i]!;
+      const it = byPath.get(f.path)!;
+      kept.push(it);
       const t1 = performance.now();
       const [r] = await scorer.score([f.taps]);
       inferMs += performance.now() - t1;
@@ -82,13 +89,13 @@ export async function evaluateModel(bundle: ModelBundle, testGood: string[], tes
   const perType: Record<string, TypeMetrics> = {};
   const types = [...new Set(testDefects.map((d) => d.type))].sort();
   for (const type of types) {
-    const idx = items.map((it, j) => (it.type === type || it.type === 'good' ? j : -1)).filter((j) => j >= 0);
+    const idx = kept.map((it, j) => (it.type === type || it.type === 'good' ? j : -1)).filter((j) => j >= 0);
     const sub = <T,>(a: T[]) => idx.map((j) => a[j]!);
     perType[type] = {
       imageAuroc: auroc(sub(scores), sub(labels)),
       pixelAuroc: hasMasks ? pixelAuroc(sub(maps), sub(masks)) : null,
       aupro: hasMasks ? aupro(sub(maps), sub(masks), sub(widths), sub(heights), 0.3) : null,
-      count: idx.length - testGood.length,
+      count: kept.filter((it) => it.type === type).length,
       seen: (opts.seenTypes ?? bundle.meta.anomaliesUsed.map((a) => a.type)).includes(type),
     };
   }
@@ -100,8 +107,9 @@ export async function evaluateModel(bundle: ModelBundle, testGood: string[], tes
     f1: f1AtThreshold(scores, labels, thr).f1,
     threshold: thr,
     perType,
-    counts: { good: testGood.length, defective: testDefects.length },
-    inferMsPerImage: inferMs / Math.max(1, items.length),
+    counts: { good: kept.filter((it) => it.type === 'good').length, defective: kept.filter((it) => it.type !== 'good').length },
+    skipped,
+    inferMsPerImage: inferMs / Math.max(1, kept.length),
     featureMsPerImage: nExtracted ? featMs / nExtracted : NaN,
   };
 }

@@ -147,7 +147,12 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
     const trainHashes: string[] = [];
     const tFeat = performance.now();
     let extracted = 0, i = 0;
-    for await (const f of featuresForImages(trainNormals, { extractor, cache, sizePx: S, signal: opts.signal })) {
+    const skipped: { path: string; reason: string }[] = [];
+    const onError = (path: string, e: AppError) => {
+      skipped.push({ path, reason: e.message });
+      progress(0.02, `skipping ${path}: ${e.message}`);
+    };
+    for await (const f of featuresForImages(trainNormals, { extractor, cache, sizePx: S, signal: opts.signal, onError })) {
       shapes ??= f.shapes;
       f.taps.forEach((t, k) => levelImages[k]!.push({ features: t, mask: null, weight: 1 }));
       trainHashes.push(f.sha256);
@@ -156,6 +161,9 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
       if (i % 8 === 0) progress(0.02 + 0.18 * (i / trainNormals.length), `extracting features ${i}/${trainNormals.length}`);
     }
     const featureMsPerImage = extracted ? (performance.now() - tFeat) / extracted : NaN;
+    if (levelImages[0]!.length < 4) {
+      throw new AppError('BAD_DATASET', `Only ${levelImages[0]!.length} of ${trainNormals.length} normal training images could be read (first problem: ${skipped[0]?.reason ?? 'none'}).`, { hint: 'Fix or remove the unreadable images and train again.' });
+    }
 
     // known anomalies as is, and copy-paste synthetic ones on random normal images
     const anomaliesUsed: BundleMeta['anomaliesUsed'] = [];
@@ -202,7 +210,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
     const channels = levels.map((l) => l.channels);
     const heldFeats: Float32Array[][] = [];
     const heldHashes: string[] = [];
-    for await (const f of featuresForImages(heldOut, { extractor, cache, sizePx: S, signal: opts.signal })) {
+    for await (const f of featuresForImages(heldOut, { extractor, cache, sizePx: S, signal: opts.signal, onError })) {
       heldFeats.push(f.taps);
       heldHashes.push(f.sha256);
     }
@@ -225,6 +233,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
       thresholdRule: { kind: 'held-out-false-reject-rate', rate: cfg.falseRejectRate, heldOutImages: heldOut.length },
       anomaliesUsed,
       trainImageHashes: trainHashes,
+      skippedImages: skipped,
       heldOutImageHashes: heldHashes,
       training: { steps: train.steps, trainSeconds: train.trainMs / 1000, nanSteps: train.nanSteps },
     };

@@ -77,6 +77,22 @@ describe('BGAD end to end on a synthetic category', () => {
     expect(Object.values(e.perType).every((t) => t.pixelAuroc === null)).toBe(true);
   }, 120_000);
 
+  it('leaves out unreadable training and test images with their reasons, and goes on', async () => {
+    const { cpSync, writeFileSync: write } = await import('node:fs');
+    const copy = join(tmp, 'broken');
+    cpSync(join(root, 'grain'), copy, { recursive: true });
+    write(join(copy, 'train', 'good', 'zz-truncated.png'), readFileSync(join(copy, 'train', 'good', '000.png')).subarray(0, 60));
+    write(join(copy, 'test', 'good', 'zz-text.png'), 'not an image at all');
+    const m = await trainModel({ dataDir: copy, anomalies: 0, overrides: { steps: 4 }, cacheDir: CACHE_DIR });
+    const e = await evaluateModel(m.bundle, m.testGood, m.testDefects, { cacheDir: CACHE_DIR });
+    const all = [...(m.bundle.meta.skippedImages ?? []), ...e.skipped];
+    expect(all.map((x) => x.path.split('/').pop()).sort()).toEqual(expect.arrayContaining(['zz-text.png']));
+    expect(all.every((x) => x.reason.includes(x.path.split('/').pop()!))).toBe(true);
+    expect(e.counts.good).toBe(m.testGood.length - 1);
+    // the truncated file was either in the training split or held out: it is reported either way
+    expect((m.bundle.meta.skippedImages ?? []).map((x) => x.path)).toContain(join(copy, 'train', 'good', 'zz-truncated.png'));
+  }, 120_000);
+
   it('rejects a truncated, corrupted or foreign model file with a clear error', async () => {
     const good = readFileSync(join(tmp, 'woven.bgad'));
     const truncated = join(tmp, 't.bgad');

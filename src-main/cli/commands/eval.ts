@@ -57,6 +57,7 @@ const command: Command = {
       steps: meta.training!.steps,
       nanSteps: meta.training!.nanSteps,
       testCounts: m.counts,
+      skippedImages: [...(meta.skippedImages ?? []), ...m.skipped],
       note: 'The known anomalies used for training are removed from the test set.',
     };
     io.err('');
@@ -68,6 +69,7 @@ const command: Command = {
     io.out(`${'all'.padEnd(14)} ${String(m.counts.defective).padStart(4)}        ${fmt(m.imageAuroc)}       ${fmt(m.pixelAuroc)}       ${fmt(m.aupro)}`);
     io.out('');
     io.out(`F1 at threshold ${m.threshold.toFixed(4)}: ${m.f1.toFixed(3)}; train ${result.trainSeconds.toFixed(0)} s, features ${result.featureMsPerImage?.toFixed(1) ?? '-'} ms/image, scoring ${result.inferMsPerImage.toFixed(1)} ms/image, peak memory ${result.peakRssMb.toFixed(0)} MB`);
+    for (const sk of result.skippedImages) io.err(`left out (unreadable): ${sk.reason}`);
     if (typeof values.json === 'string') await writeFile(resolve(values.json), JSON.stringify(result, null, 2) + '\n');
     return 0;
   },
