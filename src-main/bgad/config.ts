@@ -18,6 +18,8 @@ export interface TrainConfig {
    */
   levelPositions: 'equal' | 'area' | 'sqrt';
   lr: number;
+  /** How masks reach the feature levels: 'nearest' (published) or 'any' pixel of the cell. */
+  maskPooling: 'nearest' | 'any';
   /** Fraction of the steps used for the linear warm-up. */
   warmupFraction: number;
   finalLrFactor: number;
@@ -43,6 +45,7 @@ export interface TrainConfig {
 }
 
 const COMMON = {
+  maskPooling: 'nearest' as const,
   beta: 0.01,
   tau: 0.1,
   lambda: 1,

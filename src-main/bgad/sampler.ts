@@ -71,14 +71,33 @@ export class ChunkSampler {
   }
 }
 
-/** Nearest-neighbour downsampling of a full-size 0/1 mask to a level (as published). */
-export function maskToLevel(mask: Uint8Array, size: number, height: number, width: number): Uint8Array {
+/**
+ * Brings a full-size (size x size) 0/1 mask to a level: 'nearest' samples one pixel per cell
+ * (as published); 'any' marks a cell anomalous when any pixel of its block is (tiny defects
+ * such as pinholes can fall between the nearest samples at stride 16).
+ */
+export function maskToLevel(mask: Uint8Array, size: number, height: number, width: number, mode: 'nearest' | 'any' = 'nearest'): Uint8Array {
+  if (mode === 'any') return maskToLevelAny(mask, size, height, width);
   const out = new Uint8Array(height * width);
   for (let r = 0; r < height; r++) {
     const sr = Math.min(size - 1, Math.floor((r * size) / height));
     for (let c = 0; c < width; c++) {
       const sc = Math.min(size - 1, Math.floor((c * size) / width));
       out[r * width + c] = mask[sr * size + sc]! ? 1 : 0;
+    }
+  }
+  return out;
+}
+
+function maskToLevelAny(mask: Uint8Array, size: number, height: number, width: number): Uint8Array {
+  const out = new Uint8Array(height * width);
+  for (let r = 0; r < height; r++) {
+    const r0 = Math.floor((r * size) / height), r1 = Math.max(r0 + 1, Math.floor(((r + 1) * size) / height));
+    for (let c = 0; c < width; c++) {
+      const c0 = Math.floor((c * size) / width), c1 = Math.max(c0 + 1, Math.floor(((c + 1) * size) / width));
+      let any = 0;
+      for (let y = r0; y < r1 && !any; y++) for (let x = c0; x < c1; x++) if (mask[y * size + x]) { any = 1; break; }
+      out[r * width + c] = any;
     }
   }
   return out;

@@ -20,6 +20,7 @@ export const TRAIN_OPTIONS: OptionSpec = {
   focal: { type: 'string' },
   positions: { type: 'string' },
   'level-positions': { type: 'string' },
+  'mask-pooling': { type: 'string' },
   threads: { type: 'string' },
   ep: { type: 'string' },
   'cache-dir': { type: 'string' },
@@ -43,6 +44,8 @@ export const TRAIN_USAGE = `  --data DIR             one category in the MVTec A
   --level-positions equal|area|sqrt
                          coarser levels' chunk size vs their share of positions (fast: sqrt,
                          paper: area = every level makes the same passes over its positions)
+  --mask-pooling nearest|any
+                         how defect masks reach the feature levels (default nearest, as published)
   --threads N            CPU threads for ONNX Runtime (default: all cores)
   --ep cpu|cuda|dml|webgpu  execution provider (falls back to the CPU with a notice)
   --cache-dir DIR        backbone and feature cache (default ./.cache or BGAD_CACHE_DIR)
@@ -64,6 +67,7 @@ export function parseTrainOptions(v: Record<string, unknown>) {
     lambda: optNum(v.lambda, 'lambda', { min: 0, max: 100 }),
     positionsPerStep: optNum(v.positions, 'positions', { min: 64, max: 1 << 20, integer: true }),
     focal,
+    maskPooling: v['mask-pooling'] === undefined ? undefined : v['mask-pooling'] === 'nearest' || v['mask-pooling'] === 'any' ? v['mask-pooling'] : (() => { throw new UsageError('--mask-pooling must be nearest or any'); })(),
     levelPositions: v['level-positions'] === undefined ? undefined : ['equal', 'area', 'sqrt'].includes(v['level-positions'] as string) ? (v['level-positions'] as 'equal') : (() => { throw new UsageError('--level-positions must be equal, area or sqrt'); })(),
   };
   if (overrides.epochs !== undefined && preset === 'paper') overrides.steps = null;

@@ -178,7 +178,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
         const feats = await extractor.extractBatchWithShapes(img.chw, 1);
         feats.taps.forEach((t, k) => {
           const sh = feats.shapes[k]!;
-          levelImages[k]!.push({ features: t, mask: maskToLevel(mask, S, sh.height, sh.width), weight: cfg.anomalyRepeats });
+          levelImages[k]!.push({ features: t, mask: maskToLevel(mask, S, sh.height, sh.width, cfg.maskPooling), weight: cfg.anomalyRepeats });
         });
         for (let j = 0; j < cfg.syntheticPerAnomaly; j++) {
           const target = await loadImageTensor(trainNormals[synthRng.int(trainNormals.length)]!, S);
@@ -194,7 +194,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
         part.forEach((p, j) => out.taps.forEach((t, k) => {
           const per = t.length / part.length;
           const sh = out.shapes[k]!;
-          levelImages[k]!.push({ features: t.slice(j * per, (j + 1) * per), mask: maskToLevel(p.mask, S, sh.height, sh.width), weight: 1 });
+          levelImages[k]!.push({ features: t.slice(j * per, (j + 1) * per), mask: maskToLevel(p.mask, S, sh.height, sh.width, cfg.maskPooling), weight: 1 });
         }));
       }
     }

@@ -26,3 +26,21 @@ describe('training presets', () => {
     expect(() => resolveConfig('fast', { steps: 0 })).toThrow(/steps/);
   });
 });
+
+import { maskToLevel } from '../../src-main/bgad/sampler';
+describe('masks at the feature levels', () => {
+  const S = 16;
+  const mask = new Uint8Array(S * S);
+  mask[5 * S + 6] = 1; // one pixel in the cell (1, 1) of a 4x4 level, not at its sampled corner
+  it('samples one pixel per cell with nearest (as published), so a pinhole can vanish', () => {
+    expect(Array.from(maskToLevel(mask, S, 4, 4)).reduce((a, b) => a + b, 0)).toBe(0);
+    const corner = new Uint8Array(S * S);
+    corner[4 * S + 4] = 1;
+    expect(maskToLevel(corner, S, 4, 4)[1 * 4 + 1]).toBe(1);
+  });
+  it('marks the cell holding any defect pixel with any-pixel pooling', () => {
+    const m = maskToLevel(mask, S, 4, 4, 'any');
+    expect(Array.from(m).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(m[1 * 4 + 1]).toBe(1);
+  });
+});
