@@ -45,7 +45,7 @@ export interface TrainConfig {
 }
 
 const COMMON = {
-  maskPooling: 'nearest' as const,
+  maskPooling: 'any' as const,
   beta: 0.01,
   tau: 0.1,
   lambda: 1,

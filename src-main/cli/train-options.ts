@@ -45,7 +45,8 @@ export const TRAIN_USAGE = `  --data DIR             one category in the MVTec A
                          coarser levels' chunk size vs their share of positions (fast: sqrt,
                          paper: area = every level makes the same passes over its positions)
   --mask-pooling nearest|any
-                         how defect masks reach the feature levels (default nearest, as published)
+                         how defect masks reach the feature levels: any pixel of a cell (default;
+                         measured better on magnetic_tile) or nearest (as published)
   --threads N            CPU threads for ONNX Runtime (default: all cores)
   --ep cpu|cuda|dml|webgpu  execution provider (falls back to the CPU with a notice)
   --cache-dir DIR        backbone and feature cache (default ./.cache or BGAD_CACHE_DIR)
