@@ -494,10 +494,18 @@ export const OPS: Record<string, OpDef> = {
   },
   /** Inference-only ops (scoring heads, exports): differentiating through them is an error. */
   Resize: {
-    infer: (inputs, _a, g) => {
+    infer: (inputs, attrs, g) => {
       const x = req(inputs[0], 'Resize');
+      const sizes = inputs[3] ? g.constants.get(inputs[3]) : undefined;
+      if (sizes) {
+        // output sizes for `axes` (opset 18), the other dims unchanged
+        const axes = (attrs.axes as number[] | undefined) ?? x.shape.map((_, i) => i);
+        const shape = [...x.shape];
+        axes.forEach((a, i) => (shape[normAxis(a, x.rank)] = Number(sizes.data[i])));
+        return [{ dtype: x.dtype, shape }];
+      }
       const sc = inputs[2] ? g.constants.get(inputs[2]) : undefined;
-      if (!sc) throw new Error('Resize: scales must be a constant');
+      if (!sc) throw new Error('Resize: scales or sizes must be a constant');
       return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (typeof d === 'number' ? Math.floor(d * Number(sc.data[i])) : Number(sc.data[i]) === 1 ? d : `${d}*${Number(sc.data[i])}`)) }];
     },
     vjp: notDifferentiable('Resize'),

@@ -61,9 +61,11 @@ export function addScoreHead(g: Graph, features: Value[], levels: HeadLevel[], o
     if (!opts.calibration) return;
     const p = g.exp(g.sub(flow.l, opts.calibration.levelMax[k]!));
     const p4 = g.op1('Reshape', [p, g.ints([-1, 1, H, W], 'shape')], { _shape: JSON.stringify([batch, 1, H, W]) });
-    const up = g.op1('Resize', [p4, null, g.constant([1, 1, S / H, S / W], [4], 'float32', 'scales')], {
+    // explicit output sizes: scales S/H would floor to S-1 when H does not divide S (e.g. 29)
+    const up = g.op1('Resize', [p4, null, null, g.ints([S, S], 'sizes')], {
       mode: 'linear',
       coordinate_transformation_mode: 'align_corners',
+      axes: [2, 3],
     });
     sum = sum ? g.add(sum, up) : up;
   });

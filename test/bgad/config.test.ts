@@ -44,3 +44,20 @@ describe('masks at the feature levels', () => {
     expect(m[1 * 4 + 1]).toBe(1);
   });
 });
+
+import * as ort from 'onnxruntime-node';
+import { buildScoreHead } from '../../src-main/bgad/score-head';
+import { initFlowWeights } from '../../src-main/bgad/flow';
+import { Rng } from '../../src-main/bgad/rng';
+describe('scoring head', () => {
+  it('upsamples feature maps whose size does not divide the input size (e.g. 29 -> 256)', async () => {
+    const rng = new Rng(1);
+    const levels = [{ weights: initFlowWeights({ channels: 4, blocks: 1 }, rng), height: 29, width: 29 }];
+    const onnx = buildScoreHead(levels, [4], { inputSize: 256, calibration: { levelMax: [0], mapMax: 1 } });
+    const s = await ort.InferenceSession.create(onnx);
+    const out = await s.run({ feat_0: new ort.Tensor('float32', Float32Array.from({ length: 2 * 4 * 29 * 29 }, () => rng.normal()), [2, 4, 29, 29]) });
+    expect(out.anomaly_map!.dims).toEqual([2, 1, 256, 256]);
+    expect(out.pred_score!.dims).toEqual([2]);
+    await s.release();
+  });
+});
