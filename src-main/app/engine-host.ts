@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { UtilityProcess } from 'electron';
 import type { EngineEvent, EngineProgress, EngineRequest } from '../common/engine-protocol';
-import { AppError, type SerializedError } from '../common/errors';
+import { AppError, deserializeError } from '../common/errors';
 import type { EngineRunner, EngineRunOptions } from '../api-host/services-port';
 
 export interface UtilityProcessApi {
@@ -27,10 +27,6 @@ interface Pending {
   kill?: ReturnType<typeof setTimeout>;
 }
 
-function toError(e: SerializedError): Error {
-  if (e.code === 'INTERNAL') return new Error(e.message);
-  return new AppError(e.code, e.message, { hint: e.hint, subject: e.subject });
-}
 
 export class UtilityEngineHost implements EngineRunner {
   #child: EngineChild | null = null;
@@ -77,7 +73,7 @@ export class UtilityEngineHost implements EngineRunner {
       clearTimeout(p.kill);
       this.#pending.delete(e.jobId);
       if (e.type === 'result') p.resolve(e.value);
-      else p.reject(toError(e.error));
+      else p.reject(deserializeError(e.error));
     }
   }
 

@@ -62,6 +62,12 @@ export function serializeError(e: unknown): SerializedError {
   return { code: 'INTERNAL', message: msg };
 }
 
+/** The inverse of serializeError, for errors that crossed a process boundary. */
+export function deserializeError(e: SerializedError): Error {
+  if (e.code === 'INTERNAL') return new Error(e.message);
+  return new AppError(e.code, e.message, { hint: e.hint, subject: e.subject });
+}
+
 export function cancelled(what = 'The operation'): AppError {
   return new AppError('CANCELLED', `${what} was cancelled.`);
 }

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import type { EngineEvent, EngineProgress } from '../common/engine-protocol';
-import { AppError, type SerializedError } from '../common/errors';
+import { AppError, deserializeError } from '../common/errors';
 
 export interface RunOptions {
   onProgress?: (p: EngineProgress) => void;
@@ -26,10 +26,6 @@ interface Pending {
   kill?: ReturnType<typeof setTimeout>;
 }
 
-function toError(e: SerializedError): AppError | Error {
-  if (e.code === 'INTERNAL') return new Error(e.message);
-  return new AppError(e.code, e.message, { hint: e.hint, subject: e.subject });
-}
 
 export function defaultWorkerPath(): string {
   const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
@@ -88,7 +84,7 @@ export class EngineHost {
       clearTimeout(p.kill);
       this.pending.delete(e.jobId);
       if (e.type === 'result') p.resolve(e.value);
-      else p.reject(toError(e.error));
+      else p.reject(deserializeError(e.error));
     }
   }
 

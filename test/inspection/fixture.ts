@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleForTest } from '../helpers/bundle-for-test';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
 import { loadBundle, saveBundle, trainModel } from '../../src-main/training/pipeline';
 import type { ModelBundle } from '../../src-main/bgad/bundle';
@@ -77,22 +77,7 @@ let cliFile: Promise<string> | null = null;
 /** The `bgad` CLI bundled from source (as scripts/build.mjs does), for child-process tests. */
 export function bundledCli(): Promise<string> {
   cliFile ??= (async () => {
-    // inside node_modules so that the external packages resolve
-    const outDir = join(REPO_ROOT, 'node_modules', '.cache', 'bgad-inspection-tests');
-    mkdirSync(outDir, { recursive: true });
-    const outfile = join(outDir, `bgad-${process.pid}.mjs`);
-    await build({
-      absWorkingDir: REPO_ROOT,
-      entryPoints: [join(REPO_ROOT, 'src-main', 'cli', 'bgad.ts')],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'esm',
-      packages: 'external',
-      banner: { js: "import { createRequire as __bgadCreateRequire } from 'node:module'; const require = __bgadCreateRequire(import.meta.url);" },
-      logLevel: 'error',
-    });
+    const outfile = await bundleForTest(REPO_ROOT, join(REPO_ROOT, 'src-main', 'cli', 'bgad.ts'), 'bgad-inspection-tests', 'bgad');
     return outfile;
   })();
   return cliFile;

@@ -2,9 +2,8 @@
  * Runs a TypeScript child script (test/services/children/*.ts) in a real Node process:
  * bundled on the fly with esbuild (packages stay external, resolved from node_modules).
  */
-import { build } from 'esbuild';
+import { bundleForTest } from '../helpers/bundle-for-test';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './helpers';
 
@@ -13,22 +12,7 @@ const built = new Map<string, string>();
 export async function bundleChild(name: string): Promise<string> {
   const hit = built.get(name);
   if (hit) return hit;
-  // Inside node_modules so that external packages (better-sqlite3, sharp) resolve.
-  const outDir = join(REPO_ROOT, 'node_modules', '.cache', 'bgad-db-tests');
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `${name}-${process.pid}.mjs`);
-  await build({
-    absWorkingDir: REPO_ROOT,
-    entryPoints: [join(REPO_ROOT, 'test', 'services', 'children', `${name}.ts`)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    packages: 'external',
-    banner: { js: "import { createRequire as __bgadCreateRequire } from 'node:module'; const require = __bgadCreateRequire(import.meta.url);" },
-    logLevel: 'error',
-  });
+  const outfile = await bundleForTest(REPO_ROOT, join(REPO_ROOT, 'test', 'services', 'children', `${name}.ts`), 'bgad-db-tests', name);
   built.set(name, outfile);
   return outfile;
 }
