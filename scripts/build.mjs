@@ -55,6 +55,8 @@ for (const [entry, outfile, format] of nodeEntries) {
     external: isElectron ? ['electron'] : [],
     banner: format === 'esm' ? { js: "import { createRequire as __bgadCreateRequire } from 'node:module'; const require = __bgadCreateRequire(import.meta.url);" } : undefined,
     logLevel: 'warning',
+    // the CJS (Electron) bundles read __filename; their import.meta fallbacks are never used
+    logOverride: format === 'cjs' ? { 'empty-import-meta': 'silent' } : undefined,
   });
 }
 mkdirSync(join(root, 'dist'), { recursive: true });
