@@ -12,7 +12,7 @@
  */
 import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import { AppError } from '../common/errors';
-import type { Verdict } from './types';
+import type { FileOutcome } from './types';
 
 export const RESULTS_FILE = 'results.jsonl';
 export const RESULTS_VERSION = 1;
@@ -25,23 +25,12 @@ export interface LogHeader {
   createdAt: string;
 }
 
-export interface LogResult {
+/** One finished file; the pictures are relative to the output folder. */
+export interface LogResult extends FileOutcome {
   type: 'result';
-  /** Relative to the input folder, `/`-separated. */
+  /** Relative to the input folder, `/`-separated. The verdict is the one at the threshold of
+   * the run that wrote it (reports re-derive it from the score). */
   path: string;
-  sha256: string | null;
-  score: number | null;
-  /** The verdict at the threshold of the run that wrote it (reports re-derive it from the score). */
-  verdict: Verdict;
-  errorCode: string | null;
-  error: string | null;
-  /** Picture files relative to the output folder. */
-  heatmap: string | null;
-  overlay: string | null;
-  thumbnail: string | null;
-  overlayThumbnail: string | null;
-  width: number | null;
-  height: number | null;
   at: string;
 }
 

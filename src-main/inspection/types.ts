@@ -8,11 +8,8 @@ export type Verdict = 'pass' | 'fail' | 'error';
 export type ReportFormat = 'pdf' | 'csv' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['pdf', 'csv', 'html'];
 
-export interface InspectionFileResult {
-  /** Absolute path of the file. */
-  path: string;
-  /** Path relative to the inspected folder, `/`-separated (as in the reports). */
-  rel: string;
+/** What is known of one inspected file, in memory and in the results log alike. */
+export interface FileOutcome {
   /** sha256 of the file's bytes; null when the file could not be read at all. */
   sha256: string | null;
   /** Image score (max of the anomaly map); null for files that could not be inspected. */
@@ -22,7 +19,7 @@ export interface InspectionFileResult {
   /** Why the file could not be inspected (the AppError message), else null. */
   error: string | null;
   errorCode: string | null;
-  /** Absolute paths of the pictures (null when not written). */
+  /** Picture files (null when not written). */
   heatmap: string | null;
   overlay: string | null;
   thumbnail: string | null;
@@ -30,6 +27,14 @@ export interface InspectionFileResult {
   /** Original image size (after EXIF orientation). */
   width: number | null;
   height: number | null;
+}
+
+/** One file's result; its pictures are absolute paths. */
+export interface InspectionFileResult extends FileOutcome {
+  /** Absolute path of the file. */
+  path: string;
+  /** Path relative to the inspected folder, `/`-separated (as in the reports). */
+  rel: string;
   /** True when the result comes from an earlier run of the same folder (resume). */
   resumed: boolean;
 }
