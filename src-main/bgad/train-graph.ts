@@ -5,7 +5,7 @@
  */
 import { Graph } from '../autodiff/graph';
 import { emitOnnx } from '../autodiff/emit';
-import { buildFlow, constantWeights, paramInputs, type FlowWeights } from './flow';
+import { buildFlow, paramInputs, type FlowWeights } from './flow';
 import { buildLoss, type LossOptions } from './loss';
 
 export interface TrainGraph {
@@ -47,13 +47,4 @@ export function buildTrainGraph(weights: FlowWeights, opts: LossOptions, grid: {
   g.output('l', flow.l);
   params.forEach((p, i) => g.output(`grad.${p.name}`, grads[i]!));
   return { onnx: emitOnnx(g), paramNames: params.map((p) => p.name), statNames: ['loss', 'ml', 'pull', 'push', 'boundary'] };
-}
-
-/** Inference graph of one level: features -> per-dimension log-likelihood l [N]. */
-export function buildScoreGraph(weights: FlowWeights, floatType: 'float32' | 'float64' = 'float32'): Uint8Array {
-  const g = new Graph(floatType, 'bgad_score');
-  const inp = flowInputsOf(g, weights.config.channels);
-  const flow = buildFlow(g, inp, weights, constantWeights(g, weights));
-  g.output('l', flow.l);
-  return emitOnnx(g);
 }

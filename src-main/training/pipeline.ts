@@ -4,14 +4,13 @@
  * calibration and threshold on held-out normals, and (for `bgad eval`) score the test set.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../common/errors';
 import type { EngineProgress } from '../common/engine-protocol';
-import { getBackbone, type BackboneSpec } from '../backbones/registry';
+import { DEFAULT_BACKBONE_ID, getBackbone, type BackboneSpec } from '../backbones/registry';
 import { FeatureExtractor } from '../backbones/extractor';
 import { FeatureCache, featuresForImages } from '../backbones/feature-cache';
 import { loadImageTensor, readMaskPng, writeFileAtomic } from '../images/load';
@@ -94,7 +93,7 @@ export async function readMaskAt(path: string, size: number): Promise<Uint8Array
 }
 
 export async function openExtractor(backboneId: string | undefined, cacheRoot: string, threads?: number, ep?: ExecutionProviderName) {
-  const spec = await getBackbone(backboneId ?? 'mobilenetv2', { cacheDir: join(cacheRoot, 'backbones') });
+  const spec = await getBackbone(backboneId ?? DEFAULT_BACKBONE_ID, { cacheDir: join(cacheRoot, 'backbones') });
   const extractor = await FeatureExtractor.create(spec, { threads, executionProvider: ep });
   const cache = new FeatureCache(join(cacheRoot, 'features'));
   return { spec, extractor, cache };
@@ -348,8 +347,5 @@ export async function loadBundle(path: string): Promise<ModelBundle> {
   }
 }
 
-export function loadBundleSync(path: string): ModelBundle {
-  return decodeBundle(new Uint8Array(readFileSync(path)), sha);
-}
 
 export type { BackboneSpec };
