@@ -6,7 +6,7 @@
  */
 import { isAbsolute, join } from 'node:path';
 import type { MaskInfo } from '../common/api';
-import { DEFAULT_BACKBONE_ID, listBackbones } from '../backbones/registry';
+import { defaultBackboneId, listBackbones } from '../backbones/registry';
 import { createDataset, deleteDataset, listDatasets, renameDataset } from '../services/datasets';
 import { ensureDefectType, listDefectTypes, setDefectTypeColour } from '../services/defect-types';
 import { getImage, listImages, setLabels, setSplit } from '../services/images';
@@ -94,7 +94,10 @@ export function servicesForStore(store: Store, engine?: EngineRunner, opts: Engi
       },
     },
     training: {
-      backbones: () => listBackbones().map((b) => ({ ...b, isDefault: b.id === DEFAULT_BACKBONE_ID })),
+      backbones: () => {
+        const def = defaultBackboneId();
+        return listBackbones().map((b) => ({ ...b, isDefault: b.id === def }));
+      },
       start: eng.training.start,
       listRuns: (datasetId) => listTrainingRuns(store, { datasetId }).sort((a, b) => b.id - a.id),
       getRun: (runId) => ({ ...getTrainingRun(store, runId), loss: getLossCurves(store, runId) }),

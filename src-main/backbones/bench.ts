@@ -12,7 +12,7 @@ import { extname, join } from 'node:path';
 import { AppError } from '../common/errors';
 import { loadImageTensor, writeFileAtomic } from '../images/load';
 import { FeatureExtractor } from './extractor';
-import { DEFAULT_BACKBONE_ID, getBackbone, listBackbones, type BackboneOptions } from './registry';
+import { FALLBACK_BACKBONE_ID, getBackbone, listBackbones, type BackboneOptions } from './registry';
 
 export const MS_PER_IMAGE_BUDGET = 40;
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp']);
@@ -164,10 +164,10 @@ export async function benchBackbones(opts: BenchBackbonesOptions): Promise<Backb
 export function chooseDefault(entries: BackboneBenchEntry[]): string {
   const ok = entries.filter((e) => e.msPerImage <= MS_PER_IMAGE_BUDGET);
   const pool = ok.length ? ok : entries;
-  if (pool.length === 0) return DEFAULT_BACKBONE_ID;
+  if (pool.length === 0) return FALLBACK_BACKBONE_ID;
   const score = (e: BackboneBenchEntry) => (e.imageAuroc === null || e.pixelAuroc === null ? null : (e.imageAuroc + e.pixelAuroc) / 2);
   const scored = pool.filter((e) => score(e) !== null);
-  if (scored.length === 0) return pool.find((e) => e.id === DEFAULT_BACKBONE_ID)?.id ?? [...pool].sort((a, b) => a.msPerImage - b.msPerImage)[0]!.id;
+  if (scored.length === 0) return pool.find((e) => e.id === FALLBACK_BACKBONE_ID)?.id ?? [...pool].sort((a, b) => a.msPerImage - b.msPerImage)[0]!.id;
   const best = Math.max(...scored.map((e) => score(e)!));
   return scored.filter((e) => score(e)! >= best - 0.005).sort((a, b) => a.msPerImage - b.msPerImage)[0]!.id;
 }

@@ -7,8 +7,9 @@
  * after the tap. Built in:
  * - `mobilenetv2`, `inceptionv3`: converted from the Keras models in nsfwjs@4.4.0 (MIT), only
  *   the frozen ImageNet layers (through block_10 / mixed5).
- * - `zoo-mobilenetv2-int8`: the float twin of the ONNX Model Zoo MobileNetV2 int8 file in
- *   `../shared/models` (Apache-2.0), when that file is present with the expected sha256.
+ * - `zoo-mobilenetv2-int8`: the float twin of the ONNX Model Zoo MobileNetV2 int8 file
+ *   (Apache-2.0) found in a models folder (`modelsDirCandidates`), when that file is present
+ *   with the expected sha256. Then it is also the default (`defaultBackboneId`).
  * Users add their own ONNX file with a tap spec JSON (see `loadUserBackbone`).
  *
  * Tap strides are nominal: graphs with 'valid' padding (InceptionV3) give maps slightly
@@ -16,7 +17,7 @@
  * (`FeatureExtractor.tapShapes`).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile, mkdir } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,7 +77,15 @@ export interface BackboneOptions {
   modelsDir?: string;
 }
 
-export const DEFAULT_BACKBONE_ID = 'mobilenetv2';
+/** The built-in every installation has (npm), and the default when no better one is present. */
+export const FALLBACK_BACKBONE_ID = 'mobilenetv2';
+/**
+ * Built-ins in order of preference for the default: accuracy first, then speed, from
+ * `bgad bench backbones` on magnetic_tile (README). The zoo MobileNetV2 is far more accurate
+ * but its file is not an npm package, so it is the default only where its verified file is
+ * present; `inceptionv3` is no more accurate than `mobilenetv2` and 6x slower.
+ */
+export const DEFAULT_BACKBONE_PREFERENCE: readonly string[] = ['zoo-mobilenetv2-int8', FALLBACK_BACKBONE_ID];
 export const DEFAULT_INPUT_SIZE = 256;
 export const INPUT_NAME = 'image';
 
@@ -146,7 +155,9 @@ const BUILT_INS: BuiltIn[] = [
     version: 2,
     unavailableReason(opts) {
       const file = join(opts.modelsDir, ZOO_INT8_FILE);
-      return existsSync(file) ? null : `the model file ${file} is not on this machine`;
+      if (!existsSync(file)) return `the model file ${file} is not on this machine`;
+      const sha = fileSha256(file);
+      return sha === ZOO_INT8_SHA256 ? null : `${file} has sha256 ${sha}, not the expected ${ZOO_INT8_SHA256} (a different version or a damaged copy)`;
     },
     async build(opts) {
       const { model, sha256 } = await readZooInt8(opts.modelsDir);
@@ -154,6 +165,20 @@ const BUILT_INS: BuiltIn[] = [
     },
   },
 ];
+
+const shaMemo = new Map<string, string>();
+
+/** sha256 of a file, remembered while its size and modification time stay the same. */
+function fileSha256(file: string): string {
+  const st = statSync(file);
+  const key = `${file}\0${st.size}\0${st.mtimeMs}`;
+  let sha = shaMemo.get(key);
+  if (!sha) {
+    sha = createHash('sha256').update(readFileSync(file)).digest('hex');
+    shaMemo.set(key, sha);
+  }
+  return sha;
+}
 
 /** Reads and hash-checks the zoo int8 model. */
 export async function readZooInt8(modelsDir = defaultModelsDir()): Promise<{ model: OnnxModel; sha256: string; path: string }> {
@@ -204,8 +229,33 @@ export function defaultCacheDir(): string {
   return join(appRoot(), '.cache', 'backbones');
 }
 
+/**
+ * Folders searched for model files such as `mobilenetv2-12-int8/mobilenetv2-12-int8.onnx`,
+ * in order: `$BGAD_MODELS_DIR`, the app's `resources/models` (where a packager puts files that
+ * ship with an installer; never committed), and `../shared/models` beside the repository.
+ */
+export function modelsDirCandidates(): string[] {
+  const env = process.env.BGAD_MODELS_DIR;
+  return [...(env ? [resolve(env)] : []), join(appRoot(), 'resources', 'models'), resolve(appRoot(), '..', 'shared', 'models')];
+}
+
+/** The first candidate folder that holds the zoo model file; else the first candidate. */
 export function defaultModelsDir(): string {
-  return resolve(appRoot(), '..', 'shared', 'models');
+  const dirs = modelsDirCandidates();
+  return dirs.find((d) => existsSync(join(d, ZOO_INT8_FILE))) ?? dirs[0]!;
+}
+
+/**
+ * The default backbone here: the first of DEFAULT_BACKBONE_PREFERENCE that is available
+ * (the zoo model only with its sha256 verified), else `mobilenetv2`.
+ */
+export function defaultBackboneId(opts: BackboneOptions = {}): string {
+  const o = withDefaults(opts);
+  for (const id of DEFAULT_BACKBONE_PREFERENCE) {
+    const b = BUILT_INS.find((x) => x.id === id);
+    if (b && b.unavailableReason(o) === null) return id;
+  }
+  return FALLBACK_BACKBONE_ID;
 }
 
 function withDefaults(opts: BackboneOptions = {}): Required<BackboneOptions> {

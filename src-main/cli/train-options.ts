@@ -31,7 +31,7 @@ export const TRAIN_USAGE = `  --data DIR             one category in the MVTec A
   --anomalies N          known anomalies to train with (default 10; 0 = unsupervised baseline)
   --anomaly-types a,b    take known anomalies only from these defect types ("unseen" protocol)
   --seed S               random seed (default 0); same seed and data give the same model
-  --backbone ID          feature extractor (default mobilenetv2; see bgad bench backbones)
+  --backbone ID          feature extractor (default: see bgad backbones)
   --preset fast|paper    fast: minutes on a CPU (default); paper: the published GPU schedule
   --steps N              optimizer steps per level (overrides the preset)
   --epochs N             paper preset: epochs over the training positions

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../common/errors';
 import type { EngineProgress } from '../common/engine-protocol';
-import { DEFAULT_BACKBONE_ID, getBackbone, type BackboneSpec } from '../backbones/registry';
+import { defaultBackboneId, getBackbone, type BackboneSpec } from '../backbones/registry';
 import { FeatureExtractor } from '../backbones/extractor';
 import { FeatureCache, featuresForImages } from '../backbones/feature-cache';
 import { loadImageTensor, readMaskPng, writeFileAtomic } from '../images/load';
@@ -93,7 +93,7 @@ export async function readMaskAt(path: string, size: number): Promise<Uint8Array
 }
 
 export async function openExtractor(backboneId: string | undefined, cacheRoot: string, threads?: number, ep?: ExecutionProviderName) {
-  const spec = await getBackbone(backboneId ?? DEFAULT_BACKBONE_ID, { cacheDir: join(cacheRoot, 'backbones') });
+  const spec = await getBackbone(backboneId ?? defaultBackboneId(), { cacheDir: join(cacheRoot, 'backbones') });
   const extractor = await FeatureExtractor.create(spec, { threads, executionProvider: ep });
   const cache = new FeatureCache(join(cacheRoot, 'features'));
   return { spec, extractor, cache };

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FeatureExtractor } from '../../src-main/backbones/extractor';
-import { getBackbone, listBackbones, strideMatches, type BackboneSpec } from '../../src-main/backbones/registry';
+import { defaultBackboneId, defaultModelsDir, getBackbone, listBackbones, modelsDirCandidates, strideMatches, ZOO_INT8_FILE, type BackboneSpec } from '../../src-main/backbones/registry';
+import backbonesCmd from '../../src-main/cli/commands/backbones';
 import { TEST_CACHE_DIR, ZOO_PRESENT, ZOO_SKIP_MESSAGE, testImage } from './helpers';
 
 const extractors: FeatureExtractor[] = [];
@@ -32,6 +33,72 @@ describe('listBackbones', () => {
       await expect(getBackbone('zoo-mobilenetv2-int8', { cacheDir: TEST_CACHE_DIR, modelsDir: empty })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     } finally {
       rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the default backbone', () => {
+  const withModelsDir = <T>(fn: (dir: string) => T): T => {
+    const dir = mkdtempSync(join(tmpdir(), 'bgad-models-'));
+    try {
+      return fn(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('is mobilenetv2 where the zoo model file is absent', () => {
+    withModelsDir((dir) => expect(defaultBackboneId({ cacheDir: TEST_CACHE_DIR, modelsDir: dir })).toBe('mobilenetv2'));
+  });
+
+  it('ignores a damaged zoo file: unavailable with the sha256 named, and the default stays mobilenetv2', () => {
+    withModelsDir((dir) => {
+      mkdirSync(join(dir, 'mobilenetv2-12-int8'));
+      writeFileSync(join(dir, ZOO_INT8_FILE), 'not the model');
+      const zoo = listBackbones({ cacheDir: TEST_CACHE_DIR, modelsDir: dir }).find((b) => b.id === 'zoo-mobilenetv2-int8')!;
+      expect(zoo.available).toBe(false);
+      expect(zoo.reason).toMatch(/sha256 [0-9a-f]{64}, not the expected/);
+      expect(defaultBackboneId({ cacheDir: TEST_CACHE_DIR, modelsDir: dir })).toBe('mobilenetv2');
+    });
+  });
+
+  it.skipIf(!ZOO_PRESENT)('is the zoo model where its verified file is present (found through BGAD_MODELS_DIR)', () => {
+    withModelsDir((dir) => {
+      mkdirSync(join(dir, 'mobilenetv2-12-int8'));
+      copyFileSync(join(defaultModelsDir(), ZOO_INT8_FILE), join(dir, ZOO_INT8_FILE));
+      const before = process.env.BGAD_MODELS_DIR;
+      process.env.BGAD_MODELS_DIR = dir;
+      try {
+        expect(modelsDirCandidates()[0]).toBe(dir);
+        expect(defaultModelsDir()).toBe(dir);
+        expect(defaultBackboneId()).toBe('zoo-mobilenetv2-int8');
+        expect(defaultBackboneId({ modelsDir: dir })).toBe('zoo-mobilenetv2-int8');
+      } finally {
+        if (before === undefined) delete process.env.BGAD_MODELS_DIR;
+        else process.env.BGAD_MODELS_DIR = before;
+      }
+    });
+  });
+  if (!ZOO_PRESENT) it.skip(ZOO_SKIP_MESSAGE, () => {});
+
+  it('is shown by `bgad backbones`, with the reason an unavailable one cannot be used', async () => {
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l), progress: () => {} };
+    const before = process.env.BGAD_MODELS_DIR;
+    withModelsDir((dir) => (process.env.BGAD_MODELS_DIR = dir));
+    try {
+      // the env folder is gone: when ../shared is absent too, the zoo entry says why
+      expect(await backbonesCmd.run({ values: { json: true }, positionals: [] }, io)).toBe(0);
+      const out = JSON.parse(lines.join('\n')) as { default: string; backbones: { id: string; available: boolean; reason?: string }[] };
+      expect(out.default).toBe(ZOO_PRESENT ? 'zoo-mobilenetv2-int8' : 'mobilenetv2');
+      expect(out.backbones.map((b) => b.id)).toEqual(['mobilenetv2', 'inceptionv3', 'zoo-mobilenetv2-int8']);
+      lines.length = 0;
+      expect(await backbonesCmd.run({ values: {}, positionals: [] }, io)).toBe(0);
+      expect(lines.find((l) => l.startsWith(out.default))).toMatch(/\(default\)\s+available/);
+      if (!ZOO_PRESENT) expect(lines.join('\n')).toMatch(/why: the model file .*mobilenetv2-12-int8\.onnx is not on this machine/);
+    } finally {
+      if (before === undefined) delete process.env.BGAD_MODELS_DIR;
+      else process.env.BGAD_MODELS_DIR = before;
     }
   });
 });
