@@ -14,6 +14,7 @@ import type { InspectionFileResult, InspectionSummary } from '../inspection/type
 import { heatScale, colourOf } from '../inspection/heatmap';
 import { scoreHistogram } from './histogram';
 import { describeThresholdRule, describeThreshold, fmtScore } from './text';
+import { choosePdfFonts, printable, type PdfFonts } from './fonts';
 
 const A4 = { w: 595.28, h: 841.89 };
 const M = 42;
@@ -25,9 +26,28 @@ const ERR = '#9a6a00';
 
 type Doc = PDFKit.PDFDocument;
 
+/** Registered font names: Helvetica, or an embedded system font when the text needs one. */
+const BODY = 'Body';
+const BOLD = 'Bold';
+
+const docFonts = new WeakMap<Doc, PdfFonts>();
+/** User text (file names, folders, error messages) as the document's fonts can print it. */
+const u = (doc: Doc, text: string) => printable(text, docFonts.get(doc)!);
+
+function registerFonts(doc: Doc, f: PdfFonts): void {
+  if (f.regular === null) {
+    doc.registerFont(BODY, 'Helvetica');
+    doc.registerFont(BOLD, 'Helvetica-Bold');
+    return;
+  }
+  doc.registerFont(BODY, f.regular.path, f.regular.postscriptName as string);
+  const b = f.bold ?? f.regular;
+  doc.registerFont(BOLD, b.path, b.postscriptName as string);
+}
+
 function heading(doc: Doc, text: string, size = 14): void {
   ensureSpace(doc, size * 3);
-  doc.moveDown(0.6).font('Helvetica-Bold').fontSize(size).fillColor(INK).text(text, M, doc.y);
+  doc.moveDown(0.6).font(BOLD).fontSize(size).fillColor(INK).text(text, M, doc.y);
   doc.moveDown(0.3);
 }
 
@@ -43,8 +63,8 @@ function keyValues(doc: Doc, rows: [string, string][]): void {
   for (const [k, v] of rows) {
     ensureSpace(doc, 14);
     const y = doc.y;
-    doc.font('Helvetica').fontSize(9).fillColor(MUTED).text(k, M, y, { width: keyW });
-    doc.font('Helvetica').fontSize(9).fillColor(INK).text(v, M + keyW, y, { width: A4.w - 2 * M - keyW });
+    doc.font(BODY).fontSize(9).fillColor(MUTED).text(k, M, y, { width: keyW });
+    doc.font(BODY).fontSize(9).fillColor(INK).text(v, M + keyW, y, { width: A4.w - 2 * M - keyW });
     doc.y = Math.max(doc.y, y + 12) + 2;
   }
 }
@@ -72,7 +92,7 @@ function drawHistogram(doc: Doc, s: InspectionSummary): void {
   const tx = x0 + ((s.threshold - h.lo) / (h.hi - h.lo)) * w;
   doc.lineWidth(1.2).strokeColor(FAIL).dash(4, { space: 3 }).moveTo(tx, y0 - 4).lineTo(tx, base).stroke().undash();
   doc.restore();
-  doc.font('Helvetica').fontSize(7).fillColor(MUTED);
+  doc.font(BODY).fontSize(7).fillColor(MUTED);
   doc.text(String(maxC), M, y0 - 3, { width: 26, align: 'right' });
   doc.text('0', M, base - 4, { width: 26, align: 'right' });
   doc.text(fmtScore(h.lo, 3), x0 - 10, base + 3, { lineBreak: false });
@@ -92,7 +112,7 @@ function drawColourScale(doc: Doc, s: InspectionSummary): void {
     const [r, g, b] = colourOf((i + 0.5) / n);
     doc.rect(x0 + (i * w) / n, y, w / n + 0.3, hgt).fill([r, g, b]);
   }
-  doc.font('Helvetica').fontSize(7).fillColor(MUTED);
+  doc.font(BODY).fontSize(7).fillColor(MUTED);
   doc.text(fmtScore(scale.lo, 3), x0, y + hgt + 2, { lineBreak: false });
   doc.text(`threshold ${fmtScore(s.threshold, 3)}`, x0 + w / 2 - 30, y + hgt + 2, { lineBreak: false });
   doc.text(fmtScore(scale.hi, 3), x0 + w - 20, y + hgt + 2, { lineBreak: false });
@@ -124,11 +144,18 @@ function imageRow(doc: Doc, r: InspectionFileResult): void {
   put(r.overlayThumbnail, M + box + 6);
   const tx = M + 2 * box + 18;
   const tw = A4.w - M - tx;
-  doc.font('Helvetica-Bold').fontSize(9).fillColor(INK).text(r.rel, tx, y + 4, { width: tw });
-  doc.font('Helvetica-Bold').fontSize(10).fillColor(verdictColour(r.verdict)).text(r.verdict.toUpperCase(), tx, doc.y + 3, { continued: true })
-    .font('Helvetica').fillColor(INK).text(`   score ${fmtScore(r.score, 4)}`);
-  doc.font('Helvetica').fontSize(7).fillColor(MUTED).text(`sha256 ${r.sha256 ?? '-'}${r.width ? `   ${r.width}x${r.height} px` : ''}${r.resumed ? '   (from an earlier run)' : ''}`, tx, doc.y + 2, { width: tw });
+  doc.font(BOLD).fontSize(9).fillColor(INK).text(u(doc, r.rel), tx, y + 4, { width: tw });
+  doc.font(BOLD).fontSize(10).fillColor(verdictColour(r.verdict)).text(r.verdict.toUpperCase(), tx, doc.y + 3, { continued: true })
+    .font(BODY).fillColor(INK).text(`   score ${fmtScore(r.score, 4)}`);
+  doc.font(BODY).fontSize(7).fillColor(MUTED).text(`sha256 ${r.sha256 ?? '-'}${r.width ? `   ${r.width}x${r.height} px` : ''}${r.resumed ? '   (from an earlier run)' : ''}`, tx, doc.y + 2, { width: tw });
   doc.y = Math.max(doc.y, y + box) + 8;
+}
+
+/** Every piece of user text the report prints. */
+function reportTexts(s: InspectionSummary): string[] {
+  const t = [s.input, s.model.file ?? ''];
+  for (const r of s.results) t.push(r.rel, r.error ?? '');
+  return t;
 }
 
 export async function writePdfReport(path: string, s: InspectionSummary): Promise<void> {
@@ -142,16 +169,22 @@ export async function writePdfReport(path: string, s: InspectionSummary): Promis
   });
   doc.pipe(stream);
   try {
-    doc.font('Helvetica-Bold').fontSize(18).fillColor(INK).text('Inspection report', M, M);
-    doc.font('Helvetica').fontSize(9).fillColor(MUTED).text(`${s.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}   ·   folder ${s.input}`);
+    const fonts = choosePdfFonts(reportTexts(s));
+    docFonts.set(doc, fonts);
+    registerFonts(doc, fonts);
+    doc.font(BOLD).fontSize(18).fillColor(INK).text('Inspection report', M, M);
+    doc.font(BODY).fontSize(9).fillColor(MUTED).text(`${s.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}   ·   folder ${u(doc, s.input)}`);
+    if (fonts.uncovered.length) {
+      doc.font(BODY).fontSize(8).fillColor(ERR).text(`Some names use characters (${fonts.uncovered.slice(0, 12).join(' ')}) that no installed font covers; they print as '?'. results.csv and report.html keep every name exact (or set BGAD_PDF_FONT to a font file that has them).`);
+    }
 
     heading(doc, 'Summary', 12);
-    doc.font('Helvetica-Bold').fontSize(11);
+    doc.font(BOLD).fontSize(11);
     const counts: [string, number, string][] = [['Total', s.total, INK], ['Pass', s.pass, PASS], ['Fail', s.fail, FAIL], ['Error', s.error, ERR]];
     const cy = doc.y;
     counts.forEach(([k, n, c], i) => {
-      doc.fillColor(MUTED).font('Helvetica').fontSize(8).text(k, M + i * 110, cy, { lineBreak: false });
-      doc.fillColor(c).font('Helvetica-Bold').fontSize(18).text(String(n), M + i * 110, cy + 10, { lineBreak: false });
+      doc.fillColor(MUTED).font(BODY).fontSize(8).text(k, M + i * 110, cy, { lineBreak: false });
+      doc.fillColor(c).font(BOLD).fontSize(18).text(String(n), M + i * 110, cy + 10, { lineBreak: false });
     });
     doc.y = cy + 36;
     keyValues(doc, [
@@ -164,7 +197,7 @@ export async function writePdfReport(path: string, s: InspectionSummary): Promis
 
     heading(doc, 'Model', 12);
     keyValues(doc, [
-      ['Model file', s.model.file ?? '(in memory)'],
+      ['Model file', s.model.file ? u(doc, s.model.file) : '(in memory)'],
       ['Model sha256', s.model.sha256],
       ['Model version', `trained ${s.model.createdAt}${s.model.trainingSteps !== null ? `, ${s.model.trainingSteps} steps` : ''}, ${s.model.knownAnomalies} known anomalies`],
       ['Backbone', `${s.model.backboneId} (sha256 ${s.model.backboneSha256.slice(0, 16)}...), input ${s.model.inputSize}x${s.model.inputSize} px`],
@@ -180,7 +213,7 @@ export async function writePdfReport(path: string, s: InspectionSummary): Promis
     const errors = s.results.filter((r) => r.verdict === 'error');
     doc.addPage();
     doc.y = M;
-    doc.font('Helvetica').fontSize(8).fillColor(MUTED).text('Each image: the picture as the model saw it, the heat-map overlay, the verdict and the score.', M, doc.y);
+    doc.font(BODY).fontSize(8).fillColor(MUTED).text('Each image: the picture as the model saw it, the heat-map overlay, the verdict and the score.', M, doc.y);
     if (fails.length) {
       heading(doc, `Failed images (${fails.length})`);
       for (const r of fails) imageRow(doc, r);
@@ -190,11 +223,11 @@ export async function writePdfReport(path: string, s: InspectionSummary): Promis
       for (const r of passes) imageRow(doc, r);
     }
     heading(doc, `Files that could not be inspected (${errors.length})`);
-    if (!errors.length) doc.font('Helvetica').fontSize(9).fillColor(MUTED).text('None.', M, doc.y);
+    if (!errors.length) doc.font(BODY).fontSize(9).fillColor(MUTED).text('None.', M, doc.y);
     for (const r of errors) {
       ensureSpace(doc, 30);
-      doc.font('Helvetica-Bold').fontSize(9).fillColor(INK).text(r.rel, M, doc.y, { width: A4.w - 2 * M });
-      doc.font('Helvetica').fontSize(8).fillColor(ERR).text(`${r.errorCode ?? 'ERROR'}: ${r.error ?? 'unknown reason'}`, M + 12, doc.y + 1, { width: A4.w - 2 * M - 12 });
+      doc.font(BOLD).fontSize(9).fillColor(INK).text(u(doc, r.rel), M, doc.y, { width: A4.w - 2 * M });
+      doc.font(BODY).fontSize(8).fillColor(ERR).text(u(doc, `${r.errorCode ?? 'ERROR'}: ${r.error ?? 'unknown reason'}`), M + 12, doc.y + 1, { width: A4.w - 2 * M - 12 });
       doc.moveDown(0.5);
     }
 
@@ -202,7 +235,7 @@ export async function writePdfReport(path: string, s: InspectionSummary): Promis
     for (let i = range.start; i < range.start + range.count; i++) {
       doc.switchToPage(i);
       doc.page.margins.bottom = 0; // the footer sits in the margin; without this pdfkit starts a new page
-      doc.font('Helvetica').fontSize(7).fillColor(MUTED).text(`BGAD Inspector · model ${s.model.sha256.slice(0, 12)} · page ${i + 1} of ${range.count}`, M, A4.h - M + 10, { width: A4.w - 2 * M, align: 'center', lineBreak: false });
+      doc.font(BODY).fontSize(7).fillColor(MUTED).text(`BGAD Inspector · model ${s.model.sha256.slice(0, 12)} · page ${i + 1} of ${range.count}`, M, A4.h - M + 10, { width: A4.w - 2 * M, align: 'center', lineBreak: false });
     }
     doc.end();
     await done;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -8,6 +8,7 @@ import { CSV_COLUMNS, csvField, parseCsv, toCsv } from '../../src-main/reports/c
 import { scoreHistogram } from '../../src-main/reports/histogram';
 import { renderHtmlReport } from '../../src-main/reports/html';
 import { writeReports } from '../../src-main/reports/index';
+import { choosePdfFonts, printable } from '../../src-main/reports/fonts';
 import type { InspectionFileResult, InspectionSummary } from '../../src-main/inspection/types';
 
 let dir: string;
@@ -103,6 +104,53 @@ describe('the PDF report', () => {
     // small JPEG thumbnails are embedded once each time; the file stays small
     expect(statSync(pdf).size).toBeLessThan(20e6);
   });
+});
+
+const DEJAVU = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+const DEJAVU_SKIP = `skipped: ${DEJAVU} is absent (apt-get install fonts-dejavu-core)`;
+
+describe('non-Latin names in the PDF report', () => {
+  it('keeps Helvetica for Latin-1 text and picks a font that covers the rest', () => {
+    expect(choosePdfFonts(['part_0001.png', 'Größe-€.png'], [])).toEqual({ regular: null, bold: null, uncovered: [] });
+    const none = choosePdfFonts(['деталь.png'], [{ regular: { path: '/nonexistent/font.ttf' } }]);
+    expect(none.regular).toBeNull();
+    expect(none.uncovered.sort()).toEqual([...'деталь'].filter((c, i, a) => a.indexOf(c) === i).sort());
+    expect(printable('деталь-7.png', none)).toBe('??????-7.png');
+  });
+
+  it.skipIf(!existsSync(DEJAVU))('embeds an installed font so Cyrillic and Greek names print exactly; uncovered ones print as ? with a note', async () => {
+    const f = choosePdfFonts(['деталь-Ω.png', '検査.png'], [{ regular: { path: '/nonexistent/arial.ttf' } }, { regular: { path: DEJAVU } }]);
+    expect(f.regular).toEqual({ path: DEJAVU });
+    expect(f.uncovered.sort()).toEqual(['検', '査'].sort());
+    expect(printable('деталь-検査.png', f)).toBe('деталь-??.png');
+
+    const before = process.env.BGAD_PDF_FONT;
+    process.env.BGAD_PDF_FONT = DEJAVU;
+    const out = mkdtempSync(join(tmpdir(), 'bgad-pdf-intl-'));
+    try {
+      const results = [
+        { ...summary.results[0]!, rel: 'линия-2/деталь_0001.png', verdict: 'fail' as const, score: 3 },
+        { ...summary.results[1]!, rel: 'Ωμέγα/part_0002.png', verdict: 'pass' as const, score: 1 },
+        { ...summary.results[2]!, rel: '検査/0003.png', verdict: 'pass' as const, score: 1 },
+      ];
+      const s = { ...summary, input: '/данные', results, total: 3, pass: 2, fail: 1, error: 0 };
+      const written = await writeReports(s, ['pdf'], out);
+      const raw = execFileSync('pdftotext', [written.pdf!, '-'], { encoding: 'utf8' });
+      expect(raw).toContain('линия-2/деталь_0001.png');
+      expect(raw).toContain('Ωμέγα/part_0002.png');
+      expect(raw).toContain('folder /данные');
+      // the CJK name is exact where an installed font has it, else '?' with the note
+      if (!raw.includes('検査/0003.png')) {
+        expect(raw).toContain('??/0003.png');
+        expect(raw.replace(/\s+/g, ' ')).toMatch(/no installed font covers; they print as '\?'/);
+      }
+    } finally {
+      if (before === undefined) delete process.env.BGAD_PDF_FONT;
+      else process.env.BGAD_PDF_FONT = before;
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+  if (!existsSync(DEJAVU)) it.skip(DEJAVU_SKIP, () => undefined);
 });
 
 describe('the HTML report', () => {
