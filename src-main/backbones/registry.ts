@@ -298,7 +298,12 @@ async function buildOrLoad(id: string, o: Required<BackboneOptions>): Promise<Ba
     throw new AppError('BAD_BACKBONE', `Unknown backbone ${id}.`, { hint: `Choose one of: ${BUILT_INS.map((x) => x.id).join(', ')}, or add your own ONNX file with a tap spec.` });
   }
   const reason = b.unavailableReason(o);
-  if (reason) throw new AppError('UNAVAILABLE', `Backbone ${id} is unavailable: ${reason}.`, { hint: 'Choose another backbone.' });
+  if (reason) {
+    const hint = id === 'zoo-mobilenetv2-int8'
+      ? `Copy the original mobilenetv2-12-int8.onnx (sha256 ${ZOO_INT8_SHA256.slice(0, 12)}…) into ${join(o.modelsDir, 'mobilenetv2-12-int8')}, or set BGAD_MODELS_DIR to a folder holding mobilenetv2-12-int8/; to train, you can also choose another backbone (a model trained with this one needs it to inspect).`
+      : 'Choose another backbone.';
+    throw new AppError('UNAVAILABLE', `Backbone ${id} is unavailable: ${reason}.`, { hint });
+  }
   const dir = join(o.cacheDir, id);
   const onnxPath = join(dir, 'backbone.onnx');
   const metaPath = join(dir, 'meta.json');

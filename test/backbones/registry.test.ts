@@ -30,7 +30,7 @@ describe('listBackbones', () => {
       const zoo = listBackbones({ cacheDir: TEST_CACHE_DIR, modelsDir: empty }).find((b) => b.id === 'zoo-mobilenetv2-int8')!;
       expect(zoo.available).toBe(false);
       expect(zoo.reason).toContain('mobilenetv2-12-int8.onnx');
-      await expect(getBackbone('zoo-mobilenetv2-int8', { cacheDir: TEST_CACHE_DIR, modelsDir: empty })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      await expect(getBackbone('zoo-mobilenetv2-int8', { cacheDir: TEST_CACHE_DIR, modelsDir: empty })).rejects.toMatchObject({ code: 'UNAVAILABLE', hint: expect.stringContaining('BGAD_MODELS_DIR') });
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
