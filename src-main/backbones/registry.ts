@@ -23,6 +23,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../common/errors';
+import { resolveDataDir } from '../db/paths';
 import { decodeModel, encodeModel, type OnnxModel } from '../autodiff/onnx-proto';
 import { writeFileAtomic } from '../images/load';
 import { convertKerasToOnnx, KERAS_CONVERTER_VERSION } from './keras-to-onnx';
@@ -231,12 +232,18 @@ export function defaultCacheDir(): string {
 
 /**
  * Folders searched for model files such as `mobilenetv2-12-int8/mobilenetv2-12-int8.onnx`,
- * in order: `$BGAD_MODELS_DIR`, the app's `resources/models` (where a packager puts files that
- * ship with an installer; never committed), and `../shared/models` beside the repository.
+ * in order: `$BGAD_MODELS_DIR`, `models` in the data folder (BGAD_DATA_DIR or the per-user
+ * default), the app's `resources/models` (where a packager puts files that ship with an
+ * installer; never committed), and `../shared/models` beside the repository.
  */
 export function modelsDirCandidates(): string[] {
   const env = process.env.BGAD_MODELS_DIR;
-  return [...(env ? [resolve(env)] : []), join(appRoot(), 'resources', 'models'), resolve(appRoot(), '..', 'shared', 'models')];
+  return [
+    ...(env ? [resolve(env)] : []),
+    join(resolveDataDir(), 'models'),
+    join(appRoot(), 'resources', 'models'),
+    resolve(appRoot(), '..', 'shared', 'models'),
+  ];
 }
 
 /** The first candidate folder that holds the zoo model file; else the first candidate. */

@@ -11,7 +11,8 @@ const command: Command = {
     '',
     'The default is the most accurate available backbone (see bgad bench backbones):',
     'zoo-mobilenetv2-int8 when its verified model file is in a models folder, else mobilenetv2.',
-    'Models folders, searched in order: $BGAD_MODELS_DIR, <app>/resources/models, ../shared/models.',
+    'Models folders, searched in order: $BGAD_MODELS_DIR, <data folder>/models, <app>/resources/models,',
+    '../shared/models (put mobilenetv2-12-int8/mobilenetv2-12-int8.onnx in one of them).',
   ].join('\n'),
   options: { json: { type: 'boolean' } },
   async run({ values, positionals }, io) {
