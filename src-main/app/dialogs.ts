@@ -2,6 +2,15 @@
 import type { BrowserWindow, Dialog } from 'electron';
 import type { DialogsPort } from '../api-host/api-handlers';
 
+/**
+ * One filter per type, in the order given (the first is preselected), so the user picks the
+ * type with the name: `report.pdf` or `report.csv`.
+ */
+export function saveFilters(extensions: readonly string[] | undefined): { name: string; extensions: string[] }[] | undefined {
+  if (!extensions?.length) return undefined;
+  return extensions.map((e) => ({ name: `${e.toUpperCase()} (*.${e})`, extensions: [e] }));
+}
+
 export function createDialogs(dialog: Pick<Dialog, 'showOpenDialog' | 'showSaveDialog'>, getWindow: () => BrowserWindow | undefined): DialogsPort {
   return {
     async pickFolder(args) {
@@ -15,7 +24,7 @@ export function createDialogs(dialog: Pick<Dialog, 'showOpenDialog' | 'showSaveD
       const options = {
         title: args.title ?? 'Save as',
         defaultPath: args.defaultName,
-        filters: args.extensions?.length ? [{ name: args.extensions.join(', ').toUpperCase(), extensions: args.extensions }] : undefined,
+        filters: saveFilters(args.extensions),
       };
       const r = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);
       return { path: r.canceled || !r.filePath ? null : r.filePath };

@@ -1,0 +1,52 @@
+/** The desktop app's native pickers, with a fake Electron dialog module. */
+import { describe, expect, it } from 'vitest';
+import type { BrowserWindow, Dialog } from 'electron';
+import { createDialogs, saveFilters } from '../../src-main/app/dialogs';
+
+function fakeDialog(answer: { canceled: boolean; filePath?: string; filePaths?: string[] }) {
+  const calls: { kind: string; args: unknown[] }[] = [];
+  const dialog = {
+    showOpenDialog: async (...args: unknown[]) => {
+      calls.push({ kind: 'open', args });
+      return { canceled: answer.canceled, filePaths: answer.filePaths ?? [] };
+    },
+    showSaveDialog: async (...args: unknown[]) => {
+      calls.push({ kind: 'save', args });
+      return { canceled: answer.canceled, filePath: answer.filePath ?? '' };
+    },
+  } as unknown as Pick<Dialog, 'showOpenDialog' | 'showSaveDialog'>;
+  return { dialog, calls };
+}
+
+const win = { id: 1 } as unknown as BrowserWindow;
+
+describe('native dialogs', () => {
+  it('saves with the proposed file name and one filter per type, attached to the window', async () => {
+    const { dialog, calls } = fakeDialog({ canceled: false, filePath: '/home/qa/line-inspection-4-report.csv' });
+    const d = createDialogs(dialog, () => win);
+    const r = await d.pickSaveFile({ title: 'Save the report as', defaultName: '/data/line-inspection-4-report.pdf', extensions: ['pdf', 'csv'] });
+    expect(r).toEqual({ path: '/home/qa/line-inspection-4-report.csv' });
+    expect(calls).toEqual([
+      {
+        kind: 'save',
+        args: [win, {
+          title: 'Save the report as',
+          defaultPath: '/data/line-inspection-4-report.pdf',
+          filters: [{ name: 'PDF (*.pdf)', extensions: ['pdf'] }, { name: 'CSV (*.csv)', extensions: ['csv'] }],
+        }],
+      },
+    ]);
+    expect(saveFilters(undefined)).toBeUndefined();
+    expect(saveFilters([])).toBeUndefined();
+  });
+
+  it('answers null when the user cancels, with or without a window', async () => {
+    const { dialog, calls } = fakeDialog({ canceled: true });
+    const d = createDialogs(dialog, () => undefined);
+    expect(await d.pickSaveFile({})).toEqual({ path: null });
+    expect(await d.pickFolder({})).toEqual({ path: null });
+    expect(calls.map((c) => c.args.length)).toEqual([1, 1]);
+    expect(calls[0]!.args[0]).toMatchObject({ title: 'Save as', filters: undefined });
+    expect(calls[1]!.args[0]).toMatchObject({ title: 'Choose a folder', properties: ['openDirectory'] });
+  });
+});
