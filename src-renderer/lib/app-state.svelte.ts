@@ -4,11 +4,12 @@
  * progress, and the message bar. Views get it through `getApp()` (a typed context).
  */
 import { getContext, setContext } from 'svelte';
-import type { AppInfo, DatasetSummary, JobKind, JobState, JobStatus } from '../../src-main/common/api';
+import type { AppInfo, DatasetSummary, JobKind, JobState, JobStatus, MenuCommand } from '../../src-main/common/api';
 import type { EngineProgress } from '../../src-main/common/engine-protocol';
 import type { SerializedError } from '../../src-main/common/errors';
 import { ApiError, type ApiClient } from './api-client';
 import { setNumberFormat, type NumberFormat } from './format';
+import { runMenuCommand, type MenuRequest } from './menu-commands';
 
 export const VIEWS = ['datasets', 'annotate', 'training', 'models', 'inspect', 'settings'] as const;
 export type View = (typeof VIEWS)[number];
@@ -67,9 +68,12 @@ export class AppState {
   dataVersion = $state(0);
   /** Bumped when the number format changes (views re-render their numbers). */
   formatVersion = $state(0);
+  /** What a menu command left for the view it showed (taken once by that view). */
+  request = $state.raw<MenuRequest | null>(null);
   /** The annotator asks before the route changes (unsaved strokes). */
   #leaveGuard: (() => Promise<boolean>) | null = null;
   #noticeId = 0;
+  #requestId = 0;
 
   dataset = $derived.by(() => this.datasets.find((d) => d.id === this.route.datasetId) ?? null);
 
@@ -154,6 +158,21 @@ export class AppState {
     if (this.#leaveGuard && !(await this.#leaveGuard())) return false;
     this.route = next;
     if (typeof window !== 'undefined') window.history.replaceState(null, '', formatHash(next));
+    return true;
+  }
+
+  /** A desktop menu command: shows its view and leaves that view its request. */
+  runMenu(command: MenuCommand): Promise<boolean> {
+    return runMenuCommand(command, {
+      go: (patch) => this.go(patch),
+      request: (c) => (this.request = { id: ++this.#requestId, command: c }),
+    });
+  }
+
+  /** Takes the pending request when it is `command`'s (true: the caller now does it). */
+  takeRequest(command: MenuCommand): boolean {
+    if (this.request?.command !== command) return false;
+    this.request = null;
     return true;
   }
 
