@@ -15,6 +15,9 @@ import { FeatureExtractor } from './extractor';
 import { FALLBACK_BACKBONE_ID, getBackbone, listBackbones, type BackboneOptions } from './registry';
 
 export const MS_PER_IMAGE_BUDGET = 40;
+/** A fast-preset training (with its evaluation) must fit 10 minutes and 4 GB on 2 cores. */
+export const TRAIN_MINUTES_BUDGET = 10;
+export const TRAIN_PEAK_GB_BUDGET = 4;
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp']);
 
 export interface BackboneBenchEntry {
@@ -26,6 +29,10 @@ export interface BackboneBenchEntry {
   msPerImageBatch8: number;
   imageAuroc: number | null;
   pixelAuroc: number | null;
+  /** Wall time of the fast-preset training plus evaluation (null: not measured). */
+  trainMinutes?: number | null;
+  /** Peak resident memory while training and evaluating, GB (null: not measured). */
+  peakGb?: number | null;
 }
 
 export interface BackboneBenchResult {
@@ -51,7 +58,7 @@ export interface BenchBackbonesOptions extends BackboneOptions {
    * HOOK for the BGAD trainer: fast-preset image and pixel AUROC of a backbone on `dataDir`,
    * or null when it cannot be evaluated. Without it the AUROC columns are null.
    */
-  evaluate?: (backboneId: string) => Promise<{ imageAuroc: number; pixelAuroc: number } | null>;
+  evaluate?: (backboneId: string) => Promise<{ imageAuroc: number; pixelAuroc: number; trainMinutes?: number | null; peakGb?: number | null } | null>;
   /** Progress lines for the terminal. */
   log?: (line: string) => void;
 }
@@ -143,10 +150,13 @@ export async function benchBackbones(opts: BenchBackbonesOptions): Promise<Backb
         msPerImageBatch8: b8,
         imageAuroc: scores?.imageAuroc ?? null,
         pixelAuroc: scores?.pixelAuroc ?? null,
+        trainMinutes: scores?.trainMinutes ?? null,
+        peakGb: scores?.peakGb ?? null,
       };
       entries.push(entry);
       log(`${listing.id}: ${entry.msPerImage.toFixed(1)} ms/image (batch ${entry.batchSize}; batch 1 ${b1.toFixed(1)}, batch 8 ${b8.toFixed(1)})` +
-        (scores ? `, image AUROC ${scores.imageAuroc.toFixed(3)}, pixel AUROC ${scores.pixelAuroc.toFixed(3)}` : ''));
+        (scores ? `, image AUROC ${scores.imageAuroc.toFixed(3)}, pixel AUROC ${scores.pixelAuroc.toFixed(3)}` : '') +
+        (entry.trainMinutes ? `, training ${entry.trainMinutes.toFixed(1)} min` : '') + (entry.peakGb ? `, peak ${entry.peakGb.toFixed(1)} GB` : ''));
     } finally {
       await ex.dispose();
     }
@@ -158,11 +168,12 @@ export async function benchBackbones(opts: BenchBackbonesOptions): Promise<Backb
 
 /**
  * Accuracy first (mean of image and pixel AUROC, differences under 0.005 count as ties), then
- * speed, among backbones within the time budget. Without AUROC figures the built-in default
- * stays (when within budget).
+ * speed, among backbones within the budgets: 40 ms/image, and where measured a fast-preset
+ * training within 10 minutes and 4 GB. Without AUROC figures the built-in default stays
+ * (when within budget).
  */
 export function chooseDefault(entries: BackboneBenchEntry[]): string {
-  const ok = entries.filter((e) => e.msPerImage <= MS_PER_IMAGE_BUDGET);
+  const ok = entries.filter((e) => e.msPerImage <= MS_PER_IMAGE_BUDGET && (e.trainMinutes ?? 0) <= TRAIN_MINUTES_BUDGET && (e.peakGb ?? 0) <= TRAIN_PEAK_GB_BUDGET);
   const pool = ok.length ? ok : entries;
   if (pool.length === 0) return FALLBACK_BACKBONE_ID;
   const score = (e: BackboneBenchEntry) => (e.imageAuroc === null || e.pixelAuroc === null ? null : (e.imageAuroc + e.pixelAuroc) / 2);

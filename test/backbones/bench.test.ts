@@ -60,6 +60,14 @@ describe('chooseDefault', () => {
     expect(chooseDefault([entry('a', 10, 0.95, 0.95), entry('b', 30, 0.952, 0.951)])).toBe('a');
   });
 
+  it('leaves out a backbone whose fast-preset training is over 10 minutes or 4 GB', () => {
+    const slow = { ...entry('inceptionv3', 27, 0.9, 0.9), trainMinutes: 40, peakGb: 5 };
+    const big = { ...entry('huge', 20, 0.95, 0.95), trainMinutes: 8, peakGb: 6 };
+    const ok = { ...entry('mobilenetv2', 5, 0.7, 0.7), trainMinutes: 4.5, peakGb: 1.3 };
+    expect(chooseDefault([slow, big, ok])).toBe('mobilenetv2');
+    expect(chooseDefault([{ ...slow, trainMinutes: 9, peakGb: 3.9 }, ok])).toBe('inceptionv3');
+  });
+
   it('keeps the built-in default when no AUROC was measured', () => {
     expect(chooseDefault([entry('inceptionv3', 30, null, null), entry('mobilenetv2', 5, null, null)])).toBe('mobilenetv2');
   });

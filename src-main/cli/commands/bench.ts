@@ -45,9 +45,20 @@ const command: Command = {
         log: (l) => io.err(l),
         evaluate: values['no-eval'] ? undefined : async (id) => {
           io.err(`${id}: training and evaluating BGAD (fast preset)...`);
-          const m = await trainModel({ dataDir, backboneId: id, anomalies: 10, overrides: steps ? { steps } : {} });
-          const e = await evaluateModel(m.bundle, m.testGood, m.testDefects, {});
-          return { imageAuroc: e.imageAuroc, pixelAuroc: e.pixelAuroc ?? NaN };
+          // time and memory of this backbone's run: RSS is sampled, since maxRSS spans the process
+          const t0 = performance.now();
+          let peak = process.memoryUsage().rss;
+          const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 250);
+          try {
+            const m = await trainModel({ dataDir, backboneId: id, anomalies: 10, overrides: steps ? { steps } : {} });
+            const e = await evaluateModel(m.bundle, m.testGood, m.testDefects, {});
+            peak = Math.max(peak, process.memoryUsage().rss);
+            // a shortened run (--steps) says nothing about the fast preset's time
+            const trainMinutes = steps ? null : (performance.now() - t0) / 60_000;
+            return { imageAuroc: e.imageAuroc, pixelAuroc: e.pixelAuroc ?? NaN, trainMinutes, peakGb: peak / 2 ** 30 };
+          } finally {
+            clearInterval(sampler);
+          }
         },
       });
     } else if (what === 'db') {
