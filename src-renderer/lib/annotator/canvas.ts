@@ -1,6 +1,7 @@
 /**
  * Konva drawing of the annotation document. A fixed layer stack, created once:
- *   image (the photo) / heat (optional heat map) / mask (the document, coloured per defect
+ *   image (the photo) / heat (the image's inspection heat map, when there is one: scaled to
+ *   the image, semi-transparent, shown or hidden) / mask (the document, coloured per defect
  *   type) / stroke (the brush outline under the cursor) / ui (nothing clickable yet)
  * All layers but none listen: pointer input is read from the container element and handed to
  * the active tool by the Annotator view; this module only draws what the document and the
@@ -23,6 +24,8 @@ export class AnnotatorCanvas {
   readonly #uiLayer = new Konva.Layer({ listening: false });
   readonly #image = new Konva.Image({ image: undefined, x: 0, y: 0 });
   readonly #mask = new Konva.Image({ image: undefined, x: 0, y: 0 });
+  readonly #heat = new Konva.Image({ image: undefined, x: 0, y: 0, opacity: 0.5, visible: false });
+  #heatShown = false;
   readonly #cursor = new Konva.Circle({ radius: 5, stroke: '#ffffff', strokeWidth: 1, dash: [3, 3], visible: false, strokeScaleEnabled: false });
   readonly #cursorShadow = new Konva.Circle({ radius: 5, stroke: '#000000', strokeWidth: 1, visible: false, strokeScaleEnabled: false, opacity: 0.5 });
   readonly #maskCanvas: HTMLCanvasElement;
@@ -37,6 +40,7 @@ export class AnnotatorCanvas {
   constructor(container: HTMLDivElement, doc: MaskDocument, width: number, height: number) {
     this.stage = new Konva.Stage({ container, width, height, listening: false });
     this.#imageLayer.add(this.#image);
+    this.#heatLayer.add(this.#heat);
     this.#maskLayer.add(this.#mask);
     this.#strokeLayer.add(this.#cursorShadow, this.#cursor);
     for (const l of [this.#imageLayer, this.#heatLayer, this.#maskLayer, this.#strokeLayer, this.#uiLayer]) this.stage.add(l);
@@ -53,6 +57,7 @@ export class AnnotatorCanvas {
     this.#maskCanvas.width = doc.width;
     this.#maskCanvas.height = doc.height;
     this.#mask.image(this.#maskCanvas);
+    this.#heat.size({ width: doc.width, height: doc.height });
     this.#off = doc.onChange((dirty) => this.#schedule(dirty));
     this.#schedule(null);
   }
@@ -60,6 +65,28 @@ export class AnnotatorCanvas {
   setImage(img: CanvasImageSource | undefined): void {
     this.#image.image(img);
     this.#imageLayer.batchDraw();
+  }
+
+  /**
+   * The heat map drawn over the image (any size: it is stretched over the whole image, as the
+   * inspection computed it); undefined removes it.
+   */
+  setHeatmap(img: CanvasImageSource | undefined): void {
+    this.#heat.image(img);
+    this.#heat.size({ width: this.#doc.width, height: this.#doc.height });
+    this.#heat.visible(this.#heatShown && img !== undefined);
+    this.#heatLayer.batchDraw();
+  }
+
+  setHeatmapVisible(shown: boolean): void {
+    this.#heatShown = shown;
+    this.#heat.visible(shown && !!this.#heat.image());
+    this.#heatLayer.batchDraw();
+  }
+
+  setHeatmapOpacity(opacity: number): void {
+    this.#heat.opacity(Math.min(1, Math.max(0, opacity)));
+    this.#heatLayer.batchDraw();
   }
 
   /** Colours per defect type (`#rrggbb`) and their drawing order (last on top). */
