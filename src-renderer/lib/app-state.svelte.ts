@@ -156,6 +156,8 @@ export class AppState {
     if (patch.view && patch.view !== 'annotate' && patch.imageId === undefined) next.imageId = this.route.imageId;
     if (formatHash(next) === formatHash(this.route)) return true;
     if (this.#leaveGuard && !(await this.#leaveGuard())) return false;
+    // a menu request not taken by its view does not follow the user elsewhere
+    if (next.view !== this.route.view) this.request = null;
     this.route = next;
     if (typeof window !== 'undefined') window.history.replaceState(null, '', formatHash(next));
     return true;

@@ -3,7 +3,8 @@
  * import a synthetic MVTec-layout category, paint a defect with mouse drags, undo and redo,
  * save, reload and find the same mask, train with the fast preset while progress shows, see
  * the new model version with metrics and histogram, inspect a folder and see the results with
- * heat maps. Screenshots of every view go to test-artifacts/e2e/ (kept by CI).
+ * heat maps, page through them, save a report, and see the heat map over the annotated
+ * image. Screenshots of every view go to test-artifacts/e2e/ (kept by CI).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,21 @@ async function maskState(): Promise<{ area: number; hash: string }> {
   const text = (await el.textContent()) ?? '';
   const area = Number(text.replace(/^Mask:\s*/, '').split(' px')[0]!.replace(/\D/g, ''));
   return { area, hash: (await el.getAttribute('data-mask-hash')) ?? '' };
+}
+
+/** Pixels of the annotator's heat-map layer (Konva's second canvas): how many are drawn, and their strongest alpha. */
+async function heatLayerPixels(): Promise<{ drawn: number; maxAlpha: number }> {
+  return page.getByTestId('annotator-canvas').evaluate((host) => {
+    const c = host.querySelectorAll('canvas')[1] as HTMLCanvasElement;
+    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let drawn = 0;
+    let maxAlpha = 0;
+    for (let i = 3; i < data.length; i += 4) {
+      if (data[i]! > 0) drawn++;
+      if (data[i]! > maxAlpha) maxAlpha = data[i]!;
+    }
+    return { drawn, maxAlpha };
+  });
 }
 
 async function drag(from: [number, number], to: [number, number]): Promise<void> {
@@ -99,6 +115,11 @@ describe.skipIf(!hasChromium)('the workstation in Chromium', () => {
     await page.getByTestId('open-annotator').click();
     await page.getByTestId('mask-area').waitFor();
     expect((await maskState()).area).toBe(0);
+    // not inspected yet: the heat-map toggle is off, and says why
+    const toggle = page.getByTestId('heatmap-toggle');
+    await expect.poll(() => toggle.getAttribute('data-heatmap')).toBe('missing');
+    expect(await toggle.isDisabled()).toBe(true);
+    expect(await toggle.getAttribute('title')).toMatch(/not been inspected yet/);
 
     await drag([-120, -60], [100, 40]);
     const one = await maskState();
@@ -160,14 +181,57 @@ describe.skipIf(!hasChromium)('the workstation in Chromium', () => {
     await page.getByTestId('batch-start').click();
     await expect.poll(() => page.getByTestId('batch-summary').textContent(), { timeout: 120_000 }).toMatch(/30images/);
     await expect.poll(() => page.getByTestId('result-row').count(), { timeout: 60_000 }).toBe(30);
+    await expect.poll(() => page.getByTestId('rows-indicator').textContent()).toBe('rows 1–30 of 30');
     const heat = page.getByTestId('result-heatmap').first();
     await heat.evaluate((img: HTMLImageElement) => img.decode());
     expect(await heat.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    // pages of 25: PageDown in the table shows the other 5, still highest score first
+    const scores = async () => (await page.getByTestId('result-row').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-score')))));
+    await page.getByTestId('page-size').selectOption('25');
+    await expect.poll(() => page.getByTestId('rows-indicator').textContent()).toBe('rows 1–25 of 30');
+    const first = await scores();
+    expect(first).toHaveLength(25);
+    expect(first).toEqual([...first].sort((a, b) => b - a));
+    await page.getByTestId('results-wrap').focus();
+    await page.keyboard.press('PageDown');
+    await expect.poll(() => page.getByTestId('rows-indicator').textContent()).toBe('rows 26–30 of 30');
+    const second = await scores();
+    expect(second).toHaveLength(5);
+    expect(Math.max(...second)).toBeLessThanOrEqual(Math.min(...first));
+    await page.keyboard.press('PageUp');
+    await expect.poll(() => page.getByTestId('rows-indicator').textContent()).toBe('rows 1–25 of 30');
+    // browser mode: the report path is typed (no save dialog); the PDF button writes a .pdf
+    expect(await page.getByTestId('report-path-choose').count()).toBe(0);
+    expect(await page.getByTestId('report-path').inputValue()).toMatch(/test-inspection-\d+-report$/);
+    await page.getByTestId('report-path').fill(join(dir, 'qa-report.csv'));
+    await expect.poll(() => page.getByTestId('report-pdf').isEnabled(), { timeout: 30_000 }).toBe(true);
+    await page.getByTestId('report-pdf').click();
+    await expect.poll(() => existsSync(join(dir, 'qa-report.pdf'))).toBe(true);
     // single image by path, with its heat map
     await page.getByTestId('single-path').fill(join(category, 'test', 'good', '000.png'));
     await page.getByTestId('single-inspect').click();
     await expect.poll(() => page.getByTestId('single-result').textContent(), { timeout: 60_000 }).toMatch(/PASS|FAIL/);
     await shot('6-inspect');
+  });
+
+  it('draws the inspected image\'s heat map over it in the annotator, toggled with H', async () => {
+    await page.getByTestId('nav-annotate').click();
+    const toggle = page.getByTestId('heatmap-toggle');
+    await expect.poll(() => toggle.getAttribute('data-heatmap'), { timeout: 15_000 }).toBe('ready');
+    expect(await toggle.isDisabled()).toBe(false);
+    expect(await toggle.getAttribute('title')).toMatch(/Heat map of inspection run #\d+ .*\(H\)/);
+    expect((await heatLayerPixels()).drawn).toBe(0);
+    await page.keyboard.press('h');
+    await expect.poll(() => page.getByTestId('annotator-canvas').getAttribute('data-heatmap-shown')).toBe('true');
+    await expect.poll(async () => (await heatLayerPixels()).drawn).toBeGreaterThan(1000);
+    const half = (await heatLayerPixels()).maxAlpha;
+    expect(half).toBeLessThan(200); // semi-transparent (45 %)
+    await page.getByTestId('heatmap-opacity').fill('1');
+    await expect.poll(async () => (await heatLayerPixels()).maxAlpha).toBeGreaterThan(half);
+    await page.getByTestId('heatmap-opacity').fill('0.45');
+    await shot('6b-annotator-heatmap');
+    await toggle.click();
+    await expect.poll(async () => (await heatLayerPixels()).drawn).toBe(0);
   });
 
   it('shows the settings, and the page logged no errors', async () => {
