@@ -36,10 +36,10 @@ async function maskState(): Promise<{ area: number; hash: string }> {
   return { area, hash: (await el.getAttribute('data-mask-hash')) ?? '' };
 }
 
-/** Pixels of the annotator's heat-map layer (Konva's second canvas): how many are drawn, and their strongest alpha. */
-async function heatLayerPixels(): Promise<{ drawn: number; maxAlpha: number }> {
-  return page.getByTestId('annotator-canvas').evaluate((host) => {
-    const c = host.querySelectorAll('canvas')[1] as HTMLCanvasElement;
+/** Pixels of an annotator layer (Konva canvases: 0 image, 1 heat map, 2 masks): how many are drawn, and their strongest alpha. */
+async function layerPixels(layer: 'heat' | 'mask'): Promise<{ drawn: number; maxAlpha: number }> {
+  return page.getByTestId('annotator-canvas').evaluate((host, index) => {
+    const c = host.querySelectorAll('canvas')[index] as HTMLCanvasElement;
     const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
     let drawn = 0;
     let maxAlpha = 0;
@@ -48,7 +48,7 @@ async function heatLayerPixels(): Promise<{ drawn: number; maxAlpha: number }> {
       if (data[i]! > maxAlpha) maxAlpha = data[i]!;
     }
     return { drawn, maxAlpha };
-  });
+  }, layer === 'heat' ? 1 : 2);
 }
 
 async function drag(from: [number, number], to: [number, number]): Promise<void> {
@@ -220,18 +220,23 @@ describe.skipIf(!hasChromium)('the workstation in Chromium', () => {
     await expect.poll(() => toggle.getAttribute('data-heatmap'), { timeout: 15_000 }).toBe('ready');
     expect(await toggle.isDisabled()).toBe(false);
     expect(await toggle.getAttribute('title')).toMatch(/Heat map of inspection run #\d+ .*\(H\)/);
-    expect((await heatLayerPixels()).drawn).toBe(0);
+    expect((await layerPixels('heat')).drawn).toBe(0);
     await page.keyboard.press('h');
     await expect.poll(() => page.getByTestId('annotator-canvas').getAttribute('data-heatmap-shown')).toBe('true');
-    await expect.poll(async () => (await heatLayerPixels()).drawn).toBeGreaterThan(1000);
-    const half = (await heatLayerPixels()).maxAlpha;
+    await expect.poll(async () => (await layerPixels('heat')).drawn).toBeGreaterThan(1000);
+    const half = (await layerPixels('heat')).maxAlpha;
     expect(half).toBeLessThan(200); // semi-transparent (45 %)
     await page.getByTestId('heatmap-opacity').fill('1');
-    await expect.poll(async () => (await heatLayerPixels()).maxAlpha).toBeGreaterThan(half);
+    await expect.poll(async () => (await layerPixels('heat')).maxAlpha).toBeGreaterThan(half);
     await page.getByTestId('heatmap-opacity').fill('0.45');
     await shot('6b-annotator-heatmap');
     await toggle.click();
-    await expect.poll(async () => (await heatLayerPixels()).drawn).toBe(0);
+    await expect.poll(async () => (await layerPixels('heat')).drawn).toBe(0);
+    // the mask opacity slider changes the mask layer too
+    const mask = (await layerPixels('mask')).maxAlpha;
+    expect(mask).toBeGreaterThan(0);
+    await page.getByTestId('mask-opacity').fill(mask > 200 ? '0.3' : '1');
+    await expect.poll(async () => (await layerPixels('mask')).maxAlpha).not.toBe(mask);
   });
 
   it('shows the settings, and the page logged no errors', async () => {
