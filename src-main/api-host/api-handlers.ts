@@ -16,6 +16,7 @@ import type { SettingsStore } from './settings-store';
 
 export interface DialogsPort {
   pickFolder(args: { title?: string }): Promise<{ path: string | null }>;
+  pickFile(args: { title?: string; filterName?: string; extensions?: string[] }): Promise<{ path: string | null }>;
   pickSaveFile(args: { title?: string; defaultName?: string; extensions?: string[] }): Promise<{ path: string | null }>;
 }
 
@@ -124,6 +125,7 @@ export function createApiHandlers(deps: HandlerDeps): ApiHandlers {
     },
     'app.checkPath': (a) => checkPath(a.path, a.expect),
     'app.pickFolder': (a) => (deps.dialogs ? deps.dialogs.pickFolder(a) : noDialogs()),
+    'app.pickFile': (a) => (deps.dialogs ? deps.dialogs.pickFile(a) : noDialogs()),
     'app.pickSaveFile': (a) => (deps.dialogs ? deps.dialogs.pickSaveFile(a) : noDialogs()),
 
     'jobs.get': async (a) => jobs.get(a.jobId),

@@ -1,4 +1,4 @@
-/** Native pickers for the contract's app.pickFolder / app.pickSaveFile (desktop app only). */
+/** Native pickers for the contract's app.pickFolder / pickFile / pickSaveFile (desktop app only). */
 import type { BrowserWindow, Dialog } from 'electron';
 import type { DialogsPort } from '../api-host/api-handlers';
 
@@ -16,6 +16,16 @@ export function createDialogs(dialog: Pick<Dialog, 'showOpenDialog' | 'showSaveD
     async pickFolder(args) {
       const win = getWindow();
       const options = { title: args.title ?? 'Choose a folder', properties: ['openDirectory' as const] };
+      const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+      return { path: r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]! };
+    },
+    async pickFile(args) {
+      const win = getWindow();
+      const options = {
+        title: args.title ?? 'Choose a file',
+        properties: ['openFile' as const],
+        filters: args.extensions?.length ? [{ name: args.filterName ?? 'Files', extensions: args.extensions }, { name: 'All files', extensions: ['*'] }] : undefined,
+      };
       const r = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
       return { path: r.canceled || r.filePaths.length === 0 ? null : r.filePaths[0]! };
     },

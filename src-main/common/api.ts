@@ -165,7 +165,10 @@ export interface SingleInspection {
   heatmapPath: string;
 }
 
-/** Commands from the desktop app's menu (browser mode binds the same keys in the page). */
+/** Image file extensions the app reads (import, inspection, pickers), lower case, no dot. */
+export const IMAGE_FILE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'tif', 'tiff', 'bmp', 'webp', 'gif'] as const;
+
+/** Commands from the desktop app's menu (browser mode has no menu; Alt+1…6 switch views in both). */
 export const MENU_COMMANDS = [
   'new-dataset',
   'import-folder',
@@ -251,6 +254,14 @@ export const contract = {
       'Checks a typed path (browser mode has no native pickers).',
     ),
     pickFolder: command<{ path: string | null }>()(v.object({ title: v.optional(v.string({ max: 200 })) }), 'Native folder picker (desktop app only).'),
+    pickFile: command<{ path: string | null }>()(
+      v.object({
+        title: v.optional(v.string({ max: 200 })),
+        filterName: v.optional(v.string({ max: 60 })),
+        extensions: v.optional(v.array(v.string({ min: 1, max: 10, pattern: /^[A-Za-z0-9]+$/, patternText: 'an extension like "png"' }), { max: 20 })),
+      }),
+      'Native open-file picker (desktop app only).',
+    ),
     pickSaveFile: command<{ path: string | null }>()(
       v.object({
         title: v.optional(v.string({ max: 200 })),

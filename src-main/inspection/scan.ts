@@ -8,10 +8,11 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { AppError } from '../common/errors';
+import { IMAGE_FILE_EXTENSIONS } from '../common/api';
 import { matchesAny } from './glob';
 
 /** File types inspected when no `include` is given. */
-export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'tif', 'tiff', 'bmp', 'webp', 'gif'];
+export const IMAGE_EXTENSIONS: readonly string[] = IMAGE_FILE_EXTENSIONS;
 export const DEFAULT_INCLUDE = [`*.{${IMAGE_EXTENSIONS.join(',')}}`];
 
 export interface ScannedFile {

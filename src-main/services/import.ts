@@ -16,6 +16,7 @@
 import { existsSync, readdirSync, rmSync, statSync, type Dirent } from 'node:fs';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { AppError, isAppError } from '../common/errors';
+import { IMAGE_FILE_EXTENSIONS } from '../common/api';
 import type { ImportDuplicate, ImportLayout, ImportProblem, ImportProgress, ImportRun, ImportSummary } from '../common/records';
 import { probeImage, readMaskPng, type ImageInfo } from '../images/load';
 import { fromDataRef } from '../db/files';
@@ -26,7 +27,7 @@ import { countOnes, placeMaskFileCopy } from './masks';
 import { now, type Store } from './store';
 import { asId, asInt, asText } from './validate';
 
-export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif']);
+export const IMAGE_EXTENSIONS = new Set(IMAGE_FILE_EXTENSIONS.map((e) => `.${e}`));
 
 export type { ImportDuplicate, ImportLayout, ImportProblem, ImportProgress, ImportRun, ImportRunStatus, ImportSummary } from '../common/records';
 

@@ -20,7 +20,7 @@ export interface MenuAction {
 export const MENU_ACTIONS: Readonly<Record<MenuCommand, MenuAction>> = {
   'new-dataset': { view: 'datasets', request: true, does: 'Datasets: focuses the name of a new dataset' },
   'import-folder': { view: 'datasets', request: true, does: 'Datasets: chooses a folder to import into the current dataset' },
-  'inspect-image': { view: 'inspect', request: true, does: 'Inspect: focuses the one-image drop zone (Enter opens the file chooser)' },
+  'inspect-image': { view: 'inspect', request: true, does: 'Inspect: chooses an image in the open dialog and inspects it (cancelled: focuses the drop zone)' },
   'inspect-folder': { view: 'inspect', request: true, does: 'Inspect: chooses a folder to inspect with the current model' },
   'export-report': { view: 'inspect', request: true, does: 'Inspect: saves the report of the run shown (PDF or CSV, by the file name chosen)' },
   'go-datasets': { view: 'datasets', request: false, does: 'shows Datasets' },

@@ -40,6 +40,13 @@ describe('native dialogs', () => {
     expect(saveFilters([])).toBeUndefined();
   });
 
+  it('opens one file with an image filter and an all-files fallback', async () => {
+    const { dialog, calls } = fakeDialog({ canceled: false, filePaths: ['/parts/p-001.png'] });
+    const d = createDialogs(dialog, () => win);
+    expect(await d.pickFile({ title: 'Inspect an image', filterName: 'Images', extensions: ['png', 'jpg'] })).toEqual({ path: '/parts/p-001.png' });
+    expect(calls[0]).toEqual({ kind: 'open', args: [win, { title: 'Inspect an image', properties: ['openFile'], filters: [{ name: 'Images', extensions: ['png', 'jpg'] }, { name: 'All files', extensions: ['*'] }] }] });
+  });
+
   it('answers null when the user cancels, with or without a window', async () => {
     const { dialog, calls } = fakeDialog({ canceled: true });
     const d = createDialogs(dialog, () => undefined);

@@ -38,6 +38,14 @@ describe('API handlers', () => {
     expect(await dispatch(handlers, '__proto__', {})).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
   });
 
+  it('answers the native pickers in browser mode with UNAVAILABLE and what to do instead', async () => {
+    const { handlers } = setup();
+    for (const [m, args] of [['app.pickFile', { extensions: ['png'] }], ['app.pickFolder', {}], ['app.pickSaveFile', {}]] as const) {
+      expect(await dispatch(handlers, m, args)).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE', hint: expect.stringContaining('Type the path') } });
+    }
+    expect(await dispatch(handlers, 'app.pickFile', { extensions: ['../png'] })).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENT' } });
+  });
+
   it('passes the delete confirmation to the service, which refuses a mismatch', async () => {
     const { handlers, services } = setup();
     await dispatch(handlers, 'datasets.create', { name: 'Tiles' });
