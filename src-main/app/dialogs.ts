@@ -1,5 +1,6 @@
 /** Native pickers for the contract's app.pickFolder / pickFile / pickSaveFile (desktop app only). */
 import type { BrowserWindow, Dialog } from 'electron';
+import { isAbsolute, join } from 'node:path';
 import type { DialogsPort } from '../api-host/api-handlers';
 
 /**
@@ -11,7 +12,11 @@ export function saveFilters(extensions: readonly string[] | undefined): { name: 
   return extensions.map((e) => ({ name: `${e.toUpperCase()} (*.${e})`, extensions: [e] }));
 }
 
-export function createDialogs(dialog: Pick<Dialog, 'showOpenDialog' | 'showSaveDialog'>, getWindow: () => BrowserWindow | undefined): DialogsPort {
+/**
+ * `defaultDir` is where a save dialog opens for a bare file name (the user's Documents folder
+ * in the app); a proposed absolute path opens where it points.
+ */
+export function createDialogs(dialog: Pick<Dialog, 'showOpenDialog' | 'showSaveDialog'>, getWindow: () => BrowserWindow | undefined, defaultDir?: () => string): DialogsPort {
   return {
     async pickFolder(args) {
       const win = getWindow();
@@ -33,7 +38,7 @@ export function createDialogs(dialog: Pick<Dialog, 'showOpenDialog' | 'showSaveD
       const win = getWindow();
       const options = {
         title: args.title ?? 'Save as',
-        defaultPath: args.defaultName,
+        defaultPath: args.defaultName && !isAbsolute(args.defaultName) && defaultDir ? join(defaultDir(), args.defaultName) : args.defaultName,
         filters: saveFilters(args.extensions),
       };
       const r = win ? await dialog.showSaveDialog(win, options) : await dialog.showSaveDialog(options);

@@ -85,7 +85,7 @@ async function start(): Promise<void> {
     settings: settingsStore,
     mode: 'electron',
     version: app.getVersion(),
-    dialogs: createDialogs(dialog, () => mainWindow),
+    dialogs: createDialogs(dialog, () => mainWindow, () => app.getPath('documents')),
     canChangeDataDir: true,
   });
   setupIpc(ipcMain, handlers, makeSenderCheck(() => (mainWindow && !mainWindow.isDestroyed() ? [mainWindow.webContents.id] : [])));

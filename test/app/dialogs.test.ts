@@ -40,6 +40,14 @@ describe('native dialogs', () => {
     expect(saveFilters([])).toBeUndefined();
   });
 
+  it('opens the save dialog in the default folder for a bare file name', async () => {
+    const { dialog, calls } = fakeDialog({ canceled: true });
+    const d = createDialogs(dialog, () => win, () => '/home/qa/Documents');
+    await d.pickSaveFile({ defaultName: 'line-inspection-4-report.pdf' });
+    await d.pickSaveFile({ defaultName: '/data/report.pdf' });
+    expect(calls.map((c) => (c.args[1] as { defaultPath?: string }).defaultPath)).toEqual(['/home/qa/Documents/line-inspection-4-report.pdf', '/data/report.pdf']);
+  });
+
   it('opens one file with an image filter and an all-files fallback', async () => {
     const { dialog, calls } = fakeDialog({ canceled: false, filePaths: ['/parts/p-001.png'] });
     const d = createDialogs(dialog, () => win);
