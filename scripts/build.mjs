@@ -15,6 +15,7 @@ const args = new Set(process.argv.slice(2));
 const nodeEntries = [
   ['src-main/cli/bgad.ts', 'dist/cli/bgad.js', 'esm'],
   ['src-main/runtime/engine-worker.ts', 'dist/engine/worker.js', 'esm'],
+  ['src-main/training/level-worker.ts', 'dist/engine/level-worker.js', 'esm'],
   ['src-main/server/main.ts', 'dist/server/main.js', 'esm'],
   ['src-main/app/main.ts', 'dist/app/main.cjs', 'cjs'],
   ['src-main/app/engine-process.ts', 'dist/app/engine-process.cjs', 'cjs'],

@@ -23,7 +23,7 @@ import { encodeBundle, decodeBundle, BundleError, type BundleMeta, type ModelBun
 import { thresholdAtFalseRejectRate } from '../metrics';
 import { createSession, type ExecutionProviderName } from '../runtime/session';
 import { scanCategory, type CategoryData, type DefectImage } from './dataset';
-import { trainFlows, type LevelData, type TrainResult } from './trainer';
+import { FeatureArena, trainFlows, type LevelData, type TrainResult } from './trainer';
 
 export interface TrainModelOptions {
   /** One category in the MVTec AD layout on disk ... */
@@ -151,9 +151,15 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
       skipped.push({ path, reason: e.message });
       progress(0.02, `skipping ${path}: ${e.message}`);
     };
+    // features go straight into shared memory, where the level workers read them
+    const capacity = trainNormals.length + known.length * (1 + cfg.syntheticPerAnomaly);
+    let arenas: FeatureArena[] = [];
     for await (const f of featuresForImages(trainNormals, { extractor, cache, sizePx: S, signal: opts.signal, onError })) {
-      shapes ??= f.shapes;
-      f.taps.forEach((t, k) => levelImages[k]!.push({ features: t, mask: null, weight: 1 }));
+      if (!shapes) {
+        shapes = f.shapes;
+        arenas = f.shapes.map((sh) => new FeatureArena(sh.channels * sh.height * sh.width, capacity));
+      }
+      f.taps.forEach((t, k) => levelImages[k]!.push({ features: arenas[k]!.add(t), mask: null, weight: 1 }));
       trainHashes.push(f.sha256);
       if (!f.fromCache) extracted++;
       i++;
@@ -177,7 +183,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
         const feats = await extractor.extractBatchWithShapes(img.chw, 1);
         feats.taps.forEach((t, k) => {
           const sh = feats.shapes[k]!;
-          levelImages[k]!.push({ features: t, mask: maskToLevel(mask, S, sh.height, sh.width, cfg.maskPooling), weight: cfg.anomalyRepeats });
+          levelImages[k]!.push({ features: arenas[k]!.add(t), mask: maskToLevel(mask, S, sh.height, sh.width, cfg.maskPooling), weight: cfg.anomalyRepeats });
         });
         for (let j = 0; j < cfg.syntheticPerAnomaly; j++) {
           const target = await loadImageTensor(trainNormals[synthRng.int(trainNormals.length)]!, S);
@@ -193,7 +199,7 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
         part.forEach((p, j) => out.taps.forEach((t, k) => {
           const per = t.length / part.length;
           const sh = out.shapes[k]!;
-          levelImages[k]!.push({ features: t.slice(j * per, (j + 1) * per), mask: maskToLevel(p.mask, S, sh.height, sh.width, cfg.maskPooling), weight: 1 });
+          levelImages[k]!.push({ features: arenas[k]!.add(t.subarray(j * per, (j + 1) * per)), mask: maskToLevel(p.mask, S, sh.height, sh.width, cfg.maskPooling), weight: 1 });
         }));
       }
     }
