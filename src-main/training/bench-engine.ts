@@ -12,8 +12,10 @@ import { buildTrainGraph } from '../bgad/train-graph';
 import { positionTable } from '../bgad/posenc';
 import { Rng } from '../bgad/rng';
 import { ChunkSampler } from '../bgad/sampler';
+import { resolveConfig } from '../bgad/config';
+import { trainFlows, type LevelData } from './trainer';
 
-export interface EngineBenchOptions { positions?: number; blocks?: number; threads?: number; seconds?: number; channels?: number[] }
+export interface EngineBenchOptions { positions?: number; blocks?: number; threads?: number; seconds?: number; channels?: number[]; levelWorkerPath?: string }
 
 export interface FlowBench { channels: number; grid: number; stepMs: number; positionsPerSecond: number; trainStepGflops: number; gflopPerStep: number }
 
@@ -36,8 +38,11 @@ export interface EngineBenchResult {
   bgadThreeLevels: {
     stepMs: number;
     positionsPerSecond: number;
+    /** Whether the levels in worker threads (as trained) beat taking turns in one thread. */
     levelsRunConcurrently: boolean;
+    /** All levels in one thread, each session with all threads. */
     sequentialMs: number;
+    /** Each level in its own worker thread (what training does). */
     concurrentMs: number;
     fastPresetChunks: { positions: number[]; sequentialMs: number; concurrentMs: number };
   };
@@ -81,6 +86,20 @@ async function matmulGflops(threads: number, seconds: number): Promise<number> {
 }
 
 interface LevelRunner { run(): Promise<void>; release(): Promise<void> }
+
+/** A level of 8 images of random features, 2 of them with an anomalous corner. */
+function fakeLevel(C: number, grid: number, seed: number): LevelData {
+  const rng = new Rng(seed);
+  const HW = grid * grid;
+  return {
+    channels: C, height: grid, width: grid,
+    images: Array.from({ length: 8 }, (_, i) => ({
+      features: Float32Array.from({ length: C * HW }, () => rng.normal()),
+      mask: i < 2 ? Uint8Array.from({ length: HW }, (_, p) => (p % grid < grid / 4 && Math.floor(p / grid) < grid / 4 ? 1 : 0)) : null,
+      weight: 1,
+    })),
+  };
+}
 
 async function levelRunner(C: number, grid: number, N: number, blocks: number, threads: number, seed: number): Promise<LevelRunner> {
   const rng = new Rng(seed);
@@ -126,21 +145,24 @@ export async function benchEngine(opts: EngineBenchOptions = {}, log: (l: string
     const flops = trainStepFlops(C, N, blocks, grid);
     flows.push({ channels: C, grid, stepMs: ms, positionsPerSecond: (N / ms) * 1000, trainStepGflops: flops / (ms * 1e6), gflopPerStep: flops / 1e9 });
   }
-  // the three MobileNetV2 levels (C = 24/32/96 on 64/32/16 grids): equal chunks of N (the
-  // reference's layout), and the fast preset's chunks (N, N/2, N/4); sequential with all
-  // threads vs concurrent with one thread per level
-  const threeLevels = async (chunks: number[], concurrent: boolean): Promise<number> => {
-    const cfg = [[24, 64], [32, 32], [96, 16]] as const;
-    const rs = await Promise.all(cfg.map(([C, g], i) => levelRunner(C, g, chunks[i]!, blocks, concurrent ? 1 : threads, 100 + i)));
-    const ms = await timeLoop(concurrent ? () => Promise.all(rs.map((r) => r.run())) : async () => { for (const r of rs) await r.run(); }, seconds);
-    for (const r of rs) await r.release();
-    return ms;
+  // the three MobileNetV2 levels (C = 24/32/96 on 64/32/16 grids) through the real trainer:
+  // equal chunks of N (the reference's layout) and the fast preset's (N, N/2, N/4); each level
+  // in its own worker thread (as trained), or all levels taking turns in one thread
+  const threeLevels = async (levelPositions: 'equal' | 'sqrt', workers: boolean): Promise<number> => {
+    const levels = ([[24, 64], [32, 32], [96, 16]] as const).map(([C, g], i) => fakeLevel(C, g, 100 + i));
+    const cfg = resolveConfig('fast', { positionsPerStep: N, levelPositions, blocks, seed: 1 });
+    const hooks = { threads, inThread: !workers, levelWorkerPath: opts.levelWorkerPath };
+    const short = await trainFlows(levels, cfg, 2, hooks);
+    const perStep = short.trainMs / 2;
+    const steps = 2 + Math.max(4, Math.round((seconds * 1000) / perStep));
+    const long = await trainFlows(levels, cfg, steps, hooks);
+    return (long.trainMs - short.trainMs) / (steps - 2);
   };
-  log('three-level BGAD step (24/32/96)...');
-  const equalSeq = await threeLevels([N, N, N], false);
-  const equalPar = await threeLevels([N, N, N], true);
-  const fastSeq = await threeLevels([N, N / 2, N / 4], false);
-  const fastPar = await threeLevels([N, N / 2, N / 4], true);
+  log('three-level BGAD step (24/32/96), levels in worker threads and in one thread...');
+  const equalPar = await threeLevels('equal', true);
+  const equalSeq = await threeLevels('equal', false);
+  const fastPar = await threeLevels('sqrt', true);
+  const fastSeq = await threeLevels('sqrt', false);
   const best = Math.min(equalSeq, equalPar);
   const mean = (f: (x: FlowBench) => number) => flows.reduce((a, x) => a + f(x), 0) / flows.length;
   const stepG = mean((f) => f.trainStepGflops);

@@ -54,6 +54,8 @@ export interface TrainHooks {
   executionProvider?: ExecutionProviderName;
   /** The level worker script (default: the built dist/engine/level-worker.js, when present). */
   levelWorkerPath?: string;
+  /** Train the levels in this thread, taking turns (no level workers). */
+  inThread?: boolean;
 }
 
 /** One level's training, as a job that can run in this thread or in a level worker. */
@@ -201,7 +203,7 @@ export async function trainFlows(levels: LevelData[], cfg: TrainConfig, steps: n
   }
   const threads = hooks.threads ?? cpus().length;
   const ep = hooks.executionProvider ?? 'cpu';
-  const workerPath = levels.length > 1 && threads > 1 && ep === 'cpu' ? hooks.levelWorkerPath ?? findLevelWorker() : null;
+  const workerPath = levels.length > 1 && threads > 1 && ep === 'cpu' && !hooks.inThread ? hooks.levelWorkerPath ?? findLevelWorker() : null;
   const progress = progressReporter(hooks, cfg, steps, levels.length, t0);
   let run: { outcomes: LevelOutcome[]; nanSteps: number } | null = null;
   if (workerPath) {
