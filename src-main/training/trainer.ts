@@ -208,10 +208,10 @@ export async function trainFlows(levels: LevelData[], cfg: TrainConfig, steps: n
   let run: { outcomes: LevelOutcome[]; nanSteps: number } | null = null;
   if (workerPath) {
     try {
-      // two ORT threads per level even on 2 cores: when the lighter levels are idle between
-      // steps the heaviest one uses both (measured: equal chunks 194-200 ms a step against
-      // 236-241 ms with one thread each; the fast preset's chunks the same within noise)
-      run = await runInWorkers(jobs, workerPath, Math.min(threads, Math.max(2, Math.ceil(threads / jobs.length))), hooks, progress);
+      // one ORT thread per level when there are more levels than threads: two threads per
+      // level were faster with equal chunks (194-200 ms a step against 236-241 ms) but split
+      // reductions differently from run to run, so the same seed no longer gave the same model
+      run = await runInWorkers(jobs, workerPath, Math.max(1, Math.floor(threads / jobs.length)), hooks, progress);
     } catch (e) {
       // a worker that cannot start (e.g. a packaged app that cannot load it) costs nothing:
       // the levels are deterministic, so training them here gives the same model
