@@ -84,7 +84,8 @@ export const FALLBACK_BACKBONE_ID = 'mobilenetv2';
  * Built-ins in order of preference for the default: accuracy first, then speed, from
  * `bgad bench backbones` on magnetic_tile (README). The zoo MobileNetV2 is far more accurate
  * but its file is not an npm package, so it is the default only where its verified file is
- * present; `inceptionv3` is no more accurate than `mobilenetv2` and 6x slower.
+ * present; `inceptionv3` is about as accurate but its fast-preset training is over the
+ * 10-minute, 4 GB budget, so it is never the default.
  */
 export const DEFAULT_BACKBONE_PREFERENCE: readonly string[] = ['zoo-mobilenetv2-int8', FALLBACK_BACKBONE_ID];
 export const DEFAULT_INPUT_SIZE = 256;
@@ -108,6 +109,8 @@ interface BuiltIn {
   version: number;
   build(opts: Required<BackboneOptions>): Promise<{ model: OnnxModel; sourceSha256: string }>;
   unavailableReason(opts: Required<BackboneOptions>): string | null;
+  /** What to do when it is unavailable (default: choose another backbone). */
+  unavailableHint?(opts: Required<BackboneOptions>): string;
 }
 
 function nsfwjsBuiltIn(id: string, name: NsfwjsModelName, description: string, taps: TapSpec[]): BuiltIn {
@@ -160,6 +163,7 @@ const BUILT_INS: BuiltIn[] = [
       const sha = fileSha256(file);
       return sha === ZOO_INT8_SHA256 ? null : `${file} has sha256 ${sha}, not the expected ${ZOO_INT8_SHA256} (a different version or a damaged copy)`;
     },
+    unavailableHint: (opts) => zooMissingHint(opts.modelsDir),
     async build(opts) {
       const { model, sha256 } = await readZooInt8(opts.modelsDir);
       return { model: buildFloatTwin(model, { taps: ZOO_TAPS, inputName: 'input', newInputName: INPUT_NAME, normalization: IMAGENET }), sourceSha256: sha256 };
@@ -181,10 +185,15 @@ function fileSha256(file: string): string {
   return sha;
 }
 
+/** Where the zoo model file goes, for an error about its absence. */
+function zooMissingHint(modelsDir: string): string {
+  return `Copy the original mobilenetv2-12-int8.onnx (sha256 ${ZOO_INT8_SHA256.slice(0, 12)}…) into ${join(modelsDir, 'mobilenetv2-12-int8')}, or set BGAD_MODELS_DIR to a folder holding mobilenetv2-12-int8/; to train, you can also choose another backbone (a model trained with this one needs it to inspect).`;
+}
+
 /** Reads and hash-checks the zoo int8 model. */
 export async function readZooInt8(modelsDir = defaultModelsDir()): Promise<{ model: OnnxModel; sha256: string; path: string }> {
   const file = join(modelsDir, ZOO_INT8_FILE);
-  if (!existsSync(file)) throw new AppError('UNAVAILABLE', `Backbone zoo-mobilenetv2-int8 is unavailable: ${file} is not on this machine.`, { hint: 'Copy mobilenetv2-12-int8.onnx into that folder, or use another backbone.', subject: file });
+  if (!existsSync(file)) throw new AppError('UNAVAILABLE', `Backbone zoo-mobilenetv2-int8 is unavailable: ${file} is not on this machine.`, { hint: zooMissingHint(modelsDir), subject: file });
   const bytes = await readFile(file);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (sha256 !== ZOO_INT8_SHA256) {
@@ -305,12 +314,7 @@ async function buildOrLoad(id: string, o: Required<BackboneOptions>): Promise<Ba
     throw new AppError('BAD_BACKBONE', `Unknown backbone ${id}.`, { hint: `Choose one of: ${BUILT_INS.map((x) => x.id).join(', ')}, or add your own ONNX file with a tap spec.` });
   }
   const reason = b.unavailableReason(o);
-  if (reason) {
-    const hint = id === 'zoo-mobilenetv2-int8'
-      ? `Copy the original mobilenetv2-12-int8.onnx (sha256 ${ZOO_INT8_SHA256.slice(0, 12)}…) into ${join(o.modelsDir, 'mobilenetv2-12-int8')}, or set BGAD_MODELS_DIR to a folder holding mobilenetv2-12-int8/; to train, you can also choose another backbone (a model trained with this one needs it to inspect).`
-      : 'Choose another backbone.';
-    throw new AppError('UNAVAILABLE', `Backbone ${id} is unavailable: ${reason}.`, { hint });
-  }
+  if (reason) throw new AppError('UNAVAILABLE', `Backbone ${id} is unavailable: ${reason}.`, { hint: b.unavailableHint?.(o) ?? 'Choose another backbone.' });
   const dir = join(o.cacheDir, id);
   const onnxPath = join(dir, 'backbone.onnx');
   const metaPath = join(dir, 'meta.json');
