@@ -106,14 +106,8 @@ async function levelRunner(C: number, grid: number, N: number, blocks: number, t
   const w = initFlowWeights({ channels: C, blocks }, rng);
   const tg = buildTrainGraph(w, { tau: 0.1, focal: true }, { h: grid, w: grid });
   const s = await ort.InferenceSession.create(tg.onnx, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-  // realistic chunks: features of 8 fake images, 2 of them with an anomalous blob
-  const HW = grid * grid;
-  const images = Array.from({ length: 8 }, (_, i) => ({
-    features: Float32Array.from({ length: C * HW }, () => rng.normal()),
-    mask: i < 2 ? Uint8Array.from({ length: HW }, (_, p) => (p % grid < grid / 4 && Math.floor(p / grid) < grid / 4 ? 1 : 0)) : null,
-    weight: 1,
-  }));
-  const sampler = new ChunkSampler(images, C, grid, grid);
+  // realistic chunks: features of 8 fake images, 2 of them with an anomalous corner
+  const sampler = new ChunkSampler(fakeLevel(C, grid, seed + 1).images, C, grid, grid);
   const chunk = sampler.sample(N, rng, false);
   const nNormal = N - chunk.anomalous;
   const kIdx = Math.floor(nNormal * 0.01);
