@@ -6,12 +6,10 @@
  * messages: no ONNX Runtime work ever runs on it.
  */
 import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import type { EngineEvent, EngineProgress } from '../common/engine-protocol';
 import { AppError, deserializeError } from '../common/errors';
+import { findEngineScript } from './built-files';
 
 export interface RunOptions {
   onProgress?: (p: EngineProgress) => void;
@@ -28,10 +26,8 @@ interface Pending {
 
 
 export function defaultWorkerPath(): string {
-  const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
-  for (const p of [join(here, '..', 'engine', 'worker.js'), join(here, '..', '..', 'dist', 'engine', 'worker.js'), join(process.cwd(), 'dist', 'engine', 'worker.js')]) {
-    if (existsSync(p)) return p;
-  }
+  const p = findEngineScript('worker.js');
+  if (p) return p;
   throw new AppError('UNAVAILABLE', 'The engine is not built (dist/engine/worker.js is missing).', { hint: 'Run "npm run build" in the BGAD Inspector folder.' });
 }
 

@@ -4,10 +4,7 @@
  * Runs in the engine process (or a CLI process); never on a UI or server event loop.
  */
 import * as ort from 'onnxruntime-node';
-import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Adam, cosineWithWarmup } from '../autodiff/optim';
 import { ChunkSampler, type LevelImage } from '../bgad/sampler';
@@ -19,6 +16,7 @@ import { positionsForLevel, type TrainConfig } from '../bgad/config';
 import { AppError, deserializeError, type SerializedError } from '../common/errors';
 import type { EngineProgress } from '../common/engine-protocol';
 import { createSession, type ExecutionProviderName } from '../runtime/session';
+import { findEngineScript } from '../runtime/built-files';
 
 export interface LevelData {
   channels: number;
@@ -203,7 +201,7 @@ export async function trainFlows(levels: LevelData[], cfg: TrainConfig, steps: n
   }
   const threads = hooks.threads ?? cpus().length;
   const ep = hooks.executionProvider ?? 'cpu';
-  const workerPath = levels.length > 1 && threads > 1 && ep === 'cpu' && !hooks.inThread ? hooks.levelWorkerPath ?? findLevelWorker() : null;
+  const workerPath = levels.length > 1 && threads > 1 && ep === 'cpu' && !hooks.inThread ? hooks.levelWorkerPath ?? findEngineScript('level-worker.js') : null;
   const progress = progressReporter(hooks, cfg, steps, levels.length, t0);
   let run: { outcomes: LevelOutcome[]; nanSteps: number } | null = null;
   if (workerPath) {
@@ -397,13 +395,6 @@ export function shareLevelFeatures(jobs: { images: LevelImage[] }[]): void {
       off += im.features.length;
     }
   }
-}
-
-/** The built level worker (dist/engine/level-worker.js), or null when it is not there. */
-export function findLevelWorker(): string | null {
-  const here = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, '..', 'engine', 'level-worker.js'), join(here, '..', '..', 'dist', 'engine', 'level-worker.js'), join(process.cwd(), 'dist', 'engine', 'level-worker.js')];
-  return candidates.find((p) => existsSync(p)) ?? null;
 }
 
 function allFinite(a: Float32Array): boolean {
