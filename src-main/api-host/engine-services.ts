@@ -29,7 +29,7 @@ import { listDefectTypes } from '../services/defect-types';
 import { getImage, listImages } from '../services/images';
 import { addInspectionResults, createInspectionRun, finishInspectionRun, getInspectionRun, type AddResultInput } from '../services/inspections';
 import { listMasks } from '../services/masks';
-import { getActiveModelVersion, getModelVersion, updateModelVersion } from '../services/model-versions';
+import { getActiveModelVersion, getModelVersion, syncBundleThreshold, updateModelVersion } from '../services/model-versions';
 import type { Store } from '../services/store';
 import {
   appendTrainingProgress,
@@ -197,6 +197,7 @@ function bundlePath(store: Store, mv: ModelVersion): string {
   if (!mv.bundleFile) throw new AppError('BAD_MODEL', `Model version ${mv.number} has no saved model file.`, { hint: 'Train the model again.' });
   const p = fromDataRef(store.layout.root, mv.bundleFile);
   if (!existsSync(p)) throw new AppError('BAD_MODEL', `The model file of version ${mv.number} is missing (${p}).`, { hint: 'Restore the data folder from a backup, or train again.', subject: p });
+  syncBundleThreshold(store, mv.id);
   return p;
 }
 

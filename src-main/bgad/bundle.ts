@@ -23,6 +23,26 @@ export interface BundleLevel {
   boundary: number | null;
 }
 
+/** How the threshold was set at training time: at most `rate` of the held-out normal images score above it. */
+export interface HeldOutThresholdRule {
+  kind: 'held-out-false-reject-rate';
+  rate: number;
+  heldOutImages: number;
+}
+
+/** A threshold changed after training (the app's Models view): when, from what, and the rule it replaced. */
+export interface UserThresholdRule {
+  kind: 'set-by-user';
+  /** ISO time of the change. */
+  at: string;
+  /** The threshold before this change. */
+  previous: number;
+  /** The rule the training set, kept across later changes. */
+  trained: HeldOutThresholdRule;
+}
+
+export type ThresholdRule = HeldOutThresholdRule | UserThresholdRule;
+
 export interface BundleMeta {
   format: 'bgad-model';
   formatVersion: number;
@@ -31,8 +51,13 @@ export interface BundleMeta {
   backbone: { id: string; sha256: string; inputSize: number };
   levels: BundleLevel[];
   calibration: Calibration;
+  /**
+   * The model's decision threshold: an image fails when its score is above it. The bundle is its
+   * one home: the app changes it by rewriting the bundle (`withThreshold`), so the app, `bgad
+   * inspect`, the reports and the exported ONNX all read the same value.
+   */
   threshold: number;
-  thresholdRule: { kind: 'held-out-false-reject-rate'; rate: number; heldOutImages: number };
+  thresholdRule: ThresholdRule;
   anomaliesUsed: { path: string; type: string; sha256: string }[];
   trainImageHashes: string[];
   /** Training or held-out images that could not be read and were left out, with the reason. */
@@ -48,6 +73,23 @@ export interface ModelBundle {
 }
 
 export class BundleError extends Error {}
+
+/** The same model with another threshold, recording the change (the training-time rule is kept). */
+export function withThreshold(b: ModelBundle, threshold: number, at: Date = new Date()): ModelBundle {
+  if (!Number.isFinite(threshold)) throw new BundleError(`the threshold must be a finite number (got ${threshold})`);
+  if (threshold === b.meta.threshold) return b;
+  const r = b.meta.thresholdRule;
+  const trained = r.kind === 'set-by-user' ? r.trained : r;
+  return { ...b, meta: { ...b.meta, threshold, thresholdRule: { kind: 'set-by-user', at: at.toISOString(), previous: b.meta.threshold, trained } } };
+}
+
+/**
+ * What decides the scores (everything but the threshold), so results scored by one version of a
+ * model stay valid after its threshold changes: verdicts are re-derived from the scores.
+ */
+export function scoringPart(b: ModelBundle): ModelBundle {
+  return { ...b, meta: { ...b.meta, threshold: 0, thresholdRule: { kind: 'held-out-false-reject-rate', rate: 0, heldOutImages: 0 } } };
+}
 
 export function encodeBundle(b: ModelBundle, sha256: (bytes: Uint8Array) => Uint8Array): Uint8Array {
   const tensors: NamedTensor[] = [];

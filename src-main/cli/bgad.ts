@@ -11,6 +11,7 @@ const io: CliIO = {
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K' + l);
     else process.stderr.write(l + '\n');
   },
+  interactive: process.stderr.isTTY === true,
 };
 
 function mainHelp(cmds: Command[]): string {

@@ -21,6 +21,8 @@ export interface CliIO {
   err(line: string): void;
   /** A progress line that overwrites itself on a terminal. */
   progress(line: string): void;
+  /** True when progress goes to a terminal (the line overwrites itself); false for a file or CI log. */
+  interactive?: boolean;
 }
 
 export class UsageError extends AppError {

@@ -28,7 +28,8 @@ export const TRAIN_OPTIONS: OptionSpec = {
 };
 
 export const TRAIN_USAGE = `  --data DIR             one category in the MVTec AD layout (required)
-  --anomalies N          known anomalies to train with (default 10; 0 = unsupervised baseline)
+  --anomalies N          known anomalies to train with (default: those available, up to 10;
+                         0 = unsupervised baseline; asking for more than exist is an error)
   --anomaly-types a,b    take known anomalies only from these defect types ("unseen" protocol)
   --seed S               random seed (default 0); same seed and data give the same model
   --backbone ID          feature extractor (default: see bgad backbones)
@@ -76,7 +77,7 @@ export function parseTrainOptions(v: Record<string, unknown>) {
   return {
     preset: preset as PresetName,
     overrides,
-    anomalies: optNum(v.anomalies, 'anomalies', { min: 0, max: 10000, integer: true }) ?? 10,
+    anomalies: optNum(v.anomalies, 'anomalies', { min: 0, max: 10000, integer: true }),
     anomalyTypes: types,
     backboneId: v.backbone as string | undefined,
     threads: optNum(v.threads, 'threads', { min: 1, max: 256, integer: true }),

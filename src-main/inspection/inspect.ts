@@ -130,7 +130,7 @@ export async function inspectFolder(opts: InspectFolderOptions): Promise<Inspect
     const threshold = opts.threshold ?? source.bundle.meta.threshold;
     const scan = await scanInputFolder(input, { include: opts.include, exclude: opts.exclude, skipDirs: [out] });
     await mkdir(out, { recursive: true });
-    log = await ResultsLog.open(join(out, RESULTS_FILE), { modelSha256: source.sha256, modelFile: source.file });
+    log = await ResultsLog.open(join(out, RESULTS_FILE), { modelSha256: source.sha256, scoringSha256: source.scoringSha256, modelFile: source.file });
     await log.append({ type: 'run', startedAt, input, threshold, pid: process.pid });
     const run = await runPipeline(model, scan.files, scan.unreadableDirs, { ...opts, input, out, threshold, log });
     await log.close();

@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AppError, isAppError } from '../common/errors';
-import { encodeBundle, type ModelBundle } from '../bgad/bundle';
+import { encodeBundle, scoringPart, type ModelBundle } from '../bgad/bundle';
 import { buildScoreHead, featureInputName } from '../bgad/score-head';
 import { getBackbone, type BackboneSpec } from '../backbones/registry';
 import { defaultCacheRoot, loadBundle } from '../training/pipeline';
@@ -26,6 +26,8 @@ export interface ModelSource {
   sha256: string;
   /** The file it came from; null for an in-memory bundle. */
   file: string | null;
+  /** sha256 of what decides the scores (the bundle without its threshold): equal across threshold changes. */
+  scoringSha256: string;
 }
 
 export interface RuntimeOptions {
@@ -43,10 +45,11 @@ const sha256Raw = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(
 
 /** Reads a bundle file (BAD_MODEL when unreadable or damaged) or takes an in-memory one. */
 export async function readModelSource(model: string | ModelBundle): Promise<ModelSource> {
-  if (typeof model !== 'string') return { bundle: model, sha256: sha256Hex(encodeBundle(model, sha256Raw)), file: null };
+  const scoringSha256 = (b: ModelBundle) => sha256Hex(encodeBundle(scoringPart(b), sha256Raw));
+  if (typeof model !== 'string') return { bundle: model, sha256: sha256Hex(encodeBundle(model, sha256Raw)), file: null, scoringSha256: scoringSha256(model) };
   const file = resolve(model);
   const bundle = await loadBundle(file);
-  return { bundle, sha256: sha256Hex(await readFile(file)), file };
+  return { bundle, sha256: sha256Hex(await readFile(file)), file, scoringSha256: scoringSha256(bundle) };
 }
 
 /** The backbone the bundle was trained with; BAD_MODEL when it is missing or a different build. */

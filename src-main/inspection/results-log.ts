@@ -3,12 +3,12 @@
  * appended and flushed to disk (fdatasync) before the next file is reported, so a killed run
  * or a full disk loses no finished result. A re-run reads it back and skips what is done.
  *
- *   {"type":"header","version":1,"modelSha256":"...","modelFile":"...","createdAt":"..."}
+ *   {"type":"header","version":1,"modelSha256":"...","scoringSha256":"...","modelFile":"...","createdAt":"..."}
  *   {"type":"run","startedAt":"...","input":"...","threshold":1.23,"pid":123}
  *   {"type":"result","path":"sub/a.png","sha256":"...","score":0.8,"verdict":"pass",...}
  *
  * The first line binds the folder to one model: results of another model are refused rather
- * than mixed. A torn last line (the process died while writing it) is cut off on open.
+ * than mixed (the same model with a changed threshold is the same: its scores still hold). A torn last line (the process died while writing it) is cut off on open.
  */
 import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import { AppError } from '../common/errors';
@@ -21,6 +21,8 @@ export interface LogHeader {
   type: 'header';
   version: number;
   modelSha256: string;
+  /** The model without its threshold (absent in logs of earlier versions): a threshold change keeps the folder's results. */
+  scoringSha256?: string;
   modelFile: string | null;
   createdAt: string;
 }
@@ -77,7 +79,8 @@ export class ResultsLog {
     }
     if (goodBytes < Buffer.byteLength(text)) await truncate(path, goodBytes);
     const first = lines[0];
-    if (first && (first.type !== 'header' || (first as LogHeader).modelSha256 !== header.modelSha256)) {
+    const sameModel = (h: LogHeader) => h.modelSha256 === header.modelSha256 || (h.scoringSha256 !== undefined && h.scoringSha256 === header.scoringSha256);
+    if (first && (first.type !== 'header' || !sameModel(first as LogHeader))) {
       throw new AppError('BAD_ARGUMENT', `The output folder already holds results of another model (${path}).`, {
         hint: 'Choose an empty output folder for this model, or delete the old results.',
         subject: path,

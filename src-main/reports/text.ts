@@ -1,4 +1,5 @@
 /** Wording shared by the reports and the CLI summary. */
+import type { HeldOutThresholdRule } from '../bgad/bundle';
 import type { InspectionSummary, ModelInfo } from '../inspection/types';
 
 export function fmtScore(v: number | null, digits = 4): string {
@@ -13,8 +14,10 @@ export function describeThreshold(s: Pick<InspectionSummary, 'threshold' | 'thre
 
 export function describeThresholdRule(m: ModelInfo): string {
   const r = m.thresholdRule;
-  if (r?.kind === 'held-out-false-reject-rate') {
-    return `the model's threshold was set at training time so that at most ${(r.rate * 100).toFixed(1)} % of ${r.heldOutImages} held-out normal images (not used for training) score above it`;
+  const heldOut = (h: HeldOutThresholdRule) => `at most ${(h.rate * 100).toFixed(1)} % of ${h.heldOutImages} held-out normal images (not used for training) score above it`;
+  if (r?.kind === 'held-out-false-reject-rate') return `the model's threshold was set at training time so that ${heldOut(r)}`;
+  if (r?.kind === 'set-by-user') {
+    return `the model's threshold was changed by hand on ${r.at.slice(0, 10)} ${r.at.slice(11, 16)} UTC (from ${fmtScore(r.previous, 6)}); at training time it was set so that ${heldOut(r.trained)}`;
   }
   return `recorded rule: ${JSON.stringify(r)}`;
 }

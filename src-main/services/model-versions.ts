@@ -2,9 +2,13 @@
  * Model versions of a dataset: numbered 1, 2, 3... per dataset, each with its backbone,
  * config, bundle file, calibration, threshold, metrics and the frozen evaluation split it
  * was measured on. Exactly one (or none) is active per dataset (a partial unique index
- * enforces it). Threshold and activation changes are audited by triggers.
+ * enforces it). Threshold and activation changes are audited by triggers. The threshold's home
+ * is the version's bundle file; the row mirrors it (see `setModelThreshold`).
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeBundle, encodeBundle, withThreshold, type ModelBundle } from '../bgad/bundle';
 import { AppError } from '../common/errors';
 import { MODEL_STATUSES, type ModelComparison, type ModelStatus, type ModelVersion, type ValueDiff } from '../common/records';
 import { fromDataRef, toDataRef, writeFileAtomic } from '../db/files';
@@ -119,13 +123,50 @@ export function deactivateModelVersion(store: Store, id: unknown): ModelVersion 
   return getModelVersion(store, mid);
 }
 
-/** Changes the decision threshold (audited). */
+/**
+ * Changes the decision threshold (audited by a trigger). The model bundle is the threshold's one
+ * home: it is rewritten (atomically) with the new value and the change recorded in its threshold
+ * rule, inside the same transaction that updates the row, so the app's inspection, `bgad inspect`
+ * with the bundle, the reports and `bgad export` all use the new value. A version without a
+ * bundle file only changes its row; one whose bundle is missing or damaged is refused unchanged.
+ */
 export function setModelThreshold(store: Store, input: { id: unknown; threshold: unknown }): ModelVersion {
   const mid = asId(input.id, 'modelVersionId');
   const threshold = asFinite(input.threshold, 'threshold');
-  const r = store.db.prepare(`UPDATE model_versions SET threshold = ?, updated_at_ms = ? WHERE id = ? RETURNING *`).get(threshold, now(), mid) as Row | undefined;
-  if (!r) throw notFound('Model version', mid);
-  return toModel(r);
+  const db = store.db;
+  return db.transaction(() => {
+    const r = getRow(db, mid);
+    if (r.bundle_file) rewriteBundleThreshold(fromDataRef(store.layout.root, r.bundle_file), threshold, r.number);
+    return toModel(cached(db, `UPDATE model_versions SET threshold = ?, updated_at_ms = ? WHERE id = ? RETURNING *`).get(threshold, now(), mid) as Row);
+  }).immediate();
+}
+
+/**
+ * Brings a version's bundle to its row's threshold when the two differ: only data of earlier
+ * versions, whose app changed the row alone, can disagree. Called before the app hands the
+ * bundle to an inspection or export, so what it applies is what the file says.
+ */
+export function syncBundleThreshold(store: Store, id: number): void {
+  const r = getRow(store.db, asId(id, 'modelVersionId'));
+  if (r.bundle_file && r.threshold !== null) rewriteBundleThreshold(fromDataRef(store.layout.root, r.bundle_file), r.threshold, r.number);
+}
+
+const sha256Raw = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
+
+function rewriteBundleThreshold(file: string, threshold: number, versionNumber: number): void {
+  let bundle: ModelBundle;
+  try {
+    bundle = decodeBundle(readFileSync(file), sha256Raw);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `cannot be read (${(e as Error).message})`;
+    throw new AppError('BAD_MODEL', `The model file of version ${versionNumber} (${file}) ${why}; the threshold was not changed.`, {
+      subject: file,
+      hint: 'Restore the file from a backup (bgad db check lists missing files), or train the version again.',
+      cause: e,
+    });
+  }
+  if (bundle.meta.threshold === threshold) return;
+  writeFileAtomic(file, encodeBundle(withThreshold(bundle, threshold), sha256Raw), 'the model bundle');
 }
 
 /** Updates status, metrics, calibration or name (e.g. after a later evaluation). */

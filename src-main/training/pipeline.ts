@@ -32,7 +32,10 @@ export interface TrainModelOptions {
   category?: CategoryData;
   preset?: PresetName;
   overrides?: Partial<TrainConfig>;
-  /** Number of known anomalies to use (0 = unsupervised baseline). */
+  /**
+   * Number of known anomalies to use (0 = unsupervised baseline); more than exist is an error.
+   * Unset: those available, up to DEFAULT_KNOWN_ANOMALIES.
+   */
   anomalies?: number;
   /** Restrict known anomalies to these defect types ("unseen" protocol). */
   anomalyTypes?: string[];
@@ -60,6 +63,9 @@ const sha = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).dig
 export function defaultCacheRoot(): string {
   return process.env.BGAD_CACHE_DIR ?? join(process.cwd(), '.cache');
 }
+
+/** How many known anomalies training uses when not told (the published setting: 10 per category). */
+export const DEFAULT_KNOWN_ANOMALIES = 10;
 
 /** Picks `n` known anomalies, spread round-robin over the allowed types, deterministic by seed. */
 export function selectKnownAnomalies(pool: DefectImage[], n: number, types: string[] | undefined, rng: Rng): DefectImage[] {
@@ -105,7 +111,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
   if (!opts.category && !opts.dataDir) throw new AppError('BAD_ARGUMENT', 'Training needs a data folder or a dataset.');
   const cat = opts.category ?? scanCategory(opts.dataDir!);
   const rng = new Rng(cfg.seed);
-  const nAnom = opts.anomalies ?? 10;
+  // Without an explicit count, use the known anomalies there are, up to the default.
+  const nAnom = opts.anomalies ?? DEFAULT_KNOWN_ANOMALIES;
   // Known anomalies: from train/<type> when present, else from the test set (then removed from it).
   const fromTrain = cat.trainDefects.length > 0;
   const pool = fromTrain ? cat.trainDefects : cat.testDefects;
@@ -114,7 +121,12 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
     if (unknown.length) throw new AppError('BAD_ARGUMENT', `Unknown defect type(s) ${unknown.join(', ')} in ${cat.dir}.`, { hint: `Known types: ${cat.defectTypes.join(', ') || 'none'}.` });
   }
   const known = nAnom > 0 ? selectKnownAnomalies(pool, nAnom, opts.anomalyTypes, rng.fork()) : [];
-  if (nAnom > 0 && known.length < nAnom) {
+  if (opts.anomalies === undefined) {
+    const where = fromTrain ? 'train/<type>' : 'the test set';
+    progress(0, known.length === nAnom ? `using ${known.length} known anomalies (the default) from ${where}`
+      : known.length > 0 ? `using all ${known.length} known anomalies available in ${where} (the default is up to ${DEFAULT_KNOWN_ANOMALIES})`
+        : 'no known anomalies are available: training unsupervised');
+  } else if (nAnom > 0 && known.length < nAnom) {
     throw new AppError('BAD_DATASET', `Only ${known.length} known anomalies are available in ${cat.dir} (asked for ${nAnom}).`, { hint: 'Lower --anomalies, or add defective images with masks under train/<type>/.' });
   }
   const noMask = known.filter((d) => !d.maskPath);

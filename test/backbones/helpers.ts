@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultModelsDir, ZOO_INT8_FILE } from '../../src-main/backbones/registry';
+import { sourceKey } from '../helpers/source-key';
 
-/** Converted backbones are shared by all test files (conversion writes atomically). */
-export const TEST_CACHE_DIR = join(tmpdir(), 'bgad-test-backbones');
+/** Converted backbones are shared by all test files (conversion writes atomically), keyed by the converter's source. */
+export const TEST_CACHE_DIR = join(tmpdir(), `bgad-test-backbones-${sourceKey(['autodiff', 'backbones'], 'backbones')}`);
 
 export const ZOO_PRESENT = existsSync(join(defaultModelsDir(), ZOO_INT8_FILE));
 export const ZOO_SKIP_MESSAGE = `skipped: ${join(defaultModelsDir(), ZOO_INT8_FILE)} is absent on this machine`;

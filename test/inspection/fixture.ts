@@ -1,13 +1,16 @@
 /**
  * Shared fixture for the inspection tests: a synthetic MVTec-layout data set and one small
- * model trained on its `stripes` category, built once per fixture version and reused by every
- * test file (a lock folder keeps two vitest workers from training it twice).
+ * model trained on its `stripes` category with the `mobilenetv2` backbone (pinned: the tests
+ * assert its normalisation), built once and reused by every test file (a lock folder keeps two
+ * vitest workers from training it twice). The temp-folder cache is keyed by everything the
+ * model depends on: the recipe, the backbone build and the source code that trains it.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleForTest } from '../helpers/bundle-for-test';
+import { sourceKey } from '../helpers/source-key';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
 import { loadBundle, saveBundle, trainModel } from '../../src-main/training/pipeline';
 import type { ModelBundle } from '../../src-main/bgad/bundle';
@@ -18,7 +21,13 @@ export const CACHE_DIR = join(REPO_ROOT, '.cache');
 /** The category the model is trained on (RGB stripes: the easiest for 60 steps). */
 export const CATEGORY = 'stripes';
 export const SECOND_CATEGORY = 'disc';
-const FIXTURE_VERSION = 1;
+const FIXTURE_VERSION = 2;
+/** The backbone the fixture model is trained with: pinned, whatever this machine's default is (the tests assert its normalisation). */
+export const FIXTURE_BACKBONE = 'mobilenetv2';
+/** Everything the trained model depends on besides the backbone build and the source code. */
+const RECIPE = { version: FIXTURE_VERSION, backbone: FIXTURE_BACKBONE, seed: 7, categories: [CATEGORY, SECOND_CATEGORY], train: CATEGORY, anomalies: 6, steps: 60 };
+/** The source folders that decide what the fixture's data and model are. */
+const SOURCE_DIRS = ['autodiff', 'bgad', 'backbones', 'images', 'synth', 'training'];
 
 export interface Fixture {
   /** Root of the synthetic data set (categories below it). */
@@ -34,8 +43,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function getFixture(): Promise<Fixture> {
   // keyed by the backbone build too: a model of another build would be refused (BAD_MODEL)
-  const spec = await getBackbone('mobilenetv2', { cacheDir: join(CACHE_DIR, 'backbones') });
-  const root = join(tmpdir(), `bgad-inspection-fixture-v${FIXTURE_VERSION}-${spec.sha256.slice(0, 12)}`);
+  const spec = await getBackbone(FIXTURE_BACKBONE, { cacheDir: join(CACHE_DIR, 'backbones') });
+  const root = join(tmpdir(), `bgad-inspection-fixture-${sourceKey(SOURCE_DIRS, { RECIPE, backbone: spec.sha256 })}`);
   const dataDir = join(root, 'data');
   const modelPath = join(root, 'model.bgad');
   const lock = join(root, 'lock');
@@ -52,8 +61,8 @@ export async function getFixture(): Promise<Fixture> {
     }
     try {
       if (!existsSync(modelPath)) {
-        await generateSyntheticDataset({ outDir: dataDir, seed: 7, categories: [CATEGORY, SECOND_CATEGORY] });
-        const m = await trainModel({ dataDir: join(dataDir, CATEGORY), anomalies: 6, overrides: { steps: 60 }, cacheDir: CACHE_DIR, threads: 2 });
+        await generateSyntheticDataset({ outDir: dataDir, seed: RECIPE.seed, categories: RECIPE.categories });
+        const m = await trainModel({ dataDir: join(dataDir, RECIPE.train), backboneId: RECIPE.backbone, anomalies: RECIPE.anomalies, overrides: { steps: RECIPE.steps }, cacheDir: CACHE_DIR, threads: 2 });
         await saveBundle(modelPath, m.bundle);
       }
     } finally {

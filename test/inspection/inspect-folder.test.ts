@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, copyFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync, crc32 } from 'node:zlib';
@@ -9,6 +8,7 @@ import { openInspectionModel } from '../../src-main/inspection/model';
 import { parseCsv, CSV_COLUMNS } from '../../src-main/reports/csv';
 import type { InspectionFileResult, InspectionSummary } from '../../src-main/inspection/types';
 import { getFixture, removeDir, tempDir, type Fixture } from './fixture';
+import { pdfText } from '../helpers/pdf-text';
 
 let fx: Fixture;
 let root: string;
@@ -69,8 +69,8 @@ describe('inspecting the synthetic test set', () => {
     }
   });
 
-  it('writes a PDF that holds the summary, the model hash and every file name', () => {
-    const text = execFileSync('pdftotext', ['-layout', join(root, 'run', 'report.pdf'), '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+  it('writes a PDF that holds the summary, the model hash and every file name', async () => {
+    const text = (await pdfText(join(root, 'run', 'report.pdf'))).replace(/\s+/g, ' ');
     expect(text).toContain('Inspection report');
     expect(text).toMatch(/Total Pass Fail Error 30 \d+ \d+ 0/);
     expect(text).toContain(first.model.sha256);
@@ -199,13 +199,13 @@ describe('files that cannot be inspected', () => {
     expect(s.error).toBe(reasons.length);
   });
 
-  it('puts the failed files and their reasons in the CSV and the PDF', () => {
+  it('puts the failed files and their reasons in the CSV and the PDF', async () => {
     const rows = parseCsv(readFileSync(join(root, 'bad-out', 'results.csv'), 'utf8'));
     const empty = rows.find((r) => r[0] === 'empty.png')!;
     expect(empty[3]).toBe('error');
     expect(empty[2]).toBe('');
     expect(empty[4]).toMatch(/empty/);
-    const text = execFileSync('pdftotext', [join(root, 'bad-out', 'report.pdf'), '-'], { encoding: 'utf8' });
+    const text = await pdfText(join(root, 'bad-out', 'report.pdf'));
     expect(text).toContain('Files that could not be inspected (8)');
     expect(text).toContain('IMAGE_TOO_LARGE');
     for (const r of s.results) expect(text).toContain(r.rel);

@@ -5,6 +5,7 @@
  * Needs the built engine worker (dist/engine/worker.js; `npm test` builds first).
  */
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,11 @@ import { servicesForStore, lazyEngine } from '../../src-main/api-host/services-w
 import { EngineHost } from '../../src-main/runtime/engine-host';
 import { openStore } from '../../src-main/services/store';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
+import { fromDataRef } from '../../src-main/db/files';
+import { inspectFolder } from '../../src-main/inspection/inspect';
+import { loadBundle } from '../../src-main/training/pipeline';
+import { decodeModel } from '../../src-main/autodiff/onnx-proto';
+import { describeThresholdRule } from '../../src-main/reports/text';
 import { createApiClient, httpTransport, type ApiClient, type WebSocketLike } from '../../src-renderer/lib/api-client';
 
 let dir: string;
@@ -110,6 +116,50 @@ describe.skipIf(!hasWorker)('engine-backed methods in browser mode', () => {
     const csv = await api.inspection.exportReport({ runId: batch.runId, format: 'csv', outPath: join(dir, 'out.csv') });
     expect(statSync(csv.path).size).toBeGreaterThan(100);
   }, 120_000);
+
+  it('applies a threshold changed in the app everywhere: app inspection, the bundle for bgad inspect, reports and the exported ONNX', async () => {
+    const bundleFile = fromDataRef(join(dir, 'data'), model.bundleFile!);
+    const cliOut = join(dir, 'cli-run');
+    const before = await inspectFolder({ model: bundleFile, input: join(category, 'test'), out: cliOut, formats: ['csv'] });
+    // a threshold at the median score: about half the files change their verdict
+    const scores = (await readFile(join(cliOut, 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'result').map((l) => l.score as number).sort((a, b) => a - b);
+    const t = Math.fround((scores[14]! + scores[15]!) / 2);
+    expect(before.fail === 15).toBe(false);
+
+    const changed = await api.models.setThreshold({ modelId: model.id, threshold: t });
+    expect(changed.threshold).toBe(t);
+    expect((await api.models.list({ datasetId: model.datasetId })).find((m) => m.id === model.id)!.threshold).toBe(t);
+
+    // the bundle file says so, with the change recorded beside the training-time rule
+    const bundle = await loadBundle(bundleFile);
+    expect(bundle.meta.threshold).toBe(t);
+    expect(bundle.meta.thresholdRule).toMatchObject({ kind: 'set-by-user', previous: model.threshold, trained: { kind: 'held-out-false-reject-rate' } });
+
+    // the app's inspection of one image and of a folder
+    const one = await api.inspection.inspectImage({ modelId: model.id, path: join(category, 'test', 'good', '000.png') });
+    expect(one.threshold).toBe(t);
+    expect(one.verdict).toBe(one.score! > t ? 'fail' : 'pass');
+    const batch = await api.inspection.startBatch({ modelId: model.id, folder: join(category, 'test') });
+    expect((await waitFor(batch.jobId, [])).type).toBe('result');
+    const run = await api.inspection.getRun({ runId: batch.runId });
+    expect(run.threshold).toBe(t);
+    expect(run.summary.fail).toBe(15);
+    const csv = await api.inspection.exportReport({ runId: batch.runId, format: 'csv', outPath: join(dir, 'after.csv') });
+    const csvFails = (await readFile(csv.path, 'utf8')).split('\n').filter((l) => /,fail,/.test(l)).length;
+    expect(csvFails).toBe(15);
+
+    // bgad inspect with the version's bundle: the same folder resumes (same scores) and re-judges at the new threshold
+    const after = await inspectFolder({ model: bundleFile, input: join(category, 'test'), out: cliOut, formats: ['csv'] });
+    expect(after).toMatchObject({ threshold: t, thresholdSource: 'model', fail: 15, resumed: 30 });
+    expect((await readFile(join(cliOut, 'results.csv'), 'utf8')).split('\n').filter((l) => /,fail,/.test(l))).toHaveLength(15);
+    expect(describeThresholdRule(after.model)).toMatch(/changed by hand/);
+
+    // the Models view's export carries it in the ONNX metadata
+    const exported = await api.models.export({ modelId: model.id, outPath: join(dir, 'model.onnx') });
+    const props = Object.fromEntries((decodeModel(await readFile(exported.path)).metadataProps ?? []).map((p) => [p.key, p.value]));
+    expect(Number(props.threshold)).toBe(t);
+    expect(JSON.parse(props.threshold_rule!)).toMatchObject({ kind: 'set-by-user' });
+  }, 180_000);
 
   it('refuses to train a dataset without enough good images', async () => {
     const empty = await api.datasets.create({ name: 'Empty' });

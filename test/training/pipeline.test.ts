@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { loadBundle, saveBundle, trainModel, selectKnownAnomalies } from '../../src-main/training/pipeline';
+import { DEFAULT_KNOWN_ANOMALIES, loadBundle, saveBundle, trainModel, selectKnownAnomalies } from '../../src-main/training/pipeline';
 import { evaluateModel } from '../../src-main/training/evaluate';
 import { scanCategory } from '../../src-main/training/dataset';
 import { Rng } from '../../src-main/bgad/rng';
@@ -55,6 +55,19 @@ describe('BGAD end to end on a synthetic category', () => {
     const onlySpot = selectKnownAnomalies(pool, 4, ['spot'], new Rng(0));
     expect(onlySpot.every((d) => d.type === 'spot')).toBe(true);
   });
+
+  it('uses the known anomalies there are when not told how many, and refuses an explicit count above them', async () => {
+    const data = join(root, 'disc');
+    const pool = scanCategory(data).trainDefects.length;
+    expect(pool).toBeGreaterThan(0);
+    expect(pool).toBeLessThan(DEFAULT_KNOWN_ANOMALIES); // the synthetic disc pool is smaller than the default
+    const notes: string[] = [];
+    const m = await trainModel({ dataDir: data, overrides: { steps: 2 }, cacheDir: CACHE_DIR, onProgress: (p) => notes.push(p.message ?? '') });
+    expect(m.bundle.meta.anomaliesUsed).toHaveLength(pool);
+    expect(notes).toContain(`using all ${pool} known anomalies available in train/<type> (the default is up to ${DEFAULT_KNOWN_ANOMALIES})`);
+    await expect(trainModel({ dataDir: data, anomalies: pool + 1, overrides: { steps: 2 }, cacheDir: CACHE_DIR }))
+      .rejects.toMatchObject({ code: 'BAD_DATASET', message: expect.stringContaining(`asked for ${pool + 1}`) });
+  }, 120_000);
 
   it('refuses to train on known anomalies that have no mask, naming the file', async () => {
     const { cpSync, rmSync } = await import('node:fs');

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { UsageError, type Command, type CliIO } from '../command';
+import { formatDuration, progressGate } from '../progress';
 import { ensureDataset } from '../../services/datasets';
 import { datasetNameFor, detectLayout, importFolder, listImportRuns, type ImportSummary } from '../../services/import';
 import { openStore, type Store } from '../../services/store';
@@ -43,18 +44,20 @@ function report(io: CliIO, name: string, datasetId: number, s: ImportSummary): v
 
 async function importOne(store: Store, io: CliIO, src: string, datasetName: string, json: boolean, signal: AbortSignal): Promise<{ summary: ImportSummary; dataset: string; datasetId: number }> {
   const { dataset } = ensureDataset(store, datasetName);
-  let last = 0;
+  const gate = progressGate(io.interactive ?? false);
+  const started = Date.now();
   const summary = await importFolder(store, {
     src,
     datasetId: dataset.id,
     signal,
     onProgress: (p) => {
       if (json) return;
-      const t = Date.now();
-      if (p.phase === 'importing' && t - last < 250 && p.processed < p.total) return;
-      last = t;
+      if (!gate(p.phase === 'scanning' ? 0 : p.total > 0 ? p.processed / p.total : 1, p.phase)) return;
       if (p.phase === 'scanning') io.progress(`${dataset.name}: scanning ${src} ...`);
-      else io.progress(`${dataset.name}: ${p.processed}/${p.total} images (imported ${p.imported}, duplicates ${p.duplicates}, rejected ${p.rejected}, masks ${p.masks})`);
+      else {
+        const eta = p.processed > 0 && p.processed < p.total ? `  ETA ${formatDuration(((Date.now() - started) / p.processed) * (p.total - p.processed))}` : '';
+        io.progress(`${dataset.name}: ${p.processed}/${p.total} images (imported ${p.imported}, duplicates ${p.duplicates}, rejected ${p.rejected}, masks ${p.masks})${eta}`);
+      }
     },
   });
   return { summary, dataset: dataset.name, datasetId: dataset.id };

@@ -3,7 +3,7 @@ import type { Command } from '../command';
 import { str, UsageError } from '../command';
 import { TRAIN_OPTIONS, TRAIN_USAGE, parseTrainOptions } from '../train-options';
 import { progressPrinter } from '../progress';
-import { saveBundle, trainModel } from '../../training/pipeline';
+import { DEFAULT_KNOWN_ANOMALIES, saveBundle, trainModel } from '../../training/pipeline';
 import { AbortError } from '../abort';
 
 const command: Command = {
@@ -20,8 +20,11 @@ const command: Command = {
     const model = await trainModel({ dataDir: data, ...o, signal: ac.signal, onProgress: progressPrinter(io, o.quiet) });
     await saveBundle(out, model.bundle);
     const m = model.bundle.meta;
+    const n = m.anomaliesUsed.length;
+    const rule = m.thresholdRule.kind === 'set-by-user' ? m.thresholdRule.trained : m.thresholdRule;
+    const which = o.anomalies !== undefined ? '' : n < DEFAULT_KNOWN_ANOMALIES ? ` (all there are; by default up to ${DEFAULT_KNOWN_ANOMALIES})` : ' (the default)';
     io.err('');
-    io.out(`saved ${out}: ${m.levels.length} levels, ${m.anomaliesUsed.length} known anomalies, threshold ${m.threshold.toFixed(4)} (${(m.thresholdRule.rate * 100).toFixed(1)} % of ${m.thresholdRule.heldOutImages} held-out normals rejected at most), ${m.training!.steps} steps in ${m.training!.trainSeconds.toFixed(0)} s`);
+    io.out(`saved ${out}: ${m.levels.length} levels, ${n} known anomalies${which}, threshold ${m.threshold.toFixed(4)} (${(rule.rate * 100).toFixed(1)} % of ${rule.heldOutImages} held-out normals rejected at most), ${m.training!.steps} steps in ${m.training!.trainSeconds.toFixed(0)} s`);
     return 0;
   },
 };
