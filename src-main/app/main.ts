@@ -5,6 +5,7 @@
  * routes: ONNX Runtime work runs in the engine utility process.
  */
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, utilityProcess } from 'electron';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { APP_ORIGIN, IPC_EVENT_CHANNEL, type ApiEvent, type MenuCommand, type Settings } from '../common/api';
 import { isAppError } from '../common/errors';
@@ -29,10 +30,23 @@ function send(event: ApiEvent): void {
   if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC_EVENT_CHANNEL, event);
 }
 
+/**
+ * The window icon on Linux, where a window has none of its own (Windows takes the .exe's icon,
+ * macOS the bundle's): resources/icon.png, beside app.asar once packaged (electron-builder.yml
+ * extraResources). Undefined where the file is absent.
+ */
+function linuxWindowIcon(appRoot: string): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const file = app.isPackaged ? join(process.resourcesPath, 'icon.png') : join(appRoot, 'resources', 'icon.png');
+  return existsSync(file) ? file : undefined;
+}
+
 async function createMainWindow(appRoot: string, stateFile: string): Promise<BrowserWindow> {
   const state = await loadWindowState(stateFile, screen.getAllDisplays().map((d) => d.workArea));
+  const icon = linuxWindowIcon(appRoot);
   const win = new BrowserWindow({
     ...state,
+    ...(icon ? { icon } : {}),
     minWidth: 800,
     minHeight: 560,
     show: false,

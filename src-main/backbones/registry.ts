@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile, mkdir } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../common/errors';
@@ -74,7 +74,7 @@ export interface BackboneListing {
 export interface BackboneOptions {
   /** Where converted graphs are written; default `<repo>/.cache/backbones`. */
   cacheDir?: string;
-  /** Folder holding `mobilenetv2-12-int8/`; default `<repo>/../shared/models`. */
+  /** Folder holding `mobilenetv2-12-int8/`; default: the first models folder that holds it (`modelsDirCandidates`). */
   modelsDir?: string;
 }
 
@@ -154,7 +154,7 @@ const BUILT_INS: BuiltIn[] = [
     description: 'ONNX Model Zoo MobileNetV2 int8 (ImageNet), run as a float twin',
     taps: ZOO_TAPS,
     normalization: IMAGENET,
-    source: 'ONNX Model Zoo mobilenetv2-12-int8.onnx (../shared/models)',
+    source: 'ONNX Model Zoo mobilenetv2-12-int8.onnx (a models folder: see `bgad backbones`)',
     license: 'Apache-2.0',
     version: 2,
     unavailableReason(opts) {
@@ -239,18 +239,45 @@ export function defaultCacheDir(): string {
   return join(appRoot(), '.cache', 'backbones');
 }
 
+/** Electron's resources folder (the one holding app.asar); undefined outside Electron. */
+function electronResourcesPath(): string | undefined {
+  const p = (process as { resourcesPath?: unknown }).resourcesPath;
+  return typeof p === 'string' && p ? p : undefined;
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+/**
+ * The app's own models folder, where files that ship with an installer are (a packager puts
+ * them into `resources/models/`; never committed). In a packaged Electron app the app root is
+ * `<resources>/app.asar` (or `<resources>/app`) and electron-builder's extraResources put the
+ * folder at `<resources>/models` (`process.resourcesPath`); in a checkout, and when Electron
+ * runs the checkout, it is `<repo>/resources/models`.
+ */
+export function appModelsDir(root = appRoot(), resourcesPath = electronResourcesPath()): string {
+  if (resourcesPath && isInside(resolve(root), resolve(resourcesPath))) return join(resourcesPath, 'models');
+  // without process.resourcesPath (a plain Node process), an app root inside an asar archive
+  const asar = /^(.*?)[\\/][^\\/]+\.asar(?:[\\/]|$)/.exec(root);
+  if (asar) return join(asar[1]!, 'models');
+  return join(root, 'resources', 'models');
+}
+
 /**
  * Folders searched for model files such as `mobilenetv2-12-int8/mobilenetv2-12-int8.onnx`,
  * in order: `$BGAD_MODELS_DIR`, `models` in the data folder (BGAD_DATA_DIR or the per-user
- * default), the app's `resources/models` (where a packager puts files that ship with an
- * installer; never committed), and `../shared/models` beside the repository.
+ * default), the app's own models folder (`appModelsDir`: `<resources>/models` in an
+ * installed app, `resources/models` in a checkout), and `../shared/models` beside the
+ * repository.
  */
 export function modelsDirCandidates(): string[] {
   const env = process.env.BGAD_MODELS_DIR;
   return [
     ...(env ? [resolve(env)] : []),
     join(resolveDataDir(), 'models'),
-    join(appRoot(), 'resources', 'models'),
+    appModelsDir(),
     resolve(appRoot(), '..', 'shared', 'models'),
   ];
 }

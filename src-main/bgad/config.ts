@@ -1,4 +1,4 @@
-/** Training configuration and presets (bgad-method.md §4). Pure. */
+/** Training configuration and presets (bgad/README.md §4). Pure. */
 
 export type PresetName = 'fast' | 'paper';
 

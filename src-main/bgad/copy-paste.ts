@@ -1,5 +1,5 @@
 /**
- * Copy-paste synthetic anomalies (bgad-method.md §4): a known defect and its mask, augmented
+ * Copy-paste synthetic anomalies (bgad/README.md §4): a known defect and its mask, augmented
  * together (flips, 90-degree rotations, brightness), pasted onto a normal image at a random
  * place. Images are planar CHW float at size S x S; masks S x S of 0/1. Pure.
  */

@@ -1,6 +1,6 @@
 /**
  * One conditional normalizing flow per feature level, with FrEIA "AllInOneBlock" semantics
- * (bgad-method.md §2), built on the autodiff graph. Pure.
+ * (bgad/README.md §2), built on the autodiff graph. Pure.
  *
  * Block, for x in R^C, condition c (128-d positional encoding):
  *   x1 = x[:Cp] (Cp = C - floor(C/2)), x2 = x[Cp:]

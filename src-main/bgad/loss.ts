@@ -1,5 +1,5 @@
 /**
- * BGAD's loss on one chunk of positions of one level (bgad-method.md §3), as graph nodes.
+ * BGAD's loss on one chunk of positions of one level (bgad/README.md §3), as graph nodes.
  * Pure.
  *
  * Inputs fed per step (besides the flow's):

@@ -1,7 +1,7 @@
 /**
  * The scoring head: backbone tap features -> per-level log-likelihood maps, calibrated
  * probabilities, bilinear upsampling to the input size, anomaly map and image score
- * (bgad-method.md §5). One ONNX graph whose output names are the product's result type
+ * (bgad/README.md §5). One ONNX graph whose output names are the product's result type
  * (`anomaly_map`, `pred_score`), so an exported model needs no glue. Pure.
  */
 import { Graph, type Value } from '../autodiff/graph';

@@ -2,7 +2,7 @@
  * Heat-map pictures of one inspected image, all made from the model-size input tensor and
  * anomaly map (no second decode of the original file):
  * - the anomaly map coloured (PNG), blurred for display (Gaussian sigma 4 at 256 px,
- *   bgad-method.md §5: cosmetic only; scores use the raw map);
+ *   bgad/README.md §5: cosmetic only; scores use the raw map);
  * - the map blended over the image (PNG);
  * - small JPEG thumbnails of the image and of the overlay, for the reports.
  * Pictures are brought back to the original aspect ratio (the model sees a square).

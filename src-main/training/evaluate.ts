@@ -1,6 +1,6 @@
 /**
  * Scores a category's test set with a trained model and computes the metrics of
- * bgad-method.md §6: image AUROC, pixel AUROC, AUPRO (to FPR 0.3), per defect type, F1 at
+ * bgad/README.md §6: image AUROC, pixel AUROC, AUPRO (to FPR 0.3), per defect type, F1 at
  * the model's threshold.
  */
 import { auroc, pixelAuroc, aupro, f1AtThreshold } from '../metrics';

@@ -1,9 +1,9 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FeatureExtractor } from '../../src-main/backbones/extractor';
-import { defaultBackboneId, defaultModelsDir, getBackbone, listBackbones, modelsDirCandidates, strideMatches, ZOO_INT8_FILE, type BackboneSpec } from '../../src-main/backbones/registry';
+import { appModelsDir, appRoot, defaultBackboneId, defaultModelsDir, getBackbone, listBackbones, modelsDirCandidates, strideMatches, ZOO_INT8_FILE, type BackboneSpec } from '../../src-main/backbones/registry';
 import backbonesCmd from '../../src-main/cli/commands/backbones';
 import { TEST_CACHE_DIR, ZOO_PRESENT, ZOO_SKIP_MESSAGE, testImage } from './helpers';
 
@@ -96,6 +96,39 @@ describe('the default backbone', () => {
       expect(await backbonesCmd.run({ values: {}, positionals: [] }, io)).toBe(0);
       expect(lines.find((l) => l.startsWith(out.default))).toMatch(/\(default\)\s+available/);
       if (!ZOO_PRESENT) expect(lines.join('\n')).toMatch(/why: the model file .*mobilenetv2-12-int8\.onnx is not on this machine/);
+    } finally {
+      if (before === undefined) delete process.env.BGAD_MODELS_DIR;
+      else process.env.BGAD_MODELS_DIR = before;
+    }
+  });
+});
+
+describe("the app's own models folder", () => {
+  it('is <repo>/resources/models in a checkout, also when Electron runs the checkout', () => {
+    const repo = resolve('/work', 'bgad-inspector');
+    expect(appModelsDir(repo, undefined)).toBe(join(repo, 'resources', 'models'));
+    expect(appModelsDir(repo, join(repo, 'node_modules', 'electron', 'dist', 'resources'))).toBe(join(repo, 'resources', 'models'));
+    expect(appModelsDir()).toBe(join(appRoot(), 'resources', 'models'));
+  });
+
+  it('is <resources>/models beside app.asar in a packaged app (electron-builder extraResources)', () => {
+    const res = resolve('/opt', 'BGAD Inspector', 'resources');
+    expect(appModelsDir(join(res, 'app.asar'), res)).toBe(join(res, 'models'));
+    expect(appModelsDir(join(res, 'app'), res)).toBe(join(res, 'models')); // asar: false
+    expect(appModelsDir(join(res, 'app.asar'), undefined)).toBe(join(res, 'models')); // no process.resourcesPath
+    const win = 'C:\\Program Files\\BGAD Inspector\\resources';
+    expect(appModelsDir(`${win}\\app.asar`, undefined)).toBe(join(win, 'models'));
+  });
+
+  it('is searched after BGAD_MODELS_DIR and the data folder, before ../shared/models', () => {
+    const before = process.env.BGAD_MODELS_DIR;
+    process.env.BGAD_MODELS_DIR = resolve('/elsewhere', 'models');
+    try {
+      const dirs = modelsDirCandidates();
+      expect(dirs).toHaveLength(4);
+      expect(dirs[0]).toBe(resolve('/elsewhere', 'models'));
+      expect(dirs[2]).toBe(appModelsDir());
+      expect(dirs[3]).toBe(resolve(appRoot(), '..', 'shared', 'models'));
     } finally {
       if (before === undefined) delete process.env.BGAD_MODELS_DIR;
       else process.env.BGAD_MODELS_DIR = before;

@@ -4,7 +4,7 @@ import { Graph } from '../../src-main/autodiff/graph';
 import { emitOnnx } from '../../src-main/autodiff/emit';
 import { buildLoss, FOCAL_ANOMALY_MAX } from '../../src-main/bgad/loss';
 
-/** bgad-method.md §3 written out directly, with detached boundary and weights. */
+/** bgad/README.md §3 written out directly, with detached boundary and weights. */
 function referenceLoss(l: number[], mask: number[], beta: number, tau: number, lambda: number, focal: boolean) {
   const s = l.map((v) => v / 10);
   const N = s.map((_, i) => i).filter((i) => mask[i] === 0);

@@ -1,5 +1,5 @@
 /**
- * A plain TypeScript reference of bgad-method.md §2 (no graph, no re-association): the
+ * A plain TypeScript reference of bgad/README.md §2 (no graph, no re-association): the
  * subnet sees the concatenation [x1, c] with the full 128-dim condition, as in FrEIA.
  */
 import { conditionAt, COND_DIM } from '../../src-main/bgad/posenc';
