@@ -5,8 +5,8 @@
  * the job kinds of src-main/runtime/jobs.ts and src-main/runtime/app-jobs.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { constants as fsConstants, existsSync, statSync } from 'node:fs';
+import { copyFile, link, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import type {
   ArgsOf,
@@ -206,12 +206,33 @@ function needEngine(engine: EngineRunner | undefined, what: string): EngineRunne
   return engine;
 }
 
-function checkOutFile(outPath: string, ext: string): string {
+function fileExists(out: string): AppError {
+  return new AppError('CONFLICT', `The file ${out} already exists.`, { subject: out, hint: 'Choose another name, or confirm that it may be overwritten.' });
+}
+
+/**
+ * The file an export writes (the extension added when missing): its folder must exist, a
+ * folder there is refused, and an existing file only with `overwrite`.
+ */
+function checkOutFile(outPath: string, ext: string, overwrite: boolean): string {
   if (!isAbsolute(outPath)) throw new AppError('BAD_ARGUMENT', `Give the full path of the file to write, e.g. /home/me/model.${ext}.`, { subject: outPath });
   const out = extname(outPath).toLowerCase() === `.${ext}` ? outPath : `${outPath}.${ext}`;
   const dir = dirname(out);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new AppError('NOT_FOUND', `The folder ${dir} does not exist.`, { subject: dir, hint: 'Create the folder first or choose another one.' });
+  const st = statSync(out, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new AppError('BAD_ARGUMENT', `${out} is a folder; give the path of a file.`, { subject: out });
+  if (st && !overwrite) throw fileExists(out);
   return out;
+}
+
+/** Copies `from` to `to`, failing (CONFLICT) where `to` exists unless `overwrite`: no window between check and write. */
+async function copyOut(from: string, to: string, overwrite: boolean): Promise<void> {
+  try {
+    await copyFile(from, to, overwrite ? 0 : fsConstants.COPYFILE_EXCL);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw fileExists(to);
+    throw e;
+  }
 }
 
 function readScores(metrics: Record<string, unknown>): { normal: number[]; defect: number[] } | null {
@@ -361,9 +382,27 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
     async export(args) {
       const eng = needEngine(engine, 'Model export');
       const mv = getModelVersion(store, args.modelId);
-      const out = checkOutFile(args.outPath, 'onnx');
-      const r = await eng.run<{ path: string }>('export-model', { bundle: bundlePath(store, mv), out, cacheDir: root });
-      return { path: r.path };
+      const overwrite = args.overwrite === true;
+      const out = checkOutFile(args.outPath, 'onnx', overwrite);
+      const bundle = bundlePath(store, mv);
+      if (overwrite) {
+        const r = await eng.run<{ path: string }>('export-model', { bundle, out, cacheDir: root });
+        return { path: r.path };
+      }
+      // never over a file that appears while the model is exported: written beside, then linked (or copied) only where none is
+      const partial = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.partial.onnx`);
+      try {
+        const r = await eng.run<{ path: string }>('export-model', { bundle, out: partial, cacheDir: root });
+        try {
+          await link(r.path, out);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw fileExists(out);
+          await copyOut(r.path, out, false); // a file system without hard links
+        }
+      } finally {
+        await rm(partial, { force: true });
+      }
+      return { path: out };
     },
   };
 
@@ -460,8 +499,9 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
       if (!existsSync(file)) {
         throw new AppError('NOT_FOUND', `Inspection run #${run.id} has no ${args.format.toUpperCase()} report.`, { hint: 'Reports are written when a run completes; run the inspection again.' });
       }
-      const out = checkOutFile(args.outPath, args.format);
-      await copyFile(file, out);
+      const overwrite = args.overwrite === true;
+      const out = checkOutFile(args.outPath, args.format, overwrite);
+      await copyOut(file, out, overwrite);
       return { path: out };
     },
   };

@@ -1,32 +1,45 @@
 /**
  * Browser mode: the contract over HTTP + WebSocket on 127.0.0.1 only.
  *   POST /api/<group>.<name>   JSON body -> ApiResponse JSON (Uint8Array as {"$bytes": base64})
- *   GET  /api/events?token=     WebSocket of ApiEvents
- *   GET  /files?path=&token=    an image or heat map, through the path guard (&thumb=N: a JPEG preview)
+ *   GET  /api/events            WebSocket of ApiEvents
+ *   GET  /files?path=           an image or heat map, through the path guard (&thumb=N: a JPEG preview)
  *   GET  /...                   the built renderer (dist/renderer), or a page saying to build it
- * Every /api and /files request needs the per-start token (header `Authorization: Bearer`,
- * `X-BGAD-Token`, or `?token=` where a browser cannot set headers). The Host header must
- * name this server (no DNS rebinding), and WebSocket Origins must be this server's.
+ * Who may call:
+ *   - /api needs the per-start token in a header (`Authorization: Bearer` or `X-BGAD-Token`),
+ *     never in the address.
+ *   - The token in the address (`/?token=`) is accepted once per page load, by the page
+ *     itself: it sets a session cookie (HttpOnly, SameSite=Strict, Path=/, another random
+ *     value than the token) with which the browser loads images (/files) and opens the event
+ *     socket, where it cannot set headers. /files and the socket also take the header.
+ *   - Requests that say they come from another site are refused (403): an Origin that is not
+ *     this server's, or Sec-Fetch-Site other than same-origin/none. Another port of this
+ *     computer is another site.
+ *   - The Host header must name this server (no DNS rebinding).
+ * Bodies above 400 MB are answered 413 as soon as that is known (Content-Length, or a chunked
+ * body passing it); bodies are read without copies (request-body.ts).
  * The event loop only routes: handlers are async and heavy work lives in the engine host.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EVENTS_PATH, FILES_PATH, type ApiEvent, type ApiHandlers } from '../common/api';
-import { serializeError, type SerializedError } from '../common/errors';
-import { decodeWire, encodeWire } from '../common/wire';
+import { AppError, serializeError, type SerializedError } from '../common/errors';
+import { encodeWire } from '../common/wire';
 import { dispatch, type Logger } from './api-handlers';
 import { guardFilePath } from './path-guard';
 import { parseThumbSize, thumbnail } from './thumbnails';
 import { contentTypeFor, STATIC_TYPES } from './static-types';
 import { cspString } from '../common/csp';
+import { BodyTooLargeError, declaredLength, decodeWireBody, readBody } from './request-body';
 
 export const LOOPBACK_HOST = '127.0.0.1';
-const MAX_BODY_BYTES = 400 * 1024 * 1024;
+export const MAX_BODY_BYTES = 400 * 1024 * 1024;
+/** After an early answer (413), how long the rest of a body is read and dropped before the connection closes. */
+const LINGER_MS = 3000;
 
 export interface ApiServerOptions {
   handlers: ApiHandlers;
@@ -38,6 +51,11 @@ export interface ApiServerOptions {
   rendererDir: string;
   /** Where image previews (`&thumb=N`) are cached. */
   thumbCacheDir: string;
+  /**
+   * Whether a path is an image the importer recorded: served even where it is a symbolic link
+   * to a file outside the imported folder, as the importer accepted it.
+   */
+  isImportedImage?(path: string): Promise<boolean> | boolean;
   /** 0 = any free port. */
   port?: number;
   /** Fixed token (tests); default 32 random bytes per start. */
@@ -49,7 +67,7 @@ export interface RunningServer {
   server: Server;
   port: number;
   token: string;
-  /** The address to open, token included. */
+  /** The address to open, token included (it starts the page's session). */
   url: string;
   close(): Promise<void>;
 }
@@ -83,8 +101,12 @@ export function statusFor(error: SerializedError): number {
     case 'IMAGE_TOO_LARGE':
       return 413;
     case 'DB_TOO_NEW':
+    case 'DB_TOO_OLD':
     case 'DISK_FULL':
+    case 'READ_ONLY':
+    case 'IO_ERROR':
     case 'ENGINE_FAILED':
+      // a named condition of this PC, not a bug: the body carries the code, message and hint
       return 500;
     case 'UNAVAILABLE':
       return 503;
@@ -100,13 +122,39 @@ function tokenMatches(given: string | undefined | null, token: string): boolean 
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function requestToken(req: IncomingMessage, url: URL): string | undefined {
+/** The token from a header (`Authorization: Bearer` or `X-BGAD-Token`); the address never counts. */
+function headerToken(req: IncomingMessage): string | undefined {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
   const header = req.headers['x-bgad-token'];
-  if (typeof header === 'string') return header;
-  return url.searchParams.get('token') ?? undefined;
+  return typeof header === 'string' ? header : undefined;
 }
+
+function cookieValue(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/**
+ * An early answer (413) may leave the client still sending its body; closing at once would
+ * make the kernel reset the connection, and the client could lose the answer. So once the
+ * answer is out, only our side is closed, and the rest of the body is read and dropped until
+ * the client closes or LINGER_MS pass ("lingering close").
+ */
+function lingerOnClose(socket: Socket): void {
+  (socket as Socket & { destroySoon(): void }).destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('end', () => socket.destroy());
+    socket.once('close', () => clearTimeout(timer));
+  };
+}
+
+const mb = (bytes: number) => Math.ceil(bytes / (1024 * 1024));
 
 function securityHeaders(res: ServerResponse): void {
   res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -126,22 +174,40 @@ function sendError(res: ServerResponse, error: SerializedError): void {
   sendJson(res, statusFor(error), { ok: false, error });
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((ok, fail) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        fail(Object.assign(new Error('too large'), { tooLarge: true }));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => ok(Buffer.concat(chunks)));
-    req.on('error', fail);
+/** 413 with words, then the connection closes (after the client had time to read it). */
+function sendTooLarge(req: IncomingMessage, res: ServerResponse, limit: number, declared?: number): void {
+  req.resume();
+  lingerOnClose(req.socket);
+  res.setHeader('Connection', 'close');
+  const size = declared !== undefined && Number.isFinite(declared) ? ` (${mb(declared)} MB)` : '';
+  sendJson(res, 413, {
+    ok: false,
+    error: {
+      code: 'IMAGE_TOO_LARGE',
+      message: `The request is too large${size}: the server accepts at most ${mb(limit)} MB per request.`,
+      hint: 'Give the path of a large image instead of dropping it, or make it smaller.',
+    },
   });
+}
+
+/** A port that cannot be used, in words (subject 'port'); other errors as they are. */
+function listenError(e: unknown, port: number): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE') {
+    return new AppError('CONFLICT', `Port ${port} on ${LOOPBACK_HOST} is already in use`, {
+      subject: 'port',
+      hint: 'stop the program that uses it, or choose another port with --port N (or leave --port out to take a free one)',
+      cause: e,
+    });
+  }
+  if (code === 'EACCES') {
+    return new AppError('FORBIDDEN', `Port ${port} on ${LOOPBACK_HOST} may not be used by this user`, {
+      subject: 'port',
+      hint: 'choose a port above 1023 with --port N (or leave --port out to take a free one)',
+      cause: e,
+    });
+  }
+  return e;
 }
 
 const NOT_BUILT_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>BGAD Inspector</title></head>
@@ -156,6 +222,24 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
   let port = 0;
   const allowedHosts = () => new Set([`${LOOPBACK_HOST}:${port}`, `localhost:${port}`]);
   const allowedOrigins = () => new Set([`http://${LOOPBACK_HOST}:${port}`, `http://localhost:${port}`]);
+  /** The page's session (the cookie's value): random per start, not the token. */
+  const session = randomBytes(32).toString('base64url');
+  /** Per port: cookies do not tell ports apart, and two servers may run at once. */
+  const sessionCookieName = () => `bgad_session_${port}`;
+  const hasSession = (req: IncomingMessage) => tokenMatches(cookieValue(req, sessionCookieName()), session);
+  /** Why a request comes from another site (Origin, Sec-Fetch-Site), or null when it does not. */
+  const foreignSite = (req: IncomingMessage): string | null => {
+    const origin = req.headers.origin;
+    if (origin !== undefined && !allowedOrigins().has(origin)) return `Origin ${origin}`;
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${String(site)}`;
+    return null;
+  };
+
+  /** The arguments of a call: large binary values are decoded in place, into the body's own memory. */
+  async function readArgs(req: IncomingMessage): Promise<unknown> {
+    return decodeWireBody(await readBody(req, MAX_BODY_BYTES));
+  }
 
   async function serveApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = decodeURIComponent(url.pathname.slice('/api/'.length));
@@ -163,16 +247,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
       res.setHeader('Allow', 'POST');
       return sendJson(res, 405, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'API methods are called with POST.' } });
     }
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > MAX_BODY_BYTES) return sendTooLarge(req, res, MAX_BODY_BYTES, declared);
     const type = req.headers['content-type'] ?? '';
     if (!/^application\/json\b/i.test(type)) {
       return sendJson(res, 415, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'API requests must be sent as application/json.' } });
     }
     let args: unknown;
     try {
-      const body = await readBody(req);
-      args = body.length === 0 ? undefined : decodeWire(body.toString('utf8'));
+      args = await readArgs(req);
     } catch (e) {
-      if ((e as { tooLarge?: boolean }).tooLarge) return sendJson(res, 413, { ok: false, error: { code: 'IMAGE_TOO_LARGE', message: 'The request is too large.' } });
+      if (e instanceof BodyTooLargeError) return sendTooLarge(req, res, e.limitBytes, e.declaredBytes);
       return sendError(res, { code: 'BAD_ARGUMENT', message: `The request body is not valid JSON: ${(e as Error).message}` });
     }
     const answer = await dispatch(opts.handlers, method, args, log);
@@ -184,7 +269,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'Files are read with GET.' } });
     try {
       const roots = await opts.fileRoots();
-      const file = await guardFilePath(url.searchParams.get('path') ?? '', roots);
+      const file = await guardFilePath(url.searchParams.get('path') ?? '', roots, process.platform, { isImportedImage: opts.isImportedImage });
       const thumb = parseThumbSize(url.searchParams.get('thumb'));
       if (thumb !== undefined) {
         const bytes = await thumbnail(file, thumb, opts.thumbCacheDir);
@@ -218,6 +303,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
     if (!file.startsWith(rendererDir + sep)) return sendJson(res, 403, { ok: false, error: { code: 'FORBIDDEN', message: 'Refused path.' } });
     const st = await stat(file).catch(() => undefined);
     res.setHeader('Content-Security-Policy', cspString({ 'frame-ancestors': "'none'" }));
+    if (tokenMatches(url.searchParams.get('token'), token)) {
+      // the page load with the printed address starts the session (the token stays out of cookies)
+      res.setHeader('Set-Cookie', `${sessionCookieName()}=${session}; HttpOnly; SameSite=Strict; Path=/`);
+      res.setHeader('Cache-Control', 'no-store');
+    }
     if (!st?.isFile()) {
       if (rel === '/index.html' && !existsSync(join(rendererDir, 'index.html'))) {
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
@@ -228,7 +318,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
     res.writeHead(200, {
       'Content-Type': contentTypeFor(file, SERVER_TYPES),
       'Content-Length': st.size,
-      'Cache-Control': rel === '/index.html' ? 'no-store' : 'private, max-age=3600',
+      'Cache-Control': rel === '/index.html' || res.hasHeader('Set-Cookie') ? 'no-store' : 'private, max-age=3600',
     });
     if (req.method === 'HEAD') return void res.end();
     createReadStream(file).pipe(res);
@@ -242,8 +332,22 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
     const url = new URL(req.url ?? '/', `http://${LOOPBACK_HOST}:${port}`);
     const isApi = url.pathname.startsWith('/api/');
     const isFiles = url.pathname === FILES_PATH;
-    if ((isApi || isFiles) && !tokenMatches(requestToken(req, url), token)) {
-      return sendError(res, { code: 'UNAUTHORIZED', message: 'Missing or wrong access token.', hint: 'Open the address that "bgad serve" printed, including ?token=...' });
+    if (isApi || isFiles) {
+      const foreign = foreignSite(req);
+      if (foreign) {
+        return sendError(res, {
+          code: 'FORBIDDEN',
+          message: `Refused a request from another site (${foreign}): this server answers only the pages it serves itself.`,
+          hint: 'Use BGAD Inspector in its own tab, opened from the address that "bgad serve" printed.',
+        });
+      }
+      if (!(tokenMatches(headerToken(req), token) || (isFiles && hasSession(req)))) {
+        return sendError(res, {
+          code: 'UNAUTHORIZED',
+          message: isApi ? 'Missing or wrong access token (API calls take it in the Authorization header).' : 'Missing or wrong access token.',
+          hint: 'Open the address that "bgad serve" printed, including ?token=..., then reload the page.',
+        });
+      }
     }
     const work = isApi ? serveApi(req, res, url) : isFiles ? serveFile(req, res, url) : serveStatic(req, res, url);
     work.catch((e: unknown) => {
@@ -256,14 +360,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', `http://${LOOPBACK_HOST}:${port}`);
-    const origin = req.headers.origin;
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (!allowedHosts().has(req.headers.host ?? '')) return refuse(421, 'Misdirected Request');
     if (url.pathname !== EVENTS_PATH) return refuse(404, 'Not Found');
-    if (origin !== undefined && !allowedOrigins().has(origin)) return refuse(403, 'Forbidden');
-    if (!tokenMatches(url.searchParams.get('token') ?? requestToken(req, url), token)) return refuse(401, 'Unauthorized');
+    if (foreignSite(req)) return refuse(403, 'Forbidden');
+    if (!(hasSession(req) || tokenMatches(headerToken(req), token))) return refuse(401, 'Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
@@ -295,13 +398,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
   }, 30_000);
   heartbeat.unref();
 
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(opts.port ?? 0, LOOPBACK_HOST, () => {
-      server.off('error', fail);
-      ok();
+  try {
+    await new Promise<void>((ok, fail) => {
+      server.once('error', fail);
+      server.listen(opts.port ?? 0, LOOPBACK_HOST, () => {
+        server.off('error', fail);
+        ok();
+      });
     });
-  });
+  } catch (e) {
+    clearInterval(heartbeat);
+    unsubscribe();
+    wss.close();
+    throw listenError(e, opts.port ?? 0);
+  }
   port = (server.address() as AddressInfo).port;
 
   return {

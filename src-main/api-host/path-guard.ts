@@ -1,7 +1,9 @@
 /**
  * The one gate for serving local files to the UI (browser mode's /files route and the
  * desktop app's bgad:// protocol). Only image and heat-map files, only under allowed roots
- * (the data folder and imported dataset/inspection folders), after resolving symlinks.
+ * (the data folder and imported dataset/inspection folders), after resolving symlinks; and
+ * the images the importer recorded, by their recorded path, even where that is a symbolic
+ * link to a file elsewhere (the importer reads such links as files, so the UI must show them).
  */
 import { realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, relative, resolve } from 'node:path';
@@ -15,7 +17,14 @@ const CONTENT_TYPES: Record<string, string> = {
   '.tif': 'image/tiff',
   '.tiff': 'image/tiff',
   '.webp': 'image/webp',
+  // the importer accepts GIFs too (IMAGE_FILE_EXTENSIONS)
+  '.gif': 'image/gif',
 };
+
+export interface GuardOptions {
+  /** Whether `path` (absolute, normalised) is an image the importer recorded in the database. */
+  isImportedImage?(path: string): Promise<boolean> | boolean;
+}
 
 export interface GuardedFile {
   /** The real path (symlinks resolved) that may be read. */
@@ -39,7 +48,7 @@ function refuse(requested: string, why: string): never {
  * Resolves a requested file path to a real file under one of `roots`, or throws
  * AppError FORBIDDEN (outside the roots, `..`, not an image) / NOT_FOUND (missing).
  */
-export async function guardFilePath(requested: string, roots: readonly string[], platform: NodeJS.Platform = process.platform): Promise<GuardedFile> {
+export async function guardFilePath(requested: string, roots: readonly string[], platform: NodeJS.Platform = process.platform, opts: GuardOptions = {}): Promise<GuardedFile> {
   if (typeof requested !== 'string' || requested.length === 0 || requested.includes('\u0000')) refuse(String(requested), 'not a path');
   // A ".." segment is refused outright, even when it would normalise back inside a root.
   if (requested.split(/[\\/]+/).includes('..')) refuse(requested, 'paths with ".." are not served');
@@ -58,7 +67,10 @@ export async function guardFilePath(requested: string, roots: readonly string[],
       continue;
     }
   }
-  if (!roots.some((r) => isAbsolute(r) && isInside(lexical, resolve(r), platform)) && !realRoots.some((r) => isInside(lexical, r, platform))) {
+  // asked only where the folder rules refuse, so the usual grid costs no query
+  let imported: boolean | undefined;
+  const isImported = async () => (imported ??= (await opts.isImportedImage?.(lexical)) === true);
+  if (!roots.some((r) => isAbsolute(r) && isInside(lexical, resolve(r), platform)) && !realRoots.some((r) => isInside(lexical, r, platform)) && !(await isImported())) {
     refuse(requested, 'it is outside the data folder and the imported folders');
   }
   let real: string;
@@ -67,8 +79,9 @@ export async function guardFilePath(requested: string, roots: readonly string[],
   } catch {
     throw new AppError('NOT_FOUND', `The file ${requested} does not exist.`, { subject: requested });
   }
-  // Symlinks are followed, and the target must still be inside a (real) root.
-  if (!realRoots.some((r) => isInside(real, r, platform))) refuse(requested, 'it links to a place outside the allowed folders');
+  // Symlinks are followed, and the target must still be inside a (real) root, unless the
+  // importer recorded this very path.
+  if (!realRoots.some((r) => isInside(real, r, platform)) && !(await isImported())) refuse(requested, 'it links to a place outside the allowed folders');
   const st = await stat(real);
   if (!st.isFile()) refuse(requested, 'not a file');
   return { path: real, contentType, sizeBytes: st.size };

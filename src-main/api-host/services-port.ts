@@ -141,5 +141,10 @@ export interface ServicesPort {
    * roots and inspected folders.
    */
   fileRoots?(): Awaitable<string[]>;
+  /**
+   * Whether `path` is an image the importer recorded (exactly that path): the UI may show it
+   * wherever it lies, e.g. a symbolic link in an imported folder to a file outside it.
+   */
+  isImportedImage?(path: string): Awaitable<boolean>;
   close?(): Awaitable<void>;
 }

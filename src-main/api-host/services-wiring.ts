@@ -51,6 +51,8 @@ export function importProgress(p: ImportProgress) {
 /** Services over an open store (tests pass their own store). */
 export function servicesForStore(store: Store, engine?: EngineRunner, opts: EngineServicesOptions = {}): ServicesPort {
   let rootsCache: { atMs: number; roots: string[] } | undefined;
+  // by (dataset_id, path): the images_dataset_path index answers it per dataset
+  let imagePathQuery: ReturnType<Store['db']['prepare']> | undefined;
   const eng = engineServices(store, engine, opts);
   return {
     dataDir: store.layout.root,
@@ -133,6 +135,10 @@ export function servicesForStore(store: Store, engine?: EngineRunner, opts: Engi
       for (const r of listInspectionRuns(store, { limit: 10_000 })) roots.add(r.source);
       rootsCache = { atMs: t, roots: [...roots].filter((p) => isAbsolute(p)) };
       return rootsCache.roots;
+    },
+    isImportedImage: (path) => {
+      imagePathQuery ??= store.db.prepare(`SELECT 1 FROM images WHERE dataset_id IN (SELECT id FROM datasets) AND path = ? LIMIT 1`);
+      return imagePathQuery.get(path) !== undefined;
     },
     close: async () => {
       await engine?.dispose();

@@ -91,7 +91,12 @@ async function start(): Promise<void> {
   const jobs = new JobHub();
   jobs.subscribe(send);
   const fileRoots = async () => [dataDir, ...((await services.fileRoots?.()) ?? [])];
-  setupProtocol(protocol, { rendererDir: join(appRoot, 'dist', 'renderer'), thumbCacheDir: join(dataDir, 'thumbnails'), fileRoots });
+  setupProtocol(protocol, {
+    rendererDir: join(appRoot, 'dist', 'renderer'),
+    thumbCacheDir: join(dataDir, 'thumbnails'),
+    fileRoots,
+    isImportedImage: (path) => services.isImportedImage?.(path) ?? false,
+  });
 
   const handlers = createApiHandlers({
     services,

@@ -25,6 +25,8 @@ export interface ProtocolOptions {
   /** Where image previews (`&thumb=N`) are cached. */
   thumbCacheDir: string;
   fileRoots(): Promise<string[]> | string[];
+  /** Images the importer recorded are shown wherever they lie (see path-guard.ts). */
+  isImportedImage?(path: string): Promise<boolean> | boolean;
 }
 
 function text(status: number, body: string): Response {
@@ -44,7 +46,7 @@ export function createProtocolHandler(opts: ProtocolOptions): (request: Request)
     if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'Only GET');
     if (url.pathname === FILES_PATH) {
       try {
-        const file = await guardFilePath(url.searchParams.get('path') ?? '', await opts.fileRoots());
+        const file = await guardFilePath(url.searchParams.get('path') ?? '', await opts.fileRoots(), process.platform, { isImportedImage: opts.isImportedImage });
         const thumb = parseThumbSize(url.searchParams.get('thumb'));
         if (thumb !== undefined) {
           return new Response(Buffer.from(await thumbnail(file, thumb, opts.thumbCacheDir)) as unknown as BodyInit, { headers: { 'Content-Type': 'image/jpeg', 'X-Content-Type-Options': 'nosniff' } });

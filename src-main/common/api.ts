@@ -347,7 +347,10 @@ export const contract = {
     setThreshold: command<ModelVersion>()(v.object({ modelId: v.id(), threshold: v.number() }), 'Sets the pass/fail threshold of a version (audited).'),
     activate: command<ModelVersion>()(v.object({ modelId: v.id() }), 'Makes a version the one used for inspection (audited).'),
     compare: query<ModelComparison>()(v.object({ modelIdA: v.id(), modelIdB: v.id() }), 'Two versions of one dataset side by side.'),
-    export: command<{ path: string }>()(v.object({ modelId: v.id(), outPath: v.path() }), 'Writes a portable ONNX bundle.'),
+    export: command<{ path: string }>()(
+      v.object({ modelId: v.id(), outPath: v.path(), overwrite: v.optional(v.boolean()) }),
+      'Writes a portable ONNX bundle; an existing file is refused (CONFLICT) unless overwrite is true.',
+    ),
   },
   inspection: {
     inspectImage: command<SingleInspection>()(
@@ -377,7 +380,10 @@ export const contract = {
       }),
       'A page of results of a run (score sorts highest first).',
     ),
-    exportReport: command<{ path: string }>()(v.object({ runId: v.id(), format: v.oneOf(['pdf', 'csv'] as const), outPath: v.path() }), 'Writes a PDF or CSV report.'),
+    exportReport: command<{ path: string }>()(
+      v.object({ runId: v.id(), format: v.oneOf(['pdf', 'csv'] as const), outPath: v.path(), overwrite: v.optional(v.boolean()) }),
+      'Writes a PDF or CSV report; an existing file is refused (CONFLICT) unless overwrite is true.',
+    ),
   },
 } as const satisfies Record<string, Record<string, MethodDef<unknown, unknown>>>;
 

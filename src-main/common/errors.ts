@@ -12,7 +12,13 @@ export type ErrorCode =
   | 'BAD_DATASET'
   | 'MISSING_MASK'
   | 'DISK_FULL'
+  /** The data folder, a file in it, or the disk is read-only or not writable (EROFS, EACCES, SQLITE_READONLY). */
+  | 'READ_ONLY'
+  /** The disk failed in another way while reading or writing data (SQLITE_IOERR that is neither full nor read-only). */
+  | 'IO_ERROR'
   | 'DB_TOO_NEW'
+  /** The database's schema is older than a command needs; `bgad db migrate` brings it up to date. */
+  | 'DB_TOO_OLD'
   | 'CANCELLED'
   | 'ENGINE_FAILED'
   | 'UNAUTHORIZED'

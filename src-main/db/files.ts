@@ -6,7 +6,8 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { AppError } from '../common/errors';
+import { AppError, isAppError } from '../common/errors';
+import { storageError } from './storage-errors';
 
 /** A temp path in the same folder as `finalPath` (same file system, so rename is atomic). */
 export function tempPathFor(finalPath: string): string {
@@ -26,12 +27,22 @@ function fsyncPath(path: string, isDir: boolean): void {
   }
 }
 
-function ioError(e: unknown, what: string, path: string): AppError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new AppError('DISK_FULL', `The disk is full: could not write ${what} ${path}.`, { hint: 'Free some disk space and try again; nothing was changed.', subject: path, cause: e });
+/** The named error for a failed write of a file beside the database (DISK_FULL, READ_ONLY, IO_ERROR). */
+export function ioError(e: unknown, what: string, path: string): AppError {
+  if (isAppError(e)) return e;
+  return (
+    storageError(e, { path, action: `write ${what}` }) ??
+    new AppError('BAD_ARGUMENT', `Could not write ${what} ${path}: ${(e as Error).message}`, { hint: 'Check that the data folder is writable.', subject: path, cause: e })
+  );
+}
+
+/** Removes a file if it is there, ignoring failures (a read-only or failing disk): cleanup must not hide the error being reported. */
+export function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // left for the temp-file sweep at the next writable open
   }
-  return new AppError('BAD_ARGUMENT', `Could not write ${what} ${path}: ${(e as Error).message}`, { hint: 'Check that the data folder is writable.', subject: path, cause: e });
 }
 
 /** Moves a fully written temp file into place: fsync it, rename over the target, fsync the folder. */
@@ -41,7 +52,7 @@ export function commitTempFile(tempPath: string, finalPath: string, what = 'the 
     renameSync(tempPath, finalPath);
     fsyncPath(dirname(finalPath), true);
   } catch (e) {
-    rmSync(tempPath, { force: true });
+    removeQuietly(tempPath);
     throw ioError(e, what, finalPath);
   }
 }
@@ -62,7 +73,7 @@ export function writeFileAtomic(finalPath: string, data: Uint8Array, what = 'the
     renameSync(tmp, finalPath);
     fsyncPath(dirname(finalPath), true);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    removeQuietly(tmp);
     throw ioError(e, what, finalPath);
   }
 }

@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { AppError } from '../common/errors';
+import { storageError } from './storage-errors';
 
 export interface ResolveDataDirOptions {
   /** An explicit folder (`--data-dir`, a setting); wins over everything else. */
@@ -84,11 +85,18 @@ export function ensureDataLayout(layout: DataLayout): void {
       mkdirSync(d, { recursive: true });
     }
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new AppError(code === 'ENOSPC' ? 'DISK_FULL' : 'BAD_ARGUMENT', `Cannot create the data folder ${layout.root}: ${(e as Error).message}`, {
-      hint: 'Choose a writable folder with --data-dir or BGAD_DATA_DIR.',
-      subject: layout.root,
-      cause: e,
-    });
+    throw (
+      storageError(e, {
+        path: layout.root,
+        action: 'create the data folder',
+        dataDir: layout.root,
+        readOnlyHint: 'Choose a writable folder with --data-dir or BGAD_DATA_DIR, or make this one writable. Reading an existing data folder still works: "bgad datasets", "bgad db info", "bgad db check", "bgad db backup --out FILE".',
+      }) ??
+      new AppError('BAD_ARGUMENT', `Cannot create the data folder ${layout.root}: ${(e as Error).message}`, {
+        hint: 'Choose a writable folder with --data-dir or BGAD_DATA_DIR.',
+        subject: layout.root,
+        cause: e,
+      })
+    );
   }
 }

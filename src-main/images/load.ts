@@ -14,15 +14,28 @@
  * - Pixel limit (default 100 megapixels) against decompression bombs -> IMAGE_TOO_LARGE.
  *   Truncated or corrupt pixel data fails (sharp `failOn: 'error'`) -> BAD_IMAGE; a missing
  *   file is NOT_FOUND.
+ * - Every image file is read by `readImageBytes`: only a regular file is read (a device such as
+ *   /dev/zero, a FIFO or a socket, or a link to one, is refused with BAD_IMAGE naming what it
+ *   is, before it is opened), a file above the byte cap (default 1 GiB: a 100-megapixel 16-bit
+ *   RGBA TIFF stored uncompressed is about 800 MB) is refused with IMAGE_TOO_LARGE before a
+ *   byte is read, and the file is opened without blocking and checked again through the opened
+ *   descriptor, so a FIFO put in its place after the check cannot hang the read.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, rename, unlink, writeFile, mkdir } from 'node:fs/promises';
+import { constants as fsConstants, type Stats } from 'node:fs';
+import { lstat, open, readlink, rename, stat, unlink, writeFile, mkdir } from 'node:fs/promises';
+import { constants as bufferConstants } from 'node:buffer';
 import { basename, dirname } from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { AppError } from '../common/errors';
 import { BmpError, decodeBmp, isBmp, readBmpHeader } from './bmp';
 
 export const DEFAULT_MAX_PIXELS = 100_000_000;
+/**
+ * Largest image file read (bytes), checked before reading: 1 GiB. A 100-megapixel 16-bit RGBA
+ * TIFF stored uncompressed is about 800 MB, so no image within the pixel limit needs more.
+ */
+export const DEFAULT_MAX_FILE_BYTES = 1024 ** 3;
 
 export interface ImageInfo {
   path: string;
@@ -45,6 +58,8 @@ export interface LoadedImage {
 
 export interface ImageOptions {
   maxPixels?: number;
+  /** Largest file read, in bytes (default DEFAULT_MAX_FILE_BYTES); larger files are refused unread. */
+  maxBytes?: number;
 }
 
 export interface ProbeOptions extends ImageOptions {
@@ -92,15 +107,130 @@ interface Decoded {
   bmp?: { width: number; height: number; rgb: Uint8Array };
 }
 
-async function readImageFile(path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new AppError('NOT_FOUND', `Image ${path} does not exist.`, { hint: 'Check the path, or re-import the folder if the file was moved.', subject: path, cause: e });
-    if (code === 'EISDIR') throw badImage(path, 'it is a folder, not a file', 'Choose an image file.', e);
-    throw badImage(path, `the file cannot be read (${code ?? String(e)})`, 'Check the file permissions.', e);
+/** A readable reason for a file that cannot be opened or read at all. */
+function fileError(path: string, e: unknown): AppError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') {
+    return new AppError('NOT_FOUND', `Cannot read image ${path}: the file does not exist (a broken link, or it was moved or removed).`, {
+      hint: 'Check the path, or re-import the folder if the file was moved.', subject: path, cause: e,
+    });
   }
+  if (code === 'EISDIR') return badImage(path, 'it is a folder, not a file', 'Choose an image file.', e);
+  if (code === 'ELOOP') return badImage(path, 'it is a symbolic link that points to itself (a link loop)', 'Fix or remove the link.', e);
+  if (code === 'EACCES' || code === 'EPERM') return badImage(path, 'permission denied', 'Check the file permissions.', e);
+  if (code === 'EIO') return badImage(path, 'the disk reported an input/output error', 'Check the disk, then copy the file again.', e);
+  return badImage(path, `the file cannot be read (${code ?? (e instanceof Error ? e.message : String(e))})`, 'Check the file and its permissions.', e);
+}
+
+/** What a file system object that is not a regular file is, in words. */
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  return 'a special file';
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} bytes`;
+}
+
+async function notRegular(path: string, st: Stats): Promise<AppError> {
+  if (st.isDirectory()) return badImage(path, 'it is a folder, not a file', 'Choose an image file.');
+  let what = `it is ${kindOf(st)}`;
+  const link = await lstat(path).catch(() => null);
+  if (link?.isSymbolicLink()) {
+    const target = await readlink(path).catch(() => '(unknown)');
+    what = `it is a symbolic link to ${target}, ${kindOf(st)}`;
+  }
+  return new AppError('BAD_IMAGE', `Cannot read image ${path}: ${what}, not a regular file.`, {
+    hint: 'Only regular image files are read; remove or replace the link or special file.',
+    subject: path,
+  });
+}
+
+function tooManyBytes(path: string, size: number, maxBytes: number): AppError {
+  return new AppError('IMAGE_TOO_LARGE', `Image ${path} is ${formatBytes(size)}, above the limit of ${formatBytes(maxBytes)} per file; it was not read.`, {
+    hint: `Check that it is an image file. No image within the pixel limit needs more than ${formatBytes(DEFAULT_MAX_FILE_BYTES)}; if the file is a trusted image, raise the limit (bgad inspect --max-file-mb, or the maxFileBytes option).`,
+    subject: path,
+  });
+}
+
+function byteCap(maxBytes: number | undefined): number {
+  const cap = maxBytes ?? DEFAULT_MAX_FILE_BYTES;
+  if (!(cap >= 0) || !Number.isFinite(cap)) throw new AppError('BAD_ARGUMENT', `The file size limit must be a non-negative number of bytes, got ${maxBytes}.`);
+  // one byte more than the cap must fit in a Buffer (the read checks that the file did not grow)
+  return Math.min(Math.floor(cap), bufferConstants.MAX_LENGTH - 1);
+}
+
+/**
+ * Reads an image file safely: stats the target (following links) and refuses anything that is
+ * not a regular file, refuses a file above `maxBytes` before reading it, then reads through
+ * `readVerifiedRegularFile`. Errors are AppErrors naming the file (NOT_FOUND, BAD_IMAGE,
+ * IMAGE_TOO_LARGE).
+ */
+export async function readImageBytes(path: string, opts: { maxBytes?: number } = {}): Promise<Buffer> {
+  const cap = byteCap(opts.maxBytes);
+  let st: Stats;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    throw fileError(path, e);
+  }
+  if (!st.isFile()) throw await notRegular(path, st);
+  if (st.size > cap) throw tooManyBytes(path, st.size, cap);
+  return readVerifiedRegularFile(path, path, cap);
+}
+
+/** O_NONBLOCK where the platform has it: opening a FIFO then returns at once instead of waiting for a writer. */
+const OPEN_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0);
+
+/**
+ * The read after the check, safe on its own: opens without blocking, checks through the opened
+ * descriptor that it is a regular file of at most `maxBytes`, and reads at most `maxBytes + 1`
+ * bytes (so a file that grows meanwhile is refused, not read without bound).
+ */
+export async function readVerifiedRegularFile(path: string, name: string, maxBytes: number): Promise<Buffer> {
+  const cap = byteCap(maxBytes);
+  let fh;
+  try {
+    fh = await open(path, OPEN_FLAGS);
+  } catch (e) {
+    throw fileError(name, e);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw await notRegular(name, st);
+    if (st.size > cap) throw tooManyBytes(name, st.size, cap);
+    let buf = Buffer.allocUnsafe(Math.min(st.size, cap) + 1);
+    let total = 0;
+    for (;;) {
+      if (total === buf.length) {
+        if (total > cap) break;
+        const bigger = Buffer.allocUnsafe(Math.min(cap + 1, Math.max(64 * 1024, buf.length * 2)));
+        buf.copy(bigger, 0, 0, total);
+        buf = bigger;
+      }
+      const { bytesRead } = await fh.read(buf, total, buf.length - total, total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+    }
+    if (total > cap) throw tooManyBytes(name, total, cap);
+    return total === buf.length ? buf : buf.subarray(0, total);
+  } catch (e) {
+    if (e instanceof AppError) throw e;
+    throw fileError(name, e);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+async function readImageFile(path: string, maxBytes?: number): Promise<Buffer> {
+  return readImageBytes(path, { maxBytes });
 }
 
 async function inspect(buf: Buffer, name: string, maxPixels: number, decodeBmpPixels: boolean): Promise<Decoded> {
@@ -153,14 +283,14 @@ async function inspect(buf: Buffer, name: string, maxPixels: number, decodeBmpPi
  * With `verify`, the pixel data is decoded too (about the cost of a load).
  */
 export async function probeImage(path: string, opts: ProbeOptions = {}): Promise<ImageInfo> {
-  const buf = await readImageFile(path);
+  const buf = await readImageFile(path, opts.maxBytes);
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (opts.verify) return (await decodeToTensor(buf, path, 8, maxPixels)).info;
   return (await inspect(buf, path, maxPixels, false)).info;
 }
 
 export async function loadImageTensor(path: string, sizePx: number, opts: ImageOptions = {}): Promise<LoadedImage> {
-  const buf = await readImageFile(path);
+  const buf = await readImageFile(path, opts.maxBytes);
   return decodeToTensor(buf, path, sizePx, opts.maxPixels ?? DEFAULT_MAX_PIXELS);
 }
 

@@ -11,10 +11,10 @@
  * threshold, so re-running with `threshold` re-judges without re-scoring.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { AppError, cancelled, isAppError } from '../common/errors';
-import { loadImageTensorFromBuffer, writeFileAtomic, DEFAULT_MAX_PIXELS } from '../images/load';
+import { loadImageTensorFromBuffer, readImageBytes, writeFileAtomic, DEFAULT_MAX_PIXELS } from '../images/load';
 import type { ModelBundle } from '../bgad/bundle';
 import { writeReports } from '../reports/index';
 import { heatScale, renderHeatPictures, type HeatScale } from './heatmap';
@@ -22,6 +22,7 @@ import { openInspectionModel, readModelSource, type InspectionModel, type ModelS
 import { RESULTS_FILE, ResultsLog, type LogResult } from './results-log';
 import { scanInputFolder, type ScannedFile } from './scan';
 import { globError } from './glob';
+import { checkOutputFolder, lockOutputFolder, makeOutputFolder, type OutputLock } from './output-folder';
 import { REPORT_FORMATS, type InspectFolderOptions, type InspectionFileResult, type InspectionSummary, type ModelInfo, type Verdict } from './types';
 
 export const verdictOf = (score: number, threshold: number): Verdict => (score > threshold ? 'fail' : 'pass');
@@ -41,24 +42,6 @@ export function modelInfo(src: ModelSource): ModelInfo {
     trainingSteps: m.training?.steps ?? null,
     knownAnomalies: m.anomaliesUsed.length,
   };
-}
-
-/** A readable reason for a file that could not be read at all. */
-function readError(path: string, e: unknown): AppError {
-  const code = (e as NodeJS.ErrnoException).code;
-  const why: Record<string, string> = {
-    ENOENT: 'the file does not exist (a broken link, or it was removed during the run)',
-    EISDIR: 'it is a folder, not a file',
-    EACCES: 'permission denied',
-    EPERM: 'permission denied',
-    ELOOP: 'it is a symbolic link that points to itself',
-    EIO: 'the disk reported an input/output error',
-  };
-  return new AppError(code === 'ENOENT' ? 'NOT_FOUND' : 'BAD_IMAGE', `Cannot read image ${path}: ${why[code ?? ''] ?? `the file cannot be read (${code ?? (e as Error).message})`}.`, {
-    subject: path,
-    hint: code === 'EACCES' || code === 'EPERM' ? 'Check the file permissions.' : 'Check the file.',
-    cause: e,
-  });
 }
 
 function errorRecord(rel: string, sha256: string | null, e: unknown): LogResult {
@@ -114,6 +97,7 @@ function validateOptions(o: InspectFolderOptions): void {
     if (err) throw new AppError('BAD_ARGUMENT', `Bad file pattern "${g}": ${err}.`);
   }
   if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1)) throw new AppError('BAD_ARGUMENT', `threads must be a positive integer, got ${o.threads}.`);
+  if (o.maxFileBytes !== undefined && !(Number.isFinite(o.maxFileBytes) && o.maxFileBytes > 0)) throw new AppError('BAD_ARGUMENT', `The file size limit must be a positive number of bytes, got ${o.maxFileBytes}.`);
   if (o.batchSize !== undefined && (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 64)) throw new AppError('BAD_ARGUMENT', `The batch size must be an integer from 1 to 64, got ${o.batchSize}.`);
 }
 
@@ -123,13 +107,17 @@ export async function inspectFolder(opts: InspectFolderOptions): Promise<Inspect
   validateOptions(opts);
   const input = resolve(opts.input);
   const out = resolve(opts.out);
+  await checkOutputFolder(input, out);
   const source = await readModelSource(opts.model);
   const model = await openInspectionModel(source, opts);
   let log: ResultsLog | null = null;
+  let lock: OutputLock | null = null;
   try {
     const threshold = opts.threshold ?? source.bundle.meta.threshold;
     const scan = await scanInputFolder(input, { include: opts.include, exclude: opts.exclude, skipDirs: [out] });
-    await mkdir(out, { recursive: true });
+    await makeOutputFolder(out);
+    // one inspection per output folder: a second one would append every result again
+    lock = await lockOutputFolder(out, { command: opts.owner });
     log = await ResultsLog.open(join(out, RESULTS_FILE), { modelSha256: source.sha256, scoringSha256: source.scoringSha256, modelFile: source.file });
     await log.append({ type: 'run', startedAt, input, threshold, pid: process.pid });
     const run = await runPipeline(model, scan.files, scan.unreadableDirs, { ...opts, input, out, threshold, log });
@@ -154,6 +142,7 @@ export async function inspectFolder(opts: InspectFolderOptions): Promise<Inspect
     return summary;
   } finally {
     await log?.close().catch(() => undefined);
+    await lock?.release();
     await model.dispose();
   }
 }
@@ -209,9 +198,9 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
   const prepare = async (file: ScannedFile): Promise<Prepared> => {
     let buf: Buffer;
     try {
-      buf = await readFile(file.path);
+      buf = await readImageBytes(file.path, { maxBytes: o.maxFileBytes });
     } catch (e) {
-      return { kind: 'record', file, record: errorRecord(file.rel, null, readError(file.path, e)), reused: false };
+      return { kind: 'record', file, record: errorRecord(file.rel, null, e), reused: false };
     }
     const sha256 = createHash('sha256').update(buf).digest('hex');
     const prior = log.byPath.get(file.rel);
@@ -317,6 +306,8 @@ export interface InspectImageOptions extends RuntimeOptions {
   /** When given, the pictures are written there (as by inspectFolder, named after the file name). */
   out?: string;
   maxPixels?: number;
+  /** Largest image file read, in bytes (default 1 GiB); larger files are refused unread. */
+  maxFileBytes?: number;
 }
 
 /**
@@ -336,9 +327,9 @@ export async function inspectImage(opts: InspectImageOptions): Promise<Inspectio
     const failed = (sha: string | null, e: unknown) => ({ ...toFileResult(errorRecord(rel, sha, e), dirname(path), opts.out ?? '', threshold, false), map: null, threshold });
     let buf: Buffer;
     try {
-      buf = await readFile(path);
+      buf = await readImageBytes(path, { maxBytes: opts.maxFileBytes });
     } catch (e) {
-      return failed(null, readError(path, e));
+      return failed(null, e);
     }
     const sha256 = createHash('sha256').update(buf).digest('hex');
     let img;

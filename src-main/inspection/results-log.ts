@@ -10,7 +10,7 @@
  * The first line binds the folder to one model: results of another model are refused rather
  * than mixed (the same model with a changed threshold is the same: its scores still hold). A torn last line (the process died while writing it) is cut off on open.
  */
-import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { AppError } from '../common/errors';
 import type { FileOutcome } from './types';
 
@@ -57,8 +57,13 @@ export class ResultsLog {
    */
   static async open(path: string, header: Omit<LogHeader, 'type' | 'version' | 'createdAt'>): Promise<ResultsLog> {
     let text = '';
+    const st = await stat(path).catch((e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT') return null; throw e; });
+    if (st && !st.isFile()) {
+      // never read a device or FIFO put in its place (it would block or never end)
+      throw new AppError('BAD_ARGUMENT', `The results file ${path} is not a regular file.`, { hint: 'Remove it, or choose another output folder.', subject: path });
+    }
     try {
-      text = await readFile(path, 'utf8');
+      if (st) text = await readFile(path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
@@ -90,7 +95,10 @@ export class ResultsLog {
     try {
       fh = await open(path, 'a');
     } catch (e) {
-      throw new AppError('BAD_ARGUMENT', `Cannot write the results file ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, { hint: 'Choose an output folder you can write to.', subject: path, cause: e });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC') throw diskFull(path, e);
+      // the run cannot start writing: READ_ONLY (bgad inspect: exit 3, the run aborted), not a usage error
+      throw new AppError(code === 'EISDIR' ? 'BAD_ARGUMENT' : 'READ_ONLY', `Cannot write the results file ${path} (${code ?? (e as Error).message}).`, { hint: 'Choose an output folder you can write to.', subject: path, cause: e });
     }
     const log = new ResultsLog(path, fh);
     for (const l of lines) if (l.type === 'result') log.remember(l);

@@ -112,6 +112,13 @@ export interface InspectFolderOptions {
   batchSize?: number;
   /** Pixel limit per image (default 100 megapixels). */
   maxPixels?: number;
+  /**
+   * Largest image file read, in bytes (default 1 GiB, images/load DEFAULT_MAX_FILE_BYTES);
+   * larger files get IMAGE_TOO_LARGE without being read.
+   */
+  maxFileBytes?: number;
+  /** Who runs the inspection, in words (e.g. "bgad inspect"): written in the output folder's lock, shown to a second run. */
+  owner?: string;
   signal?: AbortSignal;
   onProgress?: (p: InspectionProgress) => void;
   /** Called once per file when its result is safely written (resumed files included, flagged). */

@@ -3,15 +3,33 @@
  * comma separated, CRLF line ends, fields with a comma, quote or line break are quoted and
  * quotes doubled). `path` is relative to the inspected folder; `score` is empty for files
  * that could not be inspected, `error` is empty for inspected files.
+ *
+ * Formula injection (OWASP "CSV Injection"): a text cell that starts with `=`, `+`, `-`, `@`,
+ * a tab or a carriage return would run as a formula in Excel or LibreOffice, so it is written
+ * with a leading `'` (shown as text; the exact names stay in results.jsonl). Numbers (the
+ * score, negative ones included) are written as plain numbers.
  */
 import type { InspectionFileResult } from '../inspection/types';
 
 export const CSV_COLUMNS = ['path', 'sha256', 'score', 'verdict', 'error'] as const;
 
+/** First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** A text cell as a spreadsheet shows it as text: a leading `'` when it would start a formula. */
+export function neutraliseFormula(s: string): string {
+  return FORMULA_START.test(s) ? `'${s}` : s;
+}
+
+function quote(s: string): string {
+  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One cell: text is neutralised against formula injection, then quoted as RFC 4180 says; a number is written as it is. */
 export function csvField(v: string | number | null | undefined): string {
   if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (typeof v === 'number') return quote(String(v));
+  return quote(neutraliseFormula(v));
 }
 
 /** Scores are written with 6 decimals: far finer than any threshold decision needs. */
@@ -21,7 +39,8 @@ export function formatScore(score: number | null): string {
 
 export function toCsv(results: readonly Pick<InspectionFileResult, 'rel' | 'sha256' | 'score' | 'verdict' | 'error'>[]): string {
   const rows = [CSV_COLUMNS.join(',')];
-  for (const r of results) rows.push([r.rel, r.sha256, formatScore(r.score), r.verdict, r.error].map(csvField).join(','));
+  // the score is a number (never neutralised: "-0.25" stays a number); every other cell is text
+  for (const r of results) rows.push([csvField(r.rel), csvField(r.sha256), formatScore(r.score), csvField(r.verdict), csvField(r.error)].join(','));
   return rows.join('\r\n') + '\r\n';
 }
 

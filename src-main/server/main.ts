@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isAppError } from '../common/errors';
-import { findAppRoot, runServe } from '../api-host/serve';
+import { findAppRoot, runServe, startErrorLine } from '../api-host/serve';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -31,6 +31,13 @@ main().then(
     process.exitCode = code;
   },
   (e: unknown) => {
+    const line = startErrorLine(e);
+    if (line) {
+      // a port in use or not allowed: one line, what to do, exit status 2
+      console.error(line);
+      process.exitCode = 2;
+      return;
+    }
     console.error(isAppError(e) ? `bgad serve: ${e.describe()}` : e);
     process.exitCode = 1;
   },

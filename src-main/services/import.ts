@@ -24,6 +24,7 @@ import { ensureDefectType, type DefectType } from './defect-types';
 import { getDataset } from './datasets';
 import { cached, type Label, type Split } from './images';
 import { countOnes, placeMaskFileCopy } from './masks';
+import { noteImportsFinishedBy } from './recovery';
 import { now, type Store } from './store';
 import { asId, asInt, asText } from './validate';
 
@@ -105,9 +106,21 @@ function walkImages(dir: string, out: string[], ignored: { n: number }): void {
     if (e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) walkImages(p, out, ignored);
-    else if (e.isFile() || (e.isSymbolicLink() && statSync(p, { throwIfNoEntry: false })?.isFile())) {
+    else {
+      // A link is looked through (a broken link, a link loop or a link to a folder is skipped).
+      // A device, FIFO or socket named like an image, or a link to one, is listed too: the safe
+      // read (images/load readImageBytes) then rejects it with the reason, without reading it.
+      let target: import('node:fs').Stats | undefined;
+      if (e.isSymbolicLink()) {
+        try {
+          target = statSync(p, { throwIfNoEntry: false });
+        } catch {
+          target = undefined; // ELOOP and the like
+        }
+        if (!target || target.isDirectory()) continue;
+      }
       if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(p);
-      else ignored.n++;
+      else if (target ? target.isFile() : e.isFile()) ignored.n++;
     }
   }
 }
@@ -212,8 +225,12 @@ export async function importFolder(store: Store, opts: ImportOptions): Promise<I
   };
   const finish = (status: 'completed' | 'cancelled' | 'failed', error: string | null) => {
     const problems = [...summary.rejected, ...summary.maskProblems].slice(0, MAX_STORED_PROBLEMS);
-    db.prepare(`UPDATE import_runs SET status = ?, error = ?, finished_at_ms = ?, heartbeat_at_ms = ?, problems_json = ? WHERE id = ?`)
-      .run(status, error, now(), now(), JSON.stringify(problems), runId);
+    db.transaction(() => {
+      db.prepare(`UPDATE import_runs SET status = ?, error = ?, finished_at_ms = ?, heartbeat_at_ms = ?, problems_json = ? WHERE id = ?`)
+        .run(status, error, now(), now(), JSON.stringify(problems), runId);
+      // Completed: every file of the source was seen, so earlier interrupted imports of it are finished.
+      if (status === 'completed') noteImportsFinishedBy(db, runId);
+    }).immediate();
   };
 
   try {

@@ -5,12 +5,12 @@
  * row whose file exists (at worst an unreferenced file, which `db check` reports).
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../common/errors';
 import type { MaskPixels, StoredMaskInfo } from '../common/records';
 import { readMaskPng, writeMaskPng } from '../images/load';
-import { commitTempFile, fromDataRef, tempPathFor, toDataRef } from '../db/files';
+import { commitTempFile, fromDataRef, ioError, removeQuietly, tempPathFor, toDataRef } from '../db/files';
 import { cached } from './images';
 import { now, type Store } from './store';
 import { asId, bad, notFound } from './validate';
@@ -91,13 +91,13 @@ export async function saveMask(store: Store, input: { imageId: number; defectTyp
     return null;
   }
   const finalPath = newMaskPath(store, img.dataset_id, img.sha256, defectTypeId);
-  mkdirSync(join(store.layout.masksDir, String(img.dataset_id)), { recursive: true });
   const tmp = tempPathFor(finalPath);
   try {
+    mkdirSync(join(store.layout.masksDir, String(img.dataset_id)), { recursive: true });
     await writeMaskPng(tmp, input.data, img.width, img.height);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+    removeQuietly(tmp);
+    throw ioError(e, 'the mask', finalPath);
   }
   commitTempFile(tmp, finalPath, 'the mask');
   const file = toDataRef(store.layout.root, finalPath);
@@ -108,23 +108,33 @@ export async function saveMask(store: Store, input: { imageId: number; defectTyp
       return upsertMaskRow(store, { imageId, defectTypeId, file, width: img.width, height: img.height, areaPx });
     }).immediate();
   } catch (e) {
-    rmSync(finalPath, { force: true });
+    removeQuietly(finalPath);
     throw e;
   }
   removeFileRef(store, old);
   return getMask(store, { imageId, defectTypeId })!;
 }
 
+function readable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Copies an existing mask PNG byte for byte into the data folder (import). Returns the new reference. */
 export function placeMaskFileCopy(store: Store, srcPath: string, datasetId: number, sha256: string, defectTypeId: number): string {
   const finalPath = newMaskPath(store, datasetId, sha256, defectTypeId);
-  mkdirSync(join(store.layout.masksDir, String(datasetId)), { recursive: true });
   const tmp = tempPathFor(finalPath);
   try {
+    mkdirSync(join(store.layout.masksDir, String(datasetId)), { recursive: true });
     copyFileSync(srcPath, tmp);
   } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+    removeQuietly(tmp);
+    if (!readable(srcPath)) throw e; // the source went away: not a problem of the data folder
+    throw ioError(e, 'the mask', finalPath);
   }
   commitTempFile(tmp, finalPath, 'the mask');
   return toDataRef(store.layout.root, finalPath);

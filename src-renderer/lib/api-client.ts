@@ -3,8 +3,10 @@
  * function per method, `api.datasets.list()`, typed by the contract, throwing ApiError
  * ({ code, message, hint }) on failure. Two transports:
  *   - desktop app: the preload's `window.api` (IPC),
- *   - browser mode: fetch `POST /api/<method>` + a WebSocket for events, with the token
- *     from the page address (kept in sessionStorage so a reload still works).
+ *   - browser mode: fetch `POST /api/<method>` with the token from the page address in the
+ *     Authorization header (kept in sessionStorage so a reload still works), and a WebSocket
+ *     for events. Images and the WebSocket carry no token: the page load with the token set
+ *     an HttpOnly session cookie, which the browser sends with them.
  * Views never talk to a transport directly.
  */
 import {
@@ -122,7 +124,8 @@ export function httpTransport(opts: HttpTransportOptions): Transport {
 
   function connect(): void {
     if (socket || listeners.size === 0) return;
-    const url = `${base.replace(/^http/, 'ws')}${EVENTS_PATH}?token=${encodeURIComponent(opts.token)}`;
+    // authenticated by the session cookie (a browser cannot set headers on a WebSocket)
+    const url = `${base.replace(/^http/, 'ws')}${EVENTS_PATH}`;
     const ws = new WS(url);
     socket = ws;
     ws.onopen = () => {
@@ -183,7 +186,8 @@ export function httpTransport(opts: HttpTransportOptions): Transport {
         }
       };
     },
-    fileUrl: (p) => `${base}${FILES_PATH}?path=${encodeURIComponent(p)}&token=${encodeURIComponent(opts.token)}`,
+    // authenticated by the session cookie: the token never goes into an address
+    fileUrl: (p) => `${base}${FILES_PATH}?path=${encodeURIComponent(p)}`,
   };
 }
 

@@ -2,7 +2,6 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { ipcChannel, methods, type ApiEvent } from '../../src-main/common/api';
 import { createIpcHandler, makeSenderCheck } from '../../src-main/app/ipc';
 import { buildPreloadApi } from '../../src-main/preload/bridge';
@@ -12,19 +11,22 @@ import { startServe } from '../../src-main/api-host/serve';
 import { SettingsStore } from '../../src-main/api-host/settings-store';
 import { ApiError, createApiClient, httpTransport, ipcTransport, takeToken, type ApiClient, type WebSocketLike } from '../../src-renderer/lib/api-client';
 import { fakeServices } from '../server/fake-services';
+import { sessionCookie, sessionWebSocket } from '../server/browser-session';
 
 let dir: string;
 let running: Awaited<ReturnType<typeof startServe>>;
 let browser: ApiClient;
+let cookie: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bgad-client-'));
   mkdirSync(join(dir, 'data', 'heatmaps'), { recursive: true });
   writeFileSync(join(dir, 'data', 'heatmaps', 'h.png'), 'png!');
   running = await startServe({ appRoot: dir, services: fakeServices(join(dir, 'data')), out: () => {} });
-  browser = createApiClient(
-    httpTransport({ token: running.server.token, baseUrl: `http://127.0.0.1:${running.server.port}`, WebSocket: WebSocket as unknown as new (url: string) => WebSocketLike }),
-  );
+  // as in a browser: the page load with the token starts the session that images and events use
+  const base = `http://127.0.0.1:${running.server.port}`;
+  cookie = (await sessionCookie(base, running.server.token))!;
+  browser = createApiClient(httpTransport({ token: running.server.token, baseUrl: base, WebSocket: sessionWebSocket(base, cookie) }));
 });
 afterAll(async () => {
   await running?.stop();
@@ -60,9 +62,31 @@ describe('renderer API client over HTTP (browser mode)', () => {
     expect(await browser.masks.save({ imageId: 1, defectTypeId: 1, width: 5, height: 2, data: new Uint8Array(10) })).toBeNull();
   });
 
-  it('builds file URLs that the server serves', async () => {
-    const res = await fetch(browser.fileUrl(join(dir, 'data', 'heatmaps', 'h.png')));
+  it('builds file URLs without the token that the server serves with the session cookie', async () => {
+    const url = browser.fileUrl(join(dir, 'data', 'heatmaps', 'h.png'));
+    expect(url).not.toContain(running.server.token);
+    expect(url).not.toContain('token');
+    const res = await fetch(url, { headers: { cookie } });
     expect(await res.text()).toBe('png!');
+    expect((await fetch(url)).status).toBe(401);
+  });
+
+  it('opens the event socket without the token in its address', () => {
+    const opened: string[] = [];
+    const Recorder = class {
+      onopen = null;
+      onmessage = null;
+      onclose = null;
+      onerror = null;
+      constructor(url: string) {
+        opened.push(url);
+      }
+      close() {}
+    };
+    const client = httpTransport({ token: 'secret-token', baseUrl: 'http://127.0.0.1:5', WebSocket: Recorder as unknown as new (url: string) => WebSocketLike });
+    const off = client.onEvent(() => undefined);
+    off();
+    expect(opened).toEqual(['ws://127.0.0.1:5/api/events']);
   });
 
   it('delivers job events to subscribers', async () => {

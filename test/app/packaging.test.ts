@@ -29,7 +29,47 @@ const PROBE_DIR = join('resources', 'models', PROBE_NAME);
 const PROBE_FILE = 'probe.onnx';
 const PROBE_BYTES = randomBytes(4096);
 
+/**
+ * Electron's fuse wire (@electron/fuses): a sentinel, the wire version (1), its length, then one
+ * byte per fuse ('0' off, '1' on) in FuseV1Options order. These are Electron's defaults.
+ */
+const FUSE_SENTINEL = 'dL7pKGdnNz796PbbjQWNKmHXBZaB9tsX';
+const FUSE_ORDER = [
+  'runAsNode',
+  'enableCookieEncryption',
+  'enableNodeOptionsEnvironmentVariable',
+  'enableNodeCliInspectArguments',
+  'enableEmbeddedAsarIntegrityValidation',
+  'onlyLoadAppFromAsar',
+  'loadBrowserProcessSpecificV8Snapshot',
+  'grantFileProtocolExtraPrivileges',
+] as const;
+const ELECTRON_DEFAULT_FUSES = '10110001';
+const STUB_FUSE_WIRE = Buffer.concat([Buffer.from(FUSE_SENTINEL), Buffer.from([1, FUSE_ORDER.length]), Buffer.from(ELECTRON_DEFAULT_FUSES)]);
+/** What the installed app must run with: no Node mode, no NODE_OPTIONS or --inspect, only app.asar, checked. */
+const WANTED_FUSES: Record<(typeof FUSE_ORDER)[number], boolean> = {
+  runAsNode: false,
+  enableCookieEncryption: true,
+  enableNodeOptionsEnvironmentVariable: false,
+  enableNodeCliInspectArguments: false,
+  enableEmbeddedAsarIntegrityValidation: true,
+  onlyLoadAppFromAsar: true,
+  loadBrowserProcessSpecificV8Snapshot: false,
+  grantFileProtocolExtraPrivileges: false,
+};
+
+/** The fuses of a packed executable, by name. */
+function readFuses(file: string): Record<string, boolean> {
+  const bin = readFileSync(file);
+  const at = bin.indexOf(FUSE_SENTINEL);
+  if (at < 0) throw new Error(`no fuse wire in ${file}`);
+  const wire = at + FUSE_SENTINEL.length;
+  expect(bin[wire]).toBe(1);
+  return Object.fromEntries(FUSE_ORDER.slice(0, bin[wire + 1]).map((name, i) => [name, bin[wire + 2 + i] === 0x31]));
+}
+
 interface BuilderConfig {
+  electronFuses?: Record<string, boolean>;
   directories?: { buildResources?: string };
   extraResources?: (string | { from: string; to: string; filter?: string[] })[];
   files?: string[];
@@ -135,7 +175,8 @@ beforeAll(() => {
   // A stub Electron dist: electron-builder copies it and renames `electron` to the app's executable.
   const stub = join(tmp, 'electron-dist');
   mkdirSync(join(stub, 'resources'), { recursive: true });
-  writeFileSync(join(stub, 'electron'), '#!/bin/sh\necho "stub electron"\n');
+  // ...carrying a fuse wire as Electron's binary does, at Electron's defaults, for electron-builder to flip
+  writeFileSync(join(stub, 'electron'), Buffer.concat([Buffer.from('#!/bin/sh\necho "stub electron"\nexit 0\n# '), STUB_FUSE_WIRE, Buffer.from('\n')]));
   chmodSync(join(stub, 'electron'), 0o755);
   writeFileSync(join(stub, 'version'), ELECTRON_VERSION);
   const out = join(tmp, 'out');
@@ -176,6 +217,13 @@ describe('packaging (electron-builder --dir with a stub Electron)', () => {
   it('renames the Electron executable and writes app.asar', () => {
     expect(existsSync(join(resources, '..', 'bgad-inspector'))).toBe(true);
     expect(existsSync(join(resources, 'app.asar'))).toBe(true);
+  });
+
+  it('flips the Electron fuses of the installed executable: no Node mode, no NODE_OPTIONS or --inspect, only the checked app.asar', () => {
+    expect(builderConfig().electronFuses).toEqual(WANTED_FUSES);
+    expect(readFuses(join(resources, '..', 'bgad-inspector'))).toEqual(WANTED_FUSES);
+    // the stub still runs after the flip (the wire sits in a comment)
+    expect(spawnSync(join(resources, '..', 'bgad-inspector'), { encoding: 'utf8' }).stdout).toBe('stub electron\n');
   });
 
   it('packs the built app: main, preload, engine process and renderer', () => {

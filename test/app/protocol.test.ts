@@ -44,6 +44,20 @@ describe('bgad:// protocol', () => {
     expect((await handle(new Request('bgad://app/..%2f..%2fsecret.png'))).status).toBe(403);
   });
 
+  it('serves an image the importer recorded even where it links outside the folders, as browser mode does', async () => {
+    const link = join(dir, 'data', 'heatmaps', 'link.png');
+    const desktop = createProtocolHandler({
+      rendererDir: join(dir, 'renderer'),
+      thumbCacheDir: join(dir, 'data', 'thumbnails'),
+      fileRoots: () => [join(dir, 'data')],
+      isImportedImage: (p) => p === link,
+    });
+    const res = await desktop(new Request(`bgad://app/files?path=${encodeURIComponent(link)}`));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('secret');
+    expect((await desktop(new Request(`bgad://app/files?path=${encodeURIComponent(join(dir, 'secret.png'))}`))).status).toBe(403);
+  });
+
   it('answers only for the app host', async () => {
     expect((await handle(new Request('bgad://other/index.html'))).status).toBe(404);
   });

@@ -6,7 +6,7 @@
  * heat maps, page through them, save a report, and see the heat map over the annotated
  * image. Screenshots of every view go to test-artifacts/e2e/ (kept by CI).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -24,6 +24,9 @@ let serve: Awaited<ReturnType<typeof startServe>>;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
+/** Messages of confirm()/alert() dialogs, answered yes while acceptDialogs is set, else no. */
+const dialogs: string[] = [];
+let acceptDialogs = false;
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
@@ -77,7 +80,10 @@ beforeAll(async () => {
   page.on('console', (m) => {
     if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
   });
-  page.on('dialog', (d) => void d.dismiss());
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void (acceptDialogs ? d.accept() : d.dismiss());
+  });
 });
 
 afterAll(async () => {
@@ -104,6 +110,8 @@ describe.skipIf(!hasChromium)('the workstation in Chromium', () => {
     expect(cells).toBeGreaterThan(0);
     expect(cells).toBeLessThan(79);
     await page.locator('[data-testid=thumb] img').first().evaluate((img: HTMLImageElement) => img.decode());
+    // images load with the session cookie: no token in their addresses
+    expect(await page.locator('[data-testid=thumb] img').first().getAttribute('src')).not.toContain('token');
     await shot('1-datasets');
   });
 
@@ -207,6 +215,25 @@ describe.skipIf(!hasChromium)('the workstation in Chromium', () => {
     await expect.poll(() => page.getByTestId('report-pdf').isEnabled(), { timeout: 30_000 }).toBe(true);
     await page.getByTestId('report-pdf').click();
     await expect.poll(() => existsSync(join(dir, 'qa-report.pdf'))).toBe(true);
+    // the same file again: the app asks before replacing it, keeps it on no, replaces it on yes
+    const pdf = join(dir, 'qa-report.pdf');
+    await expect.poll(() => readFileSync(pdf).subarray(0, 5).toString()).toBe('%PDF-');
+    writeFileSync(pdf, 'kept');
+    dialogs.length = 0;
+    await page.getByTestId('report-pdf').click();
+    await expect.poll(() => dialogs.length).toBe(1);
+    expect(dialogs[0]).toContain(pdf);
+    expect(dialogs[0]).toMatch(/already exists/);
+    await page.waitForTimeout(300);
+    expect(readFileSync(pdf, 'utf8')).toBe('kept');
+    acceptDialogs = true;
+    try {
+      await page.getByTestId('report-pdf').click();
+      await expect.poll(() => readFileSync(pdf).subarray(0, 5).toString()).toBe('%PDF-');
+    } finally {
+      acceptDialogs = false;
+    }
+    expect(dialogs).toHaveLength(2);
     // single image by path, with its heat map
     await page.getByTestId('single-path').fill(join(category, 'test', 'good', '000.png'));
     await page.getByTestId('single-inspect').click();

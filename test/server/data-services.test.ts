@@ -4,16 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import type { ApiEvent, ImportSummary } from '../../src-main/common/api';
 import { startServe } from '../../src-main/api-host/serve';
 import { servicesForStore } from '../../src-main/api-host/services-wiring';
 import { openStore } from '../../src-main/services/store';
-import { ApiError, createApiClient, httpTransport, type ApiClient, type WebSocketLike } from '../../src-renderer/lib/api-client';
+import { ApiError, createApiClient, httpTransport, type ApiClient } from '../../src-renderer/lib/api-client';
+import { sessionCookie, sessionWebSocket } from './browser-session';
 
 let dir: string;
 let running: Awaited<ReturnType<typeof startServe>>;
 let api: ApiClient;
+let cookieHeader = '';
+/** An image request as the page makes it: the browser adds the session cookie. */
+const get = (url: string) => fetch(url, { headers: { cookie: cookieHeader } });
 const category = () => join(dir, 'photos', 'widget');
 
 async function png(path: string, width: number, height: number, fill: (i: number) => number): Promise<void> {
@@ -30,7 +33,11 @@ beforeAll(async () => {
   await png(join(category(), 'ground_truth', 'crack', '000_mask.png'), 8, 6, (i) => (i % 8 < 2 ? 255 : 0));
   const store = openStore({ dataDir: join(dir, 'data') });
   running = await startServe({ appRoot: dir, services: servicesForStore(store), out: () => {} });
-  api = createApiClient(httpTransport({ token: running.server.token, baseUrl: `http://127.0.0.1:${running.server.port}`, WebSocket: WebSocket as unknown as new (u: string) => WebSocketLike }));
+  const base = `http://127.0.0.1:${running.server.port}`;
+  const cookie = await sessionCookie(base, running.server.token);
+  api = createApiClient(httpTransport({ token: running.server.token, baseUrl: base, WebSocket: sessionWebSocket(base, cookie) }));
+  // what a browser adds to image requests by itself
+  cookieHeader = cookie ?? '';
 });
 
 afterAll(async () => {
@@ -79,23 +86,23 @@ describe('browser mode on the real data layer', () => {
 
   it('serves imported images through the path guard, and nothing beside them', async () => {
     const img = (await api.images.list({ datasetId: 1, limit: 1 })).items[0]!;
-    const res = await fetch(api.fileUrl(img.path));
+    const res = await get(api.fileUrl(img.path));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/png');
-    expect((await fetch(api.fileUrl(join(dir, 'elsewhere.png')))).status).toBe(403);
+    expect((await get(api.fileUrl(join(dir, 'elsewhere.png')))).status).toBe(403);
   });
 
   it('renders and caches JPEG previews for grids, refusing odd sizes', async () => {
     const img = (await api.images.list({ datasetId: 1, limit: 1 })).items[0]!;
-    const res = await fetch(api.thumbUrl(img.path, 64));
+    const res = await get(api.thumbUrl(img.path, 64));
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/jpeg');
     const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
     expect(meta).toMatchObject({ format: 'jpeg', width: 8, height: 6 });
     expect(readdirSync(join(dir, 'data', 'thumbnails'))).toHaveLength(1);
-    expect((await fetch(api.thumbUrl(img.path, 64))).status).toBe(200);
-    expect((await fetch(`${api.fileUrl(img.path)}&thumb=65`)).status).toBe(400);
-    expect((await fetch(api.thumbUrl(join(dir, 'elsewhere.png'), 64))).status).toBe(403);
+    expect((await get(api.thumbUrl(img.path, 64))).status).toBe(200);
+    expect((await get(`${api.fileUrl(img.path)}&thumb=65`)).status).toBe(400);
+    expect((await get(api.thumbUrl(join(dir, 'elsewhere.png'), 64))).status).toBe(403);
   });
 
   it('loads the imported mask and saves a painted one losslessly', async () => {
@@ -110,7 +117,7 @@ describe('browser mode on the real data layer', () => {
     const info = await api.masks.save({ imageId: crack.id, defectTypeId: type!.id, width: 8, height: 6, data: painted });
     expect(info?.areaPx).toBe(2);
     expect([...(await api.masks.get({ imageId: crack.id, defectTypeId: type!.id }))!.data]).toEqual([...painted]);
-    expect((await fetch(api.fileUrl(info!.path))).status).toBe(200);
+    expect((await get(api.fileUrl(info!.path))).status).toBe(200);
     const wrong = await api.masks.save({ imageId: crack.id, defectTypeId: type!.id, width: 4, height: 12, data: painted }).catch((e: unknown) => e);
     expect(wrong).toBeInstanceOf(ApiError);
     expect(wrong).toMatchObject({ code: 'BAD_ARGUMENT' });

@@ -9,7 +9,6 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import type { ApiEvent, ModelVersion, TrainingProgressData } from '../../src-main/common/api';
 import { startServe } from '../../src-main/api-host/serve';
 import { servicesForStore, lazyEngine } from '../../src-main/api-host/services-wiring';
@@ -21,7 +20,8 @@ import { inspectFolder } from '../../src-main/inspection/inspect';
 import { loadBundle } from '../../src-main/training/pipeline';
 import { decodeModel } from '../../src-main/autodiff/onnx-proto';
 import { describeThresholdRule } from '../../src-main/reports/text';
-import { createApiClient, httpTransport, type ApiClient, type WebSocketLike } from '../../src-renderer/lib/api-client';
+import { createApiClient, httpTransport, type ApiClient } from '../../src-renderer/lib/api-client';
+import { sessionCookie, sessionWebSocket } from './browser-session';
 
 let dir: string;
 let running: Awaited<ReturnType<typeof startServe>>;
@@ -49,7 +49,9 @@ beforeAll(async () => {
   category = synth.categories[0]!.dir;
   const store = openStore({ dataDir: join(dir, 'data') });
   running = await startServe({ appRoot: process.cwd(), services: servicesForStore(store, lazyEngine(() => new EngineHost())), out: () => {} });
-  api = createApiClient(httpTransport({ token: running.server.token, baseUrl: `http://127.0.0.1:${running.server.port}`, WebSocket: WebSocket as unknown as new (u: string) => WebSocketLike }));
+  const base = `http://127.0.0.1:${running.server.port}`;
+  const cookie = await sessionCookie(base, running.server.token);
+  api = createApiClient(httpTransport({ token: running.server.token, baseUrl: base, WebSocket: sessionWebSocket(base, cookie) }));
 }, 120_000);
 
 afterAll(async () => {

@@ -8,6 +8,7 @@ import type { ApiEvent } from '../../src-main/common/api';
 import { decodeWire, encodeWire } from '../../src-main/common/wire';
 import { startServe } from '../../src-main/api-host/serve';
 import { fakeServices } from './fake-services';
+import { sessionCookie } from './browser-session';
 
 let dir: string;
 let running: Awaited<ReturnType<typeof startServe>>;
@@ -64,14 +65,14 @@ describe('browser mode server', () => {
     expect(wrongQuery.status).toBe(401);
   });
 
-  it('answers API calls with the right token in a header or the query', async () => {
+  it('answers API calls with the right token in a header, never in the query', async () => {
     const created = await call('datasets.create', { name: 'Tiles' });
     expect(created.status).toBe(200);
     expect(created.body).toMatchObject({ ok: true, value: { name: 'Tiles' } });
     const viaHeader = await call('datasets.list', {}, { 'x-bgad-token': token });
     expect(viaHeader.body?.value).toHaveLength(1);
     const viaQuery = await fetch(`${base}/api/datasets.list?token=${encodeURIComponent(token)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '' });
-    expect(viaQuery.status).toBe(200);
+    expect(viaQuery.status).toBe(401);
   });
 
   it('rejects malformed arguments with a 400 naming the field', async () => {
@@ -120,17 +121,19 @@ describe('browser mode server', () => {
     expect(status).toBe(421);
   });
 
-  it('serves images from the data folder only, with the token', async () => {
+  it('serves images from the data folder only, with the session cookie or the token in a header', async () => {
     const inside = join(dir, 'data', 'heatmaps', 'h.png');
     const noToken = await fetch(`${base}/files?path=${encodeURIComponent(inside)}`);
     expect(noToken.status).toBe(401);
-    const ok = await fetch(`${base}/files?path=${encodeURIComponent(inside)}&token=${encodeURIComponent(token)}`);
+    const cookie = (await sessionCookie(base, token))!;
+    const ok = await fetch(`${base}/files?path=${encodeURIComponent(inside)}`, { headers: { cookie } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toBe('image/png');
     expect(new Uint8Array(await ok.arrayBuffer())).toHaveLength(7);
-    const outside = await fetch(`${base}/files?path=${encodeURIComponent(join(dir, 'secret.png'))}&token=${encodeURIComponent(token)}`);
+    expect((await fetch(`${base}/files?path=${encodeURIComponent(inside)}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const outside = await fetch(`${base}/files?path=${encodeURIComponent(join(dir, 'secret.png'))}`, { headers: { cookie } });
     expect(outside.status).toBe(403);
-    const dotdot = await fetch(`${base}/files?path=${encodeURIComponent(join(dir, 'data', '..', 'secret.png'))}&token=${encodeURIComponent(token)}`);
+    const dotdot = await fetch(`${base}/files?path=${encodeURIComponent(join(dir, 'data', '..', 'secret.png'))}`, { headers: { cookie } });
     expect(dotdot.status).toBe(403);
   });
 
@@ -162,7 +165,8 @@ describe('browser mode server', () => {
   });
 
   it('pushes job progress and the result over the event socket', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${running.server.port}/api/events?token=${encodeURIComponent(token)}`, { origin: base });
+    const cookie = (await sessionCookie(base, token))!;
+    const ws = new WebSocket(`ws://127.0.0.1:${running.server.port}/api/events`, { origin: base, headers: { cookie } });
     await new Promise((ok, fail) => {
       ws.on('open', ok);
       ws.on('error', fail);

@@ -52,6 +52,24 @@ describe('path guard', () => {
     await expect(guardFilePath(join(data, 'heatmaps', 'into-dataset.png'), roots())).resolves.toMatchObject({ path: join(dataset, 'train', 'good', '000.jpg') });
   });
 
+  it('serves a link the importer recorded, by that very path only, wherever it points', async () => {
+    const recorded = new Set([join(data, 'heatmaps', 'escape.png')]);
+    const asked: string[] = [];
+    const isImportedImage = (p: string) => (asked.push(p), recorded.has(p));
+    await expect(guardFilePath(join(data, 'heatmaps', 'escape.png'), roots(), process.platform, { isImportedImage })).resolves.toMatchObject({ path: join(dir, 'outside.png') });
+    await expect(guardFilePath(join(dir, 'outside.png'), roots(), process.platform, { isImportedImage })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(guardFilePath(join(dataset, 'up', 'outside.png'), roots(), process.platform, { isImportedImage })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    // ordinary files inside the roots cost no question
+    asked.length = 0;
+    await guardFilePath(join(data, 'heatmaps', 'a.png'), roots(), process.platform, { isImportedImage });
+    expect(asked).toEqual([]);
+  });
+
+  it('serves GIFs, which the importer accepts', async () => {
+    writeFileSync(join(dataset, 'train', 'good', 'anim.gif'), 'GIF89a');
+    await expect(guardFilePath(join(dataset, 'train', 'good', 'anim.gif'), roots())).resolves.toMatchObject({ contentType: 'image/gif' });
+  });
+
   it('serves only image files, never the database', async () => {
     await expect(guardFilePath(join(data, 'bgad.sqlite'), roots())).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });

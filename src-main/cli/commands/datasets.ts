@@ -1,17 +1,35 @@
+import { existsSync } from 'node:fs';
 import { UsageError, type Command } from '../command';
+import { dataLayout, resolveDataDir } from '../../db/paths';
 import { listDatasets } from '../../services/datasets';
-import { openStore } from '../../services/store';
+import { openStore, readingSchema } from '../../services/store';
 
 const command: Command = {
   name: 'datasets',
   summary: 'List the datasets with their image, label, split and model counts',
-  usage: ['Usage: bgad datasets [--data-dir DIR] [--json]', '', '  --data-dir DIR  data folder (default: BGAD_DATA_DIR or the per-user app data folder)', '  --json          print JSON'].join('\n'),
+  usage: [
+    'Usage: bgad datasets [--data-dir DIR] [--json]',
+    '',
+    '  --data-dir DIR  data folder (default: BGAD_DATA_DIR or the per-user app data folder)',
+    '  --json          print JSON',
+    '',
+    'Only reads: works on a full disk and in a read-only data folder.',
+  ].join('\n'),
   options: { 'data-dir': { type: 'string' }, json: { type: 'boolean' } },
   async run({ values, positionals }, io) {
     if (positionals.length) throw new UsageError('bgad datasets takes no arguments');
-    const store = openStore({ dataDir: typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined });
+    const dataDir = typeof values['data-dir'] === 'string' ? values['data-dir'] : undefined;
+    const layout = dataLayout(resolveDataDir({ dataDir }));
+    if (!existsSync(layout.dbFile)) {
+      // Nothing imported yet: say so without creating the data folder.
+      if (values.json === true) io.out('[]');
+      else io.out(`No datasets in ${layout.root}. Create one with: bgad import FOLDER`);
+      return 0;
+    }
+    const store = openStore({ dataDir, readonly: true });
     try {
-      const list = listDatasets(store);
+      for (const w of store.warnings) io.err(`Note: ${w}`);
+      const list = readingSchema(store, 'listing the datasets', () => listDatasets(store));
       if (values.json === true) {
         io.out(JSON.stringify(list, null, 2));
         return 0;
