@@ -3,13 +3,15 @@
 import { isAppError } from '../common/errors';
 import { parseCommandArgs, UsageError, type CliIO, type Command } from './command';
 import { loadCommands } from './commands/index';
+import { consoleLine } from './terminal-text';
 
+// every line passes consoleLine: no file name can smuggle terminal escape sequences out
 const io: CliIO = {
-  out: (l) => process.stdout.write(l + '\n'),
-  err: (l) => process.stderr.write(l + '\n'),
+  out: (l) => process.stdout.write(consoleLine(l) + '\n'),
+  err: (l) => process.stderr.write(consoleLine(l) + '\n'),
   progress: (l) => {
-    if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K' + l);
-    else process.stderr.write(l + '\n');
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K' + consoleLine(l));
+    else process.stderr.write(consoleLine(l) + '\n');
   },
   interactive: process.stderr.isTTY === true,
 };

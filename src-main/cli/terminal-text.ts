@@ -32,3 +32,16 @@ export function describeForTerminal(e: AppError): string {
 export function jsonForTerminal(json: string): string {
   return json.replace(/[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/** Every unsafe character but line feed and tab, which the CLI's own multi-line output uses. */
+const UNSAFE_IN_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * The last line of defence for everything `bgad` prints (bgad.ts): any control character that
+ * a command did not escape itself (a file name inside an error message, a folder name in an
+ * import summary) is written as `\uNNNN`, which is readable text and, inside a JSON string,
+ * the same value. Line feeds and tabs are kept.
+ */
+export function consoleLine(s: string): string {
+  return s.replace(UNSAFE_IN_LINES, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -17,6 +17,9 @@ import { AppError } from '../common/errors';
 
 export const LOCK_FILE = '.bgad-inspect.lock';
 
+/** The subfolders of an output folder that inspection writes pictures into. */
+export const OUTPUT_SUBFOLDERS = ['heatmaps', 'thumbs'];
+
 /** What the lock file holds. */
 export interface LockInfo {
   pid: number;
@@ -51,7 +54,7 @@ async function tryStat(p: string): Promise<BigStats | null> {
 
 /**
  * Refuses an output that is an existing file (or lies below one), the input folder itself, or
- * a folder that holds the input folder. Compares the folders themselves (device and inode), so
+ * one whose picture folders (heatmaps/, thumbs/) hold the input folder. Compares the folders themselves (device and inode), so
  * links and other spellings of the same folder are caught too. A missing input is left to the
  * scan to report.
  */
@@ -87,12 +90,15 @@ export async function checkOutputFolder(input: string, out: string): Promise<voi
   } catch {
     return;
   }
-  const inside = (dir: string) => samePath(dir, outPath);
-  for (const start of [real, inPath]) for (let p = dirname(start); ; p = dirname(p)) {
+  // An input inside the output folder is fine (e.g. --out D:/line2 --input D:/line2/today: the
+  // outputs land beside it), unless it lies in the folders the outputs are written to.
+  const written = await Promise.all(OUTPUT_SUBFOLDERS.map(async (d) => ({ path: join(outPath, d), st: await tryStat(join(outPath, d)) })));
+  for (const start of [real, inPath]) for (let p = start; ; p = dirname(p)) {
     const st = await tryStat(p);
-    if ((st && sameObject(st, outSt)) || inside(p)) {
-      throw new AppError('BAD_ARGUMENT', `The input folder ${inPath} lies inside the output folder ${outPath}: the output folder would be scanned.`, {
-        hint: 'Write the results to a folder outside the input folder, or next to it.',
+    const hit = written.find((w) => samePath(p, w.path) || (st && w.st && sameObject(st, w.st)));
+    if (hit) {
+      throw new AppError('BAD_ARGUMENT', `The input folder ${inPath} lies inside ${hit.path}, where this output folder's pictures are written: they would be inspected.`, {
+        hint: 'Inspect the folder of the original images, or write the results to another output folder.',
         subject: outPath,
       });
     }

@@ -142,7 +142,7 @@ describe('the output folder', () => {
     if (refused) expect(refused.err).toMatch(/in use by another inspection \(pid \d+/);
   }, 90_000);
 
-  it('refuses --out equal to --input, or an --input inside --out, as a usage error (exit 2)', () => {
+  it('refuses --out equal to --input, or an --input inside the output\'s picture folders, as a usage error (exit 2)', () => {
     const dir = join(root, 'same');
     mkdirSync(join(dir, 'sub'), { recursive: true });
     copyFileSync(good(0), join(dir, 'a.png'));
@@ -152,9 +152,11 @@ describe('the output folder', () => {
     expect(same.err).toContain(dir);
     expect(same.err).toMatch(/the output folder would be scanned/);
     expect(existsSync(join(dir, 'heatmaps'))).toBe(false);
-    const inside = bgad(base(join(dir, 'sub'), dir));
+    mkdirSync(join(dir, 'thumbs'));
+    copyFileSync(good(1), join(dir, 'thumbs', 'c.png'));
+    const inside = bgad(base(join(dir, 'thumbs'), dir));
     expect(inside.code).toBe(2);
-    expect(inside.err).toMatch(/inside the output folder/);
+    expect(inside.err).toMatch(/where this output folder's pictures are written/);
     expect(existsSync(join(dir, 'results.jsonl'))).toBe(false);
   });
 

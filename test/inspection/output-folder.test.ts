@@ -55,14 +55,17 @@ describe('the output folder lock', () => {
 });
 
 describe('checkOutputFolder', () => {
-  it('refuses a file, a folder below a file, the input folder (by any path) and a folder that holds the input', async () => {
+  it('refuses a file, a folder below a file, the input folder (by any path) and an input inside its picture folders', async () => {
     const input = join(root, 'in');
     mkdirSync(join(input, 'deep'), { recursive: true });
     writeFileSync(join(root, 'file'), 'x');
     await expect(checkOutputFolder(input, join(root, 'file'))).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/file, not a folder/) });
     await expect(checkOutputFolder(input, join(root, 'file', 'sub'))).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringContaining(join(root, 'file')) });
     await expect(checkOutputFolder(input, input)).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/is the input folder/) });
-    await expect(checkOutputFolder(join(input, 'deep'), input)).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/inside the output folder/) });
+    // an input inside the output folder is fine, unless it lies where the pictures are written
+    await expect(checkOutputFolder(join(input, 'deep'), input)).resolves.toBeUndefined();
+    mkdirSync(join(input, 'heatmaps', 'sub'), { recursive: true });
+    await expect(checkOutputFolder(join(input, 'heatmaps', 'sub'), input)).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/where this output folder's pictures are written/) });
     if (POSIX) {
       symlinkSync(input, join(root, 'in-link'));
       await expect(checkOutputFolder(join(root, 'in-link'), input)).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
