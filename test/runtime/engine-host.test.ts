@@ -30,29 +30,30 @@ describe('engine host (training off the caller\'s event loop)', () => {
     expect(b.meta.anomaliesUsed).toHaveLength(3);
   });
 
-  it('keeps the event loop responsive (no repeated lag over 50 ms) and cancels a running training within 1 s', async () => {
-    // Training on the event loop would stall it at every step (a step is ~100 ms of native
-    // work); off it, only an odd GC pause or a busy machine delays a tick. So count long ticks
-    // rather than take the single worst one.
-    let maxLagMs = 0;
-    let longTicks = 0;
+  it('keeps the event loop responsive during training (no stall as long as a step) and cancels a running training within 1 s', async () => {
+    // Training on the event loop would stall it for a whole step at every step (native work);
+    // off it, only an odd GC pause or a busy machine delays a tick. The step time is measured
+    // in the same run, so a loaded machine (slower steps, later ticks) moves both alike.
+    const lags: number[] = [];
     let last = performance.now();
     const timer = setInterval(() => {
       const now = performance.now();
-      const lag = now - last - 10;
-      maxLagMs = Math.max(maxLagMs, lag);
-      if (lag > 50) longTicks++;
+      lags.push(now - last - 10);
       last = now;
     }, 10);
     const ac = new AbortController();
     let trainingSteps = 0;
     let cancelledAt = 0;
+    const stepTimes: { step: number; at: number }[] = [];
     const job = host.run('train', { dataDir: data, out: join(out, 'long.bgad'), anomalies: 3, overrides: { steps: 100000 }, cacheDir: CACHE_DIR, threads: 1 }, {
       signal: ac.signal,
       onProgress: (p) => {
         const d = p.data as { step?: number } | undefined;
-        if (d?.step) trainingSteps = d.step;
-        if (trainingSteps >= 5 && !cancelledAt) {
+        if (d?.step) {
+          trainingSteps = d.step;
+          stepTimes.push({ step: d.step, at: performance.now() });
+        }
+        if (trainingSteps >= 8 && !cancelledAt) {
           cancelledAt = performance.now();
           ac.abort();
         }
@@ -61,10 +62,13 @@ describe('engine host (training off the caller\'s event loop)', () => {
     await expect(job).rejects.toMatchObject({ code: 'CANCELLED' });
     const stopMs = performance.now() - cancelledAt;
     clearInterval(timer);
-    expect(trainingSteps).toBeGreaterThanOrEqual(5);
+    expect(trainingSteps).toBeGreaterThanOrEqual(8);
     expect(stopMs).toBeLessThan(1000);
-    expect(longTicks, `max lag ${maxLagMs.toFixed(0)} ms`).toBeLessThanOrEqual(2);
-    expect(maxLagMs).toBeLessThan(500);
+    const first = stepTimes[0]!, lastStep = stepTimes.at(-1)!;
+    const stepMs = (lastStep.at - first.at) / Math.max(1, lastStep.step - first.step);
+    expect(stepMs).toBeGreaterThan(0);
+    const stalls = lags.filter((l) => l > 0.8 * stepMs);
+    expect(stalls.length, `step ${stepMs.toFixed(0)} ms, lags over 80 % of it: ${stalls.map((l) => l.toFixed(0)).join(', ')}`).toBeLessThanOrEqual(1);
   });
 
   it('starts a paper-preset training that shows progress with an ETA and can be cancelled', async () => {
