@@ -1,7 +1,10 @@
 /**
  * The app-wide state: the API client, the datasets, the chosen dataset, the route (kept in
  * the address's #hash so a reload returns to the same place), running jobs with their latest
- * progress, and the message bar. Views get it through `getApp()` (a typed context).
+ * progress, the message bar, and a version per data topic: a change (a finished job, a label,
+ * an activated model) invalidates its topics, and each view loads again only what it shows.
+ * Views get it through `getApp()` (a typed context); each view's own state and logic live in
+ * a class in ./views (constructed with the API client and this state).
  */
 import { getContext, setContext } from 'svelte';
 import type { AppInfo, DatasetSummary, JobKind, JobState, JobStatus, MenuCommand } from '../../src-main/common/api';
@@ -10,15 +13,30 @@ import type { SerializedError } from '../../src-main/common/errors';
 import { ApiError, type ApiClient } from './api-client';
 import { setNumberFormat, type NumberFormat } from './format';
 import { runMenuCommand, type MenuRequest } from './menu-commands';
+import { formatHash, parseHash, type Route } from './route';
 
-export const VIEWS = ['datasets', 'annotate', 'training', 'models', 'inspect', 'settings'] as const;
-export type View = (typeof VIEWS)[number];
+export { VIEWS, formatHash, parseHash, type Route, type View } from './route';
 
-export interface Route {
-  view: View;
-  datasetId: number | null;
-  imageId: number | null;
-}
+/**
+ * What data can change, each with its own version: views read the versions of the topics they
+ * show, so a change of one topic reloads only the views (and the parts of them) that show it.
+ *   datasets:    the dataset list and its counts (the header, the Datasets list)
+ *   images:      a dataset's images, their labels, splits and masks, and its defect types
+ *   models:      model versions (list, thresholds, the active one)
+ *   inspections: inspection runs and their results
+ *   training:    training runs
+ */
+export const TOPICS = ['datasets', 'images', 'models', 'inspections', 'training'] as const;
+export type Topic = (typeof TOPICS)[number];
+
+/** The topics a job may have changed once it ends (completed, failed or cancelled: a cancelled import keeps what it imported). */
+export const JOB_TOPICS: Readonly<Record<JobKind, readonly Topic[]>> = {
+  import: ['datasets', 'images'],
+  training: ['datasets', 'models', 'training'],
+  inspection: ['inspections'],
+  // writes a file outside the data folder: nothing the views show changes
+  export: [],
+};
 
 export interface JobView {
   jobId: string;
@@ -38,25 +56,6 @@ export interface Notice {
   hint?: string;
 }
 
-export function parseHash(hash: string): Route {
-  const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
-  const view = (VIEWS as readonly string[]).includes(path) ? (path as View) : 'datasets';
-  const q = new URLSearchParams(query);
-  const num = (k: string) => {
-    const n = Number(q.get(k));
-    return Number.isInteger(n) && n > 0 ? n : null;
-  };
-  return { view, datasetId: num('ds'), imageId: num('image') };
-}
-
-export function formatHash(r: Route): string {
-  const q = new URLSearchParams();
-  if (r.datasetId) q.set('ds', String(r.datasetId));
-  if (r.imageId) q.set('image', String(r.imageId));
-  const s = q.toString();
-  return `#/${r.view}${s ? `?${s}` : ''}`;
-}
-
 export class AppState {
   readonly api: ApiClient;
   info = $state.raw<AppInfo | null>(null);
@@ -64,8 +63,8 @@ export class AppState {
   route = $state.raw<Route>({ view: 'datasets', datasetId: null, imageId: null });
   jobs = $state.raw<Record<string, JobView>>({});
   notices = $state.raw<Notice[]>([]);
-  /** Bumped when data of the current dataset changed elsewhere (imports, labels). */
-  dataVersion = $state(0);
+  /** The version of each topic (read one with `version`, bump with `invalidate`). */
+  #versions = $state<Record<Topic, number>>({ datasets: 0, images: 0, models: 0, inspections: 0, training: 0 });
   /** Bumped when the number format changes (views re-render their numbers). */
   formatVersion = $state(0);
   /** What a menu command left for the view it showed (taken once by that view). */
@@ -100,10 +99,8 @@ export class AppState {
       else if (e.type === 'result') next = { ...base, status: 'completed', result: e.value, progress: { ...base.progress, fraction: 1 } };
       else next = { ...base, status: e.error.code === 'CANCELLED' ? 'cancelled' : 'failed', error: e.error };
       this.jobs = { ...this.jobs, [e.jobId]: next };
-      if (e.type !== 'progress') {
-        this.dataVersion++;
-        void this.refreshDatasets();
-      }
+      // a job that ended changed the data of its kind (its result arrives here, not as a reply)
+      if (e.type !== 'progress') void this.invalidate(...(JOB_TOPICS[e.kind] ?? []));
     });
     return () => {
       win.removeEventListener('hashchange', onHash);
@@ -125,6 +122,20 @@ export class AppState {
   latestJob(kind: JobKind): JobView | null {
     const list = Object.values(this.jobs).filter((j) => j.kind === kind).sort((a, b) => b.startedAtMs - a.startedAtMs);
     return list.find((j) => j.status === 'running') ?? list[0] ?? null;
+  }
+
+  /** The version of a topic; reading it in an effect or derived makes that reload when the topic changes. */
+  version(topic: Topic): number {
+    return this.#versions[topic];
+  }
+
+  /**
+   * Marks topics as changed: whatever shows them loads them again. `datasets` also reloads
+   * the dataset list (resolves when it is loaded).
+   */
+  invalidate(...topics: Topic[]): Promise<void> {
+    for (const t of new Set(topics)) this.#versions[t]++;
+    return topics.includes('datasets') ? this.refreshDatasets() : Promise.resolve();
   }
 
   async refreshDatasets(): Promise<void> {

@@ -3,10 +3,11 @@
  * process sends a `{ type: 'menu', command }` event through the preload bridge; the app
  * switches to the command's view and, for commands that open something there (a name field,
  * a folder or save dialog, the About panel), leaves that view a request it takes once it
- * shows. Browser mode has no menu: the binding subscribes to nothing there.
+ * shows. Browser mode has no menu: the binding subscribes to nothing there. The app state
+ * uses this module (never the reverse): it acts on the app through `MenuTarget`.
  */
 import { MENU_COMMANDS, type ApiEvent, type MenuCommand } from '../../src-main/common/api';
-import type { View } from './app-state.svelte';
+import type { View } from './route';
 
 export interface MenuAction {
   /** The view the command shows. */

@@ -1,4 +1,5 @@
 /** Desktop menu commands reach the UI through the preload's event source and each does its job. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { IPC_EVENT_CHANNEL, MENU_COMMANDS, type ApiEvent, type MenuCommand } from '../../src-main/common/api';
 import { buildPreloadApi, type IpcRendererLike } from '../../src-main/preload/bridge';
@@ -82,6 +83,13 @@ describe('menu commands in the desktop app', () => {
     emit({ type: 'menu', command: 'go-models' });
     await tick();
     expect(log.filter((l) => l === 'go models')).toHaveLength(1);
+  });
+
+  it('does not depend on the app state, which runs the commands through MenuTarget (no import cycle)', () => {
+    const imports = (file: string) => [...readFileSync(new URL(`../../src-renderer/lib/${file}`, import.meta.url), 'utf8').matchAll(/^import[^;]*?from '([^']+)'/gms)].map((m) => m[1]);
+    expect(imports('menu-commands.ts').filter((p) => p!.startsWith('./'))).toEqual(['./route']);
+    expect(imports('app-state.svelte.ts')).toContain('./menu-commands');
+    expect(imports('route.ts')).toEqual([]);
   });
 
   it('leaves no request when the view could not change (unsaved strokes kept)', async () => {
