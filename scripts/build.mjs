@@ -14,7 +14,7 @@ const args = new Set(process.argv.slice(2));
 /** [entry, outfile, format]; entries that do not exist yet are skipped. */
 const nodeEntries = [
   ['src-main/cli/bgad.ts', 'dist/cli/bgad.js', 'esm'],
-  ['src-main/runtime/engine-worker.ts', 'dist/engine/worker.js', 'esm'],
+  ['src-main/engine/engine-worker.ts', 'dist/engine/worker.js', 'esm'],
   ['src-main/training/level-worker.ts', 'dist/engine/level-worker.js', 'esm'],
   ['src-main/server/main.ts', 'dist/server/main.js', 'esm'],
   ['src-main/app/main.ts', 'dist/app/main.cjs', 'cjs'],

@@ -1,7 +1,7 @@
 /** Writes .device/backbone.onnx and .device/head.onnx (from a model bundle) for scripts/device-bench.ts. */
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadBundle } from '../src-main/training/pipeline';
+import { loadBundle } from '../src-main/model/bundle-file';
 import { buildScoreHead } from '../src-main/bgad/score-head';
 import { getBackbone } from '../src-main/backbones/registry';
 

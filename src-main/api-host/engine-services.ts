@@ -2,7 +2,7 @@
  * The engine-backed methods of the services: training from a dataset, score histograms,
  * model export, single and batch inspection, reports. The event loop only bookkeeps (data
  * layer rows, progress relays); every ONNX Runtime session runs in the engine host through
- * the job kinds of src-main/runtime/jobs.ts and src-main/runtime/app-jobs.ts.
+ * the job kinds of src-main/engine/jobs.ts and src-main/engine/app-jobs.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, existsSync, statSync } from 'node:fs';
@@ -42,7 +42,8 @@ import {
   markTrainingRunning,
 } from '../services/training-runs';
 import type { CategoryData, DefectImage } from '../training/dataset';
-import type { BatchResult, ScoreSplitResult } from '../runtime/app-jobs';
+import type { BatchResult, ScoreSplitResult } from '../engine/app-jobs';
+import type { TrainJobResult } from '../engine/jobs';
 import type { EngineRunner, InspectionPort, JobContext, ModelsPort, TrainingPort } from './services-port';
 
 export interface RuntimeSettings {
@@ -55,18 +56,6 @@ export interface EngineServicesOptions {
   runtime?: () => Promise<RuntimeSettings> | RuntimeSettings;
   /** Heartbeat interval of a running training run (the data layer marks silent runs stale). */
   heartbeatMs?: number;
-}
-
-/** Training result of the engine's `train` job (src-main/runtime/jobs.ts). */
-interface TrainJobResult {
-  out: string;
-  threshold: number;
-  calibration: { levelMax: number[]; mapMax: number };
-  training?: { steps: number; trainSeconds: number; nanSteps: number };
-  anomaliesUsed: { path: string; type: string; sha256: string }[];
-  levels: { boundary: number | null }[];
-  metrics: Record<string, unknown> | null;
-  curve: { step: number; level: number; loss: number; boundary: number }[];
 }
 
 /** Minimum normal training images: the pipeline holds 8 out for calibration and trains on the rest. */
@@ -315,8 +304,6 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
             { category, out, preset, overrides, anomalies: category.trainDefects.length, evaluate, cacheDir: root, backboneId: args.backboneId, ...rt },
             { signal: cancel.signal, onProgress },
           );
-          job.progress({ fraction: 0.97, message: 'scoring the test split for the histogram' });
-          const split = await eng.run<ScoreSplitResult>('score-split', { bundle: out, good: category.testGood, defect: category.testDefects.map((d) => d.path), cacheDir: root, ...rt }, { signal: cancel.signal });
           // the full loss curves (every 10th step), beyond the points relayed live
           const byStep = new Map<number, Record<string, number>>();
           for (const pt of res.curve) {
@@ -331,8 +318,8 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
             runId,
             timings: { totalMs: Date.now() - t0, trainMs: (res.training?.trainSeconds ?? 0) * 1000 },
             model: {
-              backboneId: split.backbone.id,
-              backboneHash: split.backbone.sha256,
+              backboneId: res.backbone.id,
+              backboneHash: res.backbone.sha256,
               config,
               bundleFile: toDataRef(root, out),
               calibration: { ...res.calibration, boundaries, boundaryScore: boundaryScore(res.calibration, boundaries) },
@@ -342,7 +329,8 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
                 trainSteps: res.training?.steps ?? null,
                 trainSeconds: res.training?.trainSeconds ?? null,
                 knownAnomalies: res.anomaliesUsed.length,
-                testScores: { normal: split.normal, defect: split.defect },
+                // the frozen test split's scores from the train job itself (the histogram reads them)
+                testScores: { normal: res.testScores.normal, defect: res.testScores.defect },
               },
               evalSplit: testIds,
               status: 'ready',
@@ -369,6 +357,7 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
       let mv = getModelVersion(store, args.modelId);
       let scores = readScores(mv.metrics);
       if (!scores) {
+        // a version stored before training returned its test scores: score the split once, keep the result
         const eng = needEngine(engine, 'Scoring the test split');
         const split = mv.evalSplit as { good?: { imageId: number }[]; defect?: { imageId: number }[] } | null;
         const paths = (list: { imageId: number }[] | undefined) => (list ?? []).map((x) => getImage(store, x.imageId).path);

@@ -13,7 +13,7 @@ import { createApiHandlers, unavailableMethods } from './api-handlers';
 import { startApiServer, type RunningServer } from './http-server';
 import { JobHub } from './jobs';
 import type { ServicesPort } from './services-port';
-import { EngineHost } from '../runtime/engine-host';
+import { EngineHost } from '../engine/engine-host';
 import { lazyEngine, openServices } from './services-wiring';
 import { SettingsStore } from './settings-store';
 

@@ -1,6 +1,6 @@
 /**
  * What the API handlers need from the services (node side). The real services live in
- * src-main/services and src-main/db (data layer) and src-main/runtime (engine host); an
+ * src-main/services and src-main/db (data layer) and src-main/engine (engine host); an
  * adapter (services-wiring.ts) fits them to this port. A group left out answers every call
  * with AppError('UNAVAILABLE'), so the UI can show what is not there yet.
  *
@@ -114,7 +114,7 @@ export interface EngineRunOptions {
 }
 
 /**
- * Runs engine job kinds (src-main/runtime/jobs.ts) away from this event loop: the Node
+ * Runs engine job kinds (src-main/engine/jobs.ts) away from this event loop: the Node
  * EngineHost (worker thread) in `bgad serve`, the UtilityEngineHost in the desktop app.
  */
 export interface EngineRunner {

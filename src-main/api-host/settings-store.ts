@@ -1,12 +1,12 @@
 /**
- * App settings in a small JSON file, written atomically (temp file + rename). The data
+ * App settings in a small JSON file, written atomically (fs/atomic-file.ts). The data
  * folder setting is read at start-up by the desktop app; `bgad serve` takes --data-dir.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { ExecutionProvider, Settings } from '../common/api';
 import { contract } from '../common/api';
 import { AppError } from '../common/errors';
+import { writeFileAtomic } from '../fs/atomic-file';
 
 export class SettingsStore {
   readonly #file: string;
@@ -37,17 +37,12 @@ export class SettingsStore {
 
   async update(patch: { dataDir?: string; executionProvider?: ExecutionProvider; threads?: number }): Promise<Settings> {
     const next = { ...(await this.get()), ...patch };
-    try {
-      await mkdir(dirname(this.#file), { recursive: true });
-      const tmp = `${this.#file}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(next, null, 2) + '\n');
-      await rename(tmp, this.#file);
-    } catch (e) {
-      throw new AppError((e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'DISK_FULL' : 'BAD_ARGUMENT', `Cannot save the settings to ${this.#file}: ${(e as Error).message}`, {
+    await writeFileAtomic(this.#file, Buffer.from(JSON.stringify(next, null, 2) + '\n', 'utf8'), {
+      mapError: (e) => new AppError((e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'DISK_FULL' : 'BAD_ARGUMENT', `Cannot save the settings to ${this.#file}: ${(e as Error).message}`, {
         subject: this.#file,
         cause: e,
-      });
-    }
+      }),
+    });
     return next;
   }
 }

@@ -5,11 +5,12 @@
  * event loop stays free.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { THUMB_SIZES_PX } from '../common/api';
 import { AppError } from '../common/errors';
+import { writeFileAtomic } from '../fs/atomic-file';
 import type { GuardedFile } from './path-guard';
 
 export function parseThumbSize(value: string | null): number | undefined {
@@ -43,10 +44,7 @@ export async function thumbnail(file: GuardedFile, sizePx: number, cacheDir: str
     throw new AppError('BAD_IMAGE', `Cannot make a preview of ${file.path}: ${(e as Error).message}`, { subject: file.path, cause: e });
   }
   try {
-    await mkdir(join(cacheDir, key.slice(0, 2)), { recursive: true });
-    const tmp = `${cached}.${process.pid}.tmp`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, cached);
+    await writeFileAtomic(cached, bytes);
   } catch (e) {
     console.warn(`bgad: could not cache a preview in ${cacheDir}: ${(e as Error).message}`);
   }

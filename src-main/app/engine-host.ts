@@ -1,6 +1,6 @@
 /**
  * The desktop app's engine host: the same `run(kind, params, { onProgress, signal })` as the
- * Node EngineHost (src-main/runtime/engine-host.ts, a worker thread), but the engine lives in
+ * Node EngineHost (src-main/engine/engine-host.ts, a worker thread), but the engine lives in
  * an Electron utilityProcess (dist/app/engine-process.cjs). The main process only relays
  * messages. A cancelled job that has not stopped within `hardCancelMs` gets its process
  * killed; the next job starts a fresh one.

@@ -1,6 +1,6 @@
 /** The engine loop's transport inside an Electron utilityProcess (process.parentPort). */
 import type { EngineEvent, EngineRequest } from '../common/engine-protocol';
-import type { EngineTransport } from '../runtime/engine-worker-core';
+import type { EngineTransport } from '../engine/engine-worker-core';
 
 export interface ParentPortLike {
   postMessage(message: unknown): void;

@@ -2,8 +2,8 @@
  * Remembers the main window's size, position and maximised state between starts, and
  * refuses a saved position that no longer lies on any display (a disconnected monitor).
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs/atomic-file';
 
 export interface WindowState {
   x?: number;
@@ -50,8 +50,5 @@ export async function loadWindowState(file: string, displays: readonly Rect[]): 
 }
 
 export async function saveWindowState(file: string, state: WindowState): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  await writeFile(tmp, JSON.stringify(state) + '\n');
-  await rename(tmp, file);
+  await writeFileAtomic(file, Buffer.from(JSON.stringify(state) + '\n', 'utf8'), { mapError: (e) => e });
 }

@@ -4,16 +4,7 @@
  * discrete (bool/int), so no gradient can flow; a float op without a usable rule throws at
  * graph-build time, never a silent zero.
  */
-import { broadcastShapes, shapesEqual, type AttrValue, type DType, type Dim, type Graph, type NodeRec, type Shape, type Value } from './graph';
-
-export interface OutInfo { dtype: DType; shape: Shape }
-export type VjpRule = (g: Graph, node: NodeRec, gradOutputs: (Value | null)[], needs: boolean[]) => (Value | null)[];
-export interface OpDef {
-  infer(inputs: (Value | null)[], attrs: Record<string, AttrValue>, g: Graph): OutInfo[];
-  vjp: VjpRule | null;
-  /** ONNX opset domain version this op needs at least (all ops here are in the default domain). */
-  minOpset?: number;
-}
+import { broadcastShapes, shapesEqual, type AttrValue, type DType, type Dim, type GraphBase as Graph, type OpDef, type OutInfo, type Shape, type Value, type VjpRule } from './graph-core';
 
 // ---------------------------------------------------------------------------------------------
 // helpers

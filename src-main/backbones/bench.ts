@@ -10,7 +10,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { AppError } from '../common/errors';
-import { loadImageTensor, writeFileAtomic } from '../images/load';
+import { loadImageTensor } from '../images/load';
+import { writeFileAtomic } from '../fs/atomic-file';
 import { FeatureExtractor } from './extractor';
 import { FALLBACK_BACKBONE_ID, getBackbone, listBackbones, type BackboneOptions } from './registry';
 

@@ -25,7 +25,7 @@ import * as ort from 'onnxruntime-node';
 import { AppError } from '../common/errors';
 import { resolveDataDir } from '../db/paths';
 import { decodeModel, encodeModel, type OnnxModel } from '../autodiff/onnx-proto';
-import { writeFileAtomic } from '../images/load';
+import { writeFileAtomic } from '../fs/atomic-file';
 import { convertKerasToOnnx, KERAS_CONVERTER_VERSION } from './keras-to-onnx';
 import { loadNsfwjsModel, type NsfwjsModelName } from './nsfwjs-source';
 import { prepareImageInput, pruneToOutputs, tensorProducers } from './onnx-graph';

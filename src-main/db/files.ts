@@ -1,31 +1,14 @@
 /**
- * Files beside the database: written atomically (temp file in the same folder, fsync,
- * rename, fsync of the folder), so a crash leaves either the old file or the new one,
- * never a torn one. Rows that reference a file are written only after it is in place.
+ * Files beside the database: how rows reference them (data-folder-relative paths) and how a
+ * failed write of one is named. They are written with the one atomic writer
+ * (fs/atomic-file.ts: temp file in the same folder, fsync, rename, fsync of the folder), so a
+ * crash leaves either the old file or the new one, never a torn one. Rows that reference a
+ * file are written only after it is in place.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { AppError, isAppError } from '../common/errors';
+import type { AtomicWriteOptions } from '../fs/atomic-file';
 import { storageError } from './storage-errors';
-
-/** A temp path in the same folder as `finalPath` (same file system, so rename is atomic). */
-export function tempPathFor(finalPath: string): string {
-  return join(dirname(finalPath), `.${basename(finalPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-}
-
-function fsyncPath(path: string, isDir: boolean): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    fsyncSync(fd);
-  } catch (e) {
-    // Some platforms (Windows) cannot open or fsync a folder; the rename is still atomic there.
-    if (!isDir) throw e;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
 
 /** The named error for a failed write of a file beside the database (DISK_FULL, READ_ONLY, IO_ERROR). */
 export function ioError(e: unknown, what: string, path: string): AppError {
@@ -36,46 +19,9 @@ export function ioError(e: unknown, what: string, path: string): AppError {
   );
 }
 
-/** Removes a file if it is there, ignoring failures (a read-only or failing disk): cleanup must not hide the error being reported. */
-export function removeQuietly(path: string): void {
-  try {
-    rmSync(path, { force: true });
-  } catch {
-    // left for the temp-file sweep at the next writable open
-  }
-}
-
-/** Moves a fully written temp file into place: fsync it, rename over the target, fsync the folder. */
-export function commitTempFile(tempPath: string, finalPath: string, what = 'the file'): void {
-  try {
-    fsyncPath(tempPath, false);
-    renameSync(tempPath, finalPath);
-    fsyncPath(dirname(finalPath), true);
-  } catch (e) {
-    removeQuietly(tempPath);
-    throw ioError(e, what, finalPath);
-  }
-}
-
-/** Writes `data` to `finalPath` atomically, creating the folder when missing. */
-export function writeFileAtomic(finalPath: string, data: Uint8Array, what = 'the file'): void {
-  const tmp = tempPathFor(finalPath);
-  try {
-    mkdirSync(dirname(finalPath), { recursive: true });
-    const fd = openSync(tmp, 'w');
-    try {
-      let off = 0;
-      while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, finalPath);
-    fsyncPath(dirname(finalPath), true);
-  } catch (e) {
-    removeQuietly(tmp);
-    throw ioError(e, what, finalPath);
-  }
+/** Options for fs/atomic-file.ts that name a failed write of `what` the data folder's way (ioError). */
+export function dataFileErrors(what: string): AtomicWriteOptions {
+  return { mapError: (e, path) => ioError(e, what, path) };
 }
 
 /** A data-folder-relative reference (always with forward slashes) for a file inside `root`. */

@@ -3,14 +3,15 @@
  * killed process leaves in the data folder (temp files of atomic writes that never reached
  * their rename, mask files whose row was never committed).
  */
-import { existsSync, lstatSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { AppError } from '../common/errors';
 import { storageError } from './storage-errors';
 import type { Db } from './database';
 import { schemaVersion } from './database';
-import { fromDataRef, tempPathFor, toDataRef } from './files';
+import { fromDataRef, toDataRef } from './files';
+import { commitTempFileSync, tempPathFor } from '../fs/atomic-file';
 import type { DataLayout } from './paths';
 
 export interface CheckReport {
@@ -47,9 +48,10 @@ export function isPidAlive(pid: number): boolean {
 }
 
 /**
- * The names this app's atomic writers give their temp files, with the writer's pid:
- * `.<name>.<pid>.<8 hex>.tmp` (db/files.ts), `<name>.<pid>.<8 hex>.tmp` (images, reports),
- * `<name>.<pid>.tmp` (settings, thumbnails). Nothing else is ever treated as a temp file.
+ * The names this app's atomic writer gives its temp files, with the writer's pid:
+ * `.<name>.<pid>.<8 hex>.tmp` (fs/atomic-file.ts); data folders of earlier releases may also
+ * hold `<name>.<pid>.<8 hex>.tmp` (images, reports) and `<name>.<pid>.tmp` (settings,
+ * thumbnails). Nothing else is ever treated as a temp file.
  */
 const TEMP_NAME = /\.(\d{1,10})(?:\.[0-9a-f]{8})?\.tmp$/;
 
@@ -233,7 +235,7 @@ export async function backupDatabase(db: Db, outFile: string, opts: { overwrite?
     mkdirSync(dirname(out), { recursive: true });
     const r = await db.backup(tmp);
     pages = r.totalPages;
-    renameSync(tmp, out);
+    commitTempFileSync(tmp, out, { mapError: (e) => e }); // fsync, rename, fsync the folder; named below
   } catch (e) {
     try {
       rmSync(tmp, { force: true });

@@ -1,6 +1,7 @@
 /**
- * Where the data folder is and what lives in it. The folder holds one SQLite file plus
- * folders of bulky files that rows of the database reference by relative path.
+ * Where the data folder is and what lives in it (and, for the command line, where the
+ * backbone and feature cache is). The folder holds one SQLite file plus folders of bulky
+ * files that rows of the database reference by relative path.
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -63,6 +64,14 @@ export function resolveDataDir(opts: ResolveDataDirOptions = {}): string {
   const fromEnv = env.BGAD_DATA_DIR;
   if (fromEnv && fromEnv.trim() !== '') return resolve(fromEnv);
   return defaultDataDir(opts);
+}
+
+/**
+ * The backbone and feature cache of the command line when no folder is given (`--cache-dir`;
+ * the app uses its data folder): `BGAD_CACHE_DIR`, else `.cache` in the working folder.
+ */
+export function defaultCacheRoot(): string {
+  return process.env.BGAD_CACHE_DIR ?? join(process.cwd(), '.cache');
 }
 
 export function dataLayout(root: string): DataLayout {

@@ -21,13 +21,14 @@
  *   byte is read, and the file is opened without blocking and checked again through the opened
  *   descriptor, so a FIFO put in its place after the check cannot hang the read.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants as fsConstants, type Stats } from 'node:fs';
-import { lstat, open, readlink, rename, stat, unlink, writeFile, mkdir } from 'node:fs/promises';
+import { lstat, open, readlink, stat } from 'node:fs/promises';
 import { constants as bufferConstants } from 'node:buffer';
-import { basename, dirname } from 'node:path';
+import { basename } from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { AppError } from '../common/errors';
+import { writeFileAtomic } from '../fs/atomic-file';
 import { BmpError, decodeBmp, isBmp, readBmpHeader } from './bmp';
 
 export const DEFAULT_MAX_PIXELS = 100_000_000;
@@ -367,20 +368,4 @@ export async function writeMaskPng(path: string, data: Uint8Array, width: number
   for (let i = 0; i < grey.length; i++) grey[i] = data[i] ? 255 : 0;
   const png = await sharp(grey, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 6 }).toBuffer();
   await writeFileAtomic(path, png);
-}
-
-/** Writes via a temp file in the same folder and renames it into place. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
-      throw new AppError('DISK_FULL', `The disk is full while writing ${path}.`, { hint: 'Free some disk space and try again.', subject: path, cause: e });
-    }
-    throw e;
-  }
 }

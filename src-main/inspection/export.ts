@@ -24,8 +24,9 @@ import { decodeModel, encodeModel, type OnnxGraph, type OnnxModel, type OnnxValu
 import { buildScoreHead, featureInputName } from '../bgad/score-head';
 import type { ModelBundle } from '../bgad/bundle';
 import { pruneToOutputs } from '../backbones/onnx-graph';
-import { writeFileAtomic } from '../images/load';
-import { backboneForBundle, readModelSource, type ModelSource } from './model';
+import { writeFileAtomic } from '../fs/atomic-file';
+import { backboneForBundle } from '../model/backbone';
+import { readModelSource, type ModelSource } from '../model/bundle-file';
 
 export const EXPORT_FORMAT = 'bgad-inspection-onnx/1';
 export const HEAD_PREFIX = 'bgad_head/';

@@ -7,39 +7,11 @@
  * - small JPEG thumbnails of the image and of the overlay, for the reports.
  * Pictures are brought back to the original aspect ratio (the model sees a square).
  *
- * Colour scale: fixed per model and threshold, so pictures compare across images: the
- * threshold is the middle of the scale (green), `threshold ± span` its ends (blue, red),
- * with span = K - threshold (K: the calibrated map maximum over held-out normal images).
+ * Colour scale: the model's (model/heat-scale.ts), fixed per model and threshold, so
+ * pictures compare across images.
  */
 import sharp from 'sharp';
-
-export interface HeatScale {
-  lo: number;
-  hi: number;
-}
-
-export function heatScale(threshold: number, mapMax: number): HeatScale {
-  const span = Math.max(mapMax - threshold, Math.abs(threshold) * 0.05, 1e-6);
-  return { lo: threshold - span, hi: threshold + span };
-}
-
-/** Jet colour map, 256 entries of RGB. */
-const LUT = (() => {
-  const lut = new Uint8Array(256 * 3);
-  const c = (x: number) => Math.round(255 * Math.min(1, Math.max(0, x)));
-  for (let i = 0; i < 256; i++) {
-    const t = i / 255;
-    lut[3 * i] = c(1.5 - Math.abs(4 * t - 3));
-    lut[3 * i + 1] = c(1.5 - Math.abs(4 * t - 2));
-    lut[3 * i + 2] = c(1.5 - Math.abs(4 * t - 1));
-  }
-  return lut;
-})();
-
-export function colourOf(t: number): [number, number, number] {
-  const i = Math.round(255 * Math.min(1, Math.max(0, t)));
-  return [LUT[3 * i]!, LUT[3 * i + 1]!, LUT[3 * i + 2]!];
-}
+import { HEAT_LUT, type HeatScale } from '../model/heat-scale';
 
 export interface HeatPictures {
   mapPng: Buffer;
@@ -86,7 +58,7 @@ export async function renderHeatPictures(chw: Float32Array, map: Float32Array, S
   for (let i = 0; i < plane; i++) {
     const l = blurred[i]! * 3;
     for (let c = 0; c < 3; c++) {
-      const h = LUT[l + c]!;
+      const h = HEAT_LUT[l + c]!;
       const x = chw[c * plane + i]! * 255 + 0.5;
       heat[3 * i + c] = h;
       rgb[3 * i + c] = x;

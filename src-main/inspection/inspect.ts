@@ -14,16 +14,21 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { AppError, cancelled, isAppError } from '../common/errors';
-import { loadImageTensorFromBuffer, readImageBytes, writeFileAtomic, DEFAULT_MAX_PIXELS } from '../images/load';
+import { loadImageTensorFromBuffer, readImageBytes, DEFAULT_MAX_PIXELS } from '../images/load';
+import { writeFileAtomic } from '../fs/atomic-file';
 import type { ModelBundle } from '../bgad/bundle';
 import { writeReports } from '../reports/index';
-import { heatScale, renderHeatPictures, type HeatScale } from './heatmap';
-import { openInspectionModel, readModelSource, type InspectionModel, type ModelSource, type RuntimeOptions } from './model';
+import { renderHeatPictures } from './heatmap';
+import { heatScale, type HeatScale } from '../model/heat-scale';
+import { readModelSource, type ModelSource } from '../model/bundle-file';
+import { openInspectionModel, type InspectionModel, type RuntimeOptions } from '../model/scorer';
 import { RESULTS_FILE, ResultsLog, type LogResult } from './results-log';
 import { scanInputFolder, type ScannedFile } from './scan';
 import { globError } from './glob';
 import { checkOutputFolder, lockOutputFolder, makeOutputFolder, type OutputLock } from './output-folder';
-import { REPORT_FORMATS, type InspectFolderOptions, type InspectionFileResult, type InspectionSummary, type ModelInfo, type Verdict } from './types';
+import type { InspectFolderOptions } from './types';
+import { REPORT_FORMATS, type InspectionFileResult, type InspectionSummary, type ModelInfo } from '../model/records';
+import type { Verdict } from '../common/records';
 
 export const verdictOf = (score: number, threshold: number): Verdict => (score > threshold ? 'fail' : 'pass');
 

@@ -12,7 +12,7 @@
  */
 import { open, readFile, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { AppError } from '../common/errors';
-import type { FileOutcome } from './types';
+import type { FileOutcome } from '../model/records';
 
 export const RESULTS_FILE = 'results.jsonl';
 export const RESULTS_VERSION = 1;

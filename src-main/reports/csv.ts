@@ -9,7 +9,7 @@
  * with a leading `'` (shown as text; the exact names stay in results.jsonl). Numbers (the
  * score, negative ones included) are written as plain numbers.
  */
-import type { InspectionFileResult } from '../inspection/types';
+import type { InspectionFileResult } from '../model/records';
 
 export const CSV_COLUMNS = ['path', 'sha256', 'score', 'verdict', 'error'] as const;
 

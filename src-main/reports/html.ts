@@ -3,7 +3,7 @@
  * as base64 data URLs; no script, no outside request), so it can be mailed or archived.
  */
 import { readFile } from 'node:fs/promises';
-import type { InspectionFileResult, InspectionSummary } from '../inspection/types';
+import type { InspectionFileResult, InspectionSummary } from '../model/records';
 import { scoreHistogram } from './histogram';
 import { describeThreshold, describeThresholdRule, fmtScore } from './text';
 

@@ -7,11 +7,11 @@
  * data is embedded as is, so ~500 images take a second or two). Pages are numbered.
  */
 import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { unlink } from 'node:fs/promises';
 import PDFDocument from 'pdfkit';
-import type { InspectionFileResult, InspectionSummary } from '../inspection/types';
-import { heatScale, colourOf } from '../inspection/heatmap';
+import { commitTempFile, tempPathFor } from '../fs/atomic-file';
+import type { InspectionFileResult, InspectionSummary } from '../model/records';
+import { heatScale, colourOf } from '../model/heat-scale';
 import { scoreHistogram } from './histogram';
 import { describeThresholdRule, describeThreshold, fmtScore } from './text';
 import { choosePdfFonts, printable, type PdfFonts } from './fonts';
@@ -160,7 +160,7 @@ function reportTexts(s: InspectionSummary): string[] {
 
 export async function writePdfReport(path: string, s: InspectionSummary): Promise<void> {
   const doc = new PDFDocument({ size: 'A4', margin: M, bufferPages: true, compress: true, info: { Title: 'BGAD inspection report', Creator: 'BGAD Inspector', Producer: 'BGAD Inspector (pdfkit)' } });
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = tempPathFor(path);
   const stream = createWriteStream(tmp);
   const done = new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);
@@ -239,7 +239,7 @@ export async function writePdfReport(path: string, s: InspectionSummary): Promis
     }
     doc.end();
     await done;
-    await rename(tmp, path);
+    await commitTempFile(tmp, path);
   } catch (e) {
     stream.destroy();
     await unlink(tmp).catch(() => undefined);

@@ -1,6 +1,6 @@
 /** Wording shared by the reports and the CLI summary. */
 import type { HeldOutThresholdRule } from '../bgad/bundle';
-import type { InspectionSummary, ModelInfo } from '../inspection/types';
+import type { InspectionSummary, ModelInfo } from '../model/records';
 
 export function fmtScore(v: number | null, digits = 4): string {
   return v === null || !Number.isFinite(v) ? '-' : v.toFixed(digits);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { AppError } from '../common/errors';
 import type { MaskPixels, StoredMaskInfo } from '../common/records';
 import { readMaskPng, writeMaskPng } from '../images/load';
-import { commitTempFile, fromDataRef, ioError, removeQuietly, tempPathFor, toDataRef } from '../db/files';
+import { dataFileErrors, fromDataRef, ioError, toDataRef } from '../db/files';
+import { commitTempFileSync, removeQuietly, tempPathFor } from '../fs/atomic-file';
 import { cached } from './images';
 import { now, type Store } from './store';
 import { asId, bad, notFound } from './validate';
@@ -99,7 +100,7 @@ export async function saveMask(store: Store, input: { imageId: number; defectTyp
     removeQuietly(tmp);
     throw ioError(e, 'the mask', finalPath);
   }
-  commitTempFile(tmp, finalPath, 'the mask');
+  commitTempFileSync(tmp, finalPath, dataFileErrors('the mask'));
   const file = toDataRef(store.layout.root, finalPath);
   let old: string | null;
   try {
@@ -136,7 +137,7 @@ export function placeMaskFileCopy(store: Store, srcPath: string, datasetId: numb
     if (!readable(srcPath)) throw e; // the source went away: not a problem of the data folder
     throw ioError(e, 'the mask', finalPath);
   }
-  commitTempFile(tmp, finalPath, 'the mask');
+  commitTempFileSync(tmp, finalPath, dataFileErrors('the mask'));
   return toDataRef(store.layout.root, finalPath);
 }
 

@@ -3,15 +3,15 @@
  * config, bundle file, calibration, threshold, metrics and the frozen evaluation split it
  * was measured on. Exactly one (or none) is active per dataset (a partial unique index
  * enforces it). Threshold and activation changes are audited by triggers. The threshold's home
- * is the version's bundle file; the row mirrors it (see `setModelThreshold`).
+ * is the version's bundle file (rewritten by model/bundle-file.ts); the row mirrors it (see
+ * `setModelThreshold`).
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeBundle, encodeBundle, withThreshold, type ModelBundle } from '../bgad/bundle';
 import { AppError } from '../common/errors';
 import { MODEL_STATUSES, type ModelComparison, type ModelStatus, type ModelVersion, type ValueDiff } from '../common/records';
-import { fromDataRef, toDataRef, writeFileAtomic } from '../db/files';
+import { dataFileErrors, fromDataRef, toDataRef } from '../db/files';
+import { writeFileAtomicSync } from '../fs/atomic-file';
+import { rewriteBundleThreshold } from '../model/bundle-file';
 import type { Db } from '../db/database';
 import { cached } from './images';
 import { now, type Store } from './store';
@@ -151,24 +151,6 @@ export function syncBundleThreshold(store: Store, id: number): void {
   if (r.bundle_file && r.threshold !== null) rewriteBundleThreshold(fromDataRef(store.layout.root, r.bundle_file), r.threshold, r.number);
 }
 
-const sha256Raw = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
-
-function rewriteBundleThreshold(file: string, threshold: number, versionNumber: number): void {
-  let bundle: ModelBundle;
-  try {
-    bundle = decodeBundle(readFileSync(file), sha256Raw);
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `cannot be read (${(e as Error).message})`;
-    throw new AppError('BAD_MODEL', `The model file of version ${versionNumber} (${file}) ${why}; the threshold was not changed.`, {
-      subject: file,
-      hint: 'Restore the file from a backup (bgad db check lists missing files), or train the version again.',
-      cause: e,
-    });
-  }
-  if (bundle.meta.threshold === threshold) return;
-  writeFileAtomic(file, encodeBundle(withThreshold(bundle, threshold), sha256Raw), 'the model bundle');
-}
-
 /** Updates status, metrics, calibration or name (e.g. after a later evaluation). */
 export function updateModelVersion(store: Store, input: { id: unknown; status?: ModelStatus; metrics?: Record<string, unknown>; calibration?: unknown; name?: string | null; bundleFile?: string }): ModelVersion {
   const mid = asId(input.id, 'modelVersionId');
@@ -196,7 +178,7 @@ export function writeBundle(store: Store, input: { datasetId: number; fileName: 
   const name = asText(input.fileName, 'fileName', { maxLength: 200 });
   if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) throw bad(`The bundle file name "${name}" may only use letters, digits, dot, dash and underscore.`);
   const abs = join(store.layout.bundlesDir, String(datasetId), name);
-  writeFileAtomic(abs, input.bytes, 'the model bundle');
+  writeFileAtomicSync(abs, input.bytes, dataFileErrors('the model bundle'));
   return toDataRef(store.layout.root, abs);
 }
 

@@ -3,12 +3,17 @@
  * bgad/README.md §6: image AUROC, pixel AUROC, AUPRO (to FPR 0.3), per defect type, F1 at
  * the model's threshold.
  */
+import { join } from 'node:path';
 import { auroc, pixelAuroc, aupro, f1AtThreshold } from '../metrics';
-import { featuresForImages } from '../backbones/feature-cache';
+import { FeatureCache, featuresForImages } from '../backbones/feature-cache';
+import { FeatureExtractor } from '../backbones/extractor';
 import type { ModelBundle } from '../bgad/bundle';
 import type { EngineProgress } from '../common/engine-protocol';
 import { AppError } from '../common/errors';
-import { openExtractor, Scorer, defaultCacheRoot, readMaskAt } from './pipeline';
+import { defaultCacheRoot } from '../db/paths';
+import { backboneForBundle } from '../model/backbone';
+import { Scorer } from '../model/scorer';
+import { readMaskAt } from './pipeline';
 import type { DefectImage } from './dataset';
 import type { ExecutionProviderName } from '../runtime/session';
 
@@ -39,14 +44,23 @@ export interface EvalOptions {
   seenTypes?: string[];
 }
 
+/** The image scores of a test split, in the order given (images that could not be read are left out). */
+export interface TestScores {
+  normal: number[];
+  defect: number[];
+}
+
 export async function evaluateModel(bundle: ModelBundle, testGood: string[], testDefects: DefectImage[], opts: EvalOptions = {}): Promise<EvalMetrics> {
+  return (await evaluateWithScores(bundle, testGood, testDefects, opts)).metrics;
+}
+
+/** `evaluateModel`, also returning the image score of every test image it scored. */
+export async function evaluateWithScores(bundle: ModelBundle, testGood: string[], testDefects: DefectImage[], opts: EvalOptions = {}): Promise<{ metrics: EvalMetrics; scores: TestScores }> {
   if (!testGood.length || !testDefects.length) throw new AppError('BAD_DATASET', 'The test set needs both good (test/good) and defective (test/<type>) images to compute metrics.');
   const S = bundle.meta.backbone.inputSize;
-  const { extractor, cache, spec } = await openExtractor(bundle.meta.backbone.id, opts.cacheDir ?? defaultCacheRoot(), opts.threads, opts.executionProvider);
-  if (spec.sha256 !== bundle.meta.backbone.sha256) {
-    await extractor.dispose();
-    throw new AppError('BAD_MODEL', `The model was trained with a different build of backbone ${spec.id} (hash ${bundle.meta.backbone.sha256.slice(0, 12)}, here ${spec.sha256.slice(0, 12)}).`, { hint: 'Train the model again on this installation.' });
-  }
+  const spec = await backboneForBundle(bundle, opts.cacheDir);
+  const extractor = await FeatureExtractor.create(spec, { threads: opts.threads, executionProvider: opts.executionProvider });
+  const cache = new FeatureCache(join(opts.cacheDir ?? defaultCacheRoot(), 'features'));
   const scorer = await Scorer.fromBundle(bundle, { threads: opts.threads, executionProvider: opts.executionProvider });
   const items = [...testGood.map((p) => ({ path: p, type: 'good', maskPath: null as string | null })), ...testDefects.map((d) => ({ path: d.path, type: d.type, maskPath: d.maskPath }))];
   const hasMasks = testDefects.every((d) => d.maskPath);
@@ -100,7 +114,7 @@ export async function evaluateModel(bundle: ModelBundle, testGood: string[], tes
     };
   }
   const thr = bundle.meta.threshold;
-  return {
+  const metrics: EvalMetrics = {
     imageAuroc: auroc(scores, labels),
     pixelAuroc: hasMasks ? pixelAuroc(maps, masks) : null,
     aupro: hasMasks ? aupro(maps, masks, widths, heights, 0.3) : null,
@@ -112,4 +126,5 @@ export async function evaluateModel(bundle: ModelBundle, testGood: string[], tes
     inferMsPerImage: inferMs / Math.max(1, kept.length),
     featureMsPerImage: nExtracted ? featMs / nExtracted : NaN,
   };
+  return { metrics, scores: { normal: scores.filter((_, j) => labels[j] === 0), defect: scores.filter((_, j) => labels[j] === 1) } };
 }

@@ -3,23 +3,23 @@
  * backbone features, make copy-paste synthetic anomalies, train the flows, freeze the
  * calibration and threshold on held-out normals, and (for `bgad eval`) score the test set.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import * as ort from 'onnxruntime-node';
 import { AppError } from '../common/errors';
 import type { EngineProgress } from '../common/engine-protocol';
 import { defaultBackboneId, getBackbone, type BackboneSpec } from '../backbones/registry';
 import { FeatureExtractor } from '../backbones/extractor';
 import { FeatureCache, featuresForImages } from '../backbones/feature-cache';
-import { loadImageTensor, readMaskPng, writeFileAtomic } from '../images/load';
+import { loadImageTensor, readMaskPng } from '../images/load';
+import { defaultCacheRoot } from '../db/paths';
 import { resolveConfig, totalSteps, type PresetName, type TrainConfig } from '../bgad/config';
 import { maskToLevel, type LevelImage } from '../bgad/sampler';
 import { syntheticAnomaly } from '../bgad/copy-paste';
 import { Rng } from '../bgad/rng';
-import { buildScoreHead, featureInputName, type Calibration, type HeadLevel } from '../bgad/score-head';
-import { encodeBundle, decodeBundle, BundleError, type BundleMeta, type ModelBundle } from '../bgad/bundle';
+import { buildScoreHead, type Calibration, type HeadLevel } from '../bgad/score-head';
+import type { BundleMeta, ModelBundle } from '../bgad/bundle';
+import { headFeeds, Scorer } from '../model/scorer';
 import { thresholdAtFalseRejectRate } from '../metrics';
 import { createSession, type ExecutionProviderName } from '../runtime/session';
 import { scanCategory, type CategoryData, type DefectImage } from './dataset';
@@ -56,12 +56,6 @@ export interface TrainedModel {
   testDefects: DefectImage[];
   train: TrainResult;
   featureMsPerImage: number;
-}
-
-const sha = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
-
-export function defaultCacheRoot(): string {
-  return process.env.BGAD_CACHE_DIR ?? join(process.cwd(), '.cache');
 }
 
 /** How many known anomalies training uses when not told (the published setting: 10 per category). */
@@ -304,66 +298,5 @@ async function calibrate(levels: HeadLevel[], channels: number[], S: number, fea
   await probe.dispose();
   return { levelMax, mapMax: K };
 }
-
-function headFeeds(levels: HeadLevel[], channels: number[], batch: Float32Array[][]): Record<string, ort.Tensor> {
-  const feeds: Record<string, ort.Tensor> = {};
-  levels.forEach((lv, k) => {
-    const per = channels[k]! * lv.height * lv.width;
-    const data = batch.length === 1 ? batch[0]![k]! : new Float32Array(per * batch.length);
-    if (batch.length > 1) batch.forEach((f, j) => data.set(f[k]!, j * per));
-    feeds[featureInputName(k)] = new ort.Tensor('float32', data, [batch.length, channels[k]!, lv.height, lv.width]);
-  });
-  return feeds;
-}
-
-export interface ScoreResult { score: number; map: Float32Array }
-
-/** Runs the calibrated scoring head on backbone features. */
-export class Scorer {
-  private constructor(private readonly session: ort.InferenceSession, private readonly levels: HeadLevel[], private readonly channels: number[], readonly inputSize: number) {}
-
-  static async create(levels: HeadLevel[], channels: number[], S: number, calibration: Calibration, opts: { threads?: number; executionProvider?: ExecutionProviderName } = {}): Promise<Scorer> {
-    const onnx = buildScoreHead(levels, channels, { inputSize: S, calibration });
-    const { session } = await createSession(onnx, { threads: opts.threads, executionProvider: opts.executionProvider });
-    return new Scorer(session, levels, channels, S);
-  }
-
-  static fromBundle(b: ModelBundle, opts: { threads?: number; executionProvider?: ExecutionProviderName } = {}): Promise<Scorer> {
-    const levels = b.meta.levels.map((l, k) => ({ weights: b.weights[k]!, height: l.height, width: l.width }));
-    return Scorer.create(levels, b.meta.levels.map((l) => l.channels), b.meta.backbone.inputSize, b.meta.calibration, opts);
-  }
-
-  async score(batch: Float32Array[][]): Promise<ScoreResult[]> {
-    const out = await this.session.run(headFeeds(this.levels, this.channels, batch));
-    const map = out.anomaly_map!.data as Float32Array;
-    const scores = out.pred_score!.data as Float32Array;
-    const px = this.inputSize * this.inputSize;
-    return batch.map((_, j) => ({ score: scores[j]!, map: map.slice(j * px, (j + 1) * px) }));
-  }
-
-  async dispose(): Promise<void> {
-    await this.session.release();
-  }
-}
-
-export async function saveBundle(path: string, b: ModelBundle): Promise<void> {
-  await writeFileAtomic(path, encodeBundle(b, sha));
-}
-
-export async function loadBundle(path: string): Promise<ModelBundle> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new AppError('BAD_MODEL', `Model file ${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, { subject: path, hint: 'Check the path, or export the model again from the app.' });
-  }
-  try {
-    return decodeBundle(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), sha);
-  } catch (e) {
-    if (e instanceof BundleError) throw new AppError('BAD_MODEL', `Model file ${path}: ${e.message}.`, { subject: path, hint: 'Use the original .bgad file, or train the model again.' });
-    throw e;
-  }
-}
-
 
 export type { BackboneSpec };

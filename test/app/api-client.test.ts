@@ -10,8 +10,8 @@ import { JobHub } from '../../src-main/api-host/jobs';
 import { startServe } from '../../src-main/api-host/serve';
 import { SettingsStore } from '../../src-main/api-host/settings-store';
 import { ApiError, createApiClient, httpTransport, ipcTransport, takeToken, type ApiClient, type WebSocketLike } from '../../src-renderer/lib/api-client';
-import { fakeServices } from '../server/fake-services';
-import { sessionCookie, sessionWebSocket } from '../server/browser-session';
+import { fakeServices } from '../api-host/fake-services';
+import { sessionCookie, sessionWebSocket } from '../api-host/browser-session';
 
 let dir: string;
 let running: Awaited<ReturnType<typeof startServe>>;

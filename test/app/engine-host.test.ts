@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { UtilityEngineHost, type EngineChild } from '../../src-main/app/engine-host';
 import { parentPortTransport } from '../../src-main/app/engine-transport';
 import { AppError } from '../../src-main/common/errors';
-import { runEngineLoop, type JobHandler } from '../../src-main/runtime/engine-worker-core';
+import { runEngineLoop, type JobHandler } from '../../src-main/engine/engine-worker-core';
 
 /** A fake utility process: the engine loop runs in this thread behind message queues. */
 function fakeChild(handlers: Record<string, JobHandler>, counters: { spawned: number; killed: number }): () => EngineChild {

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildInspectionOnnx, checkOpsetUpgrade, exportModel, HEAD_PREFIX } from '../../src-main/inspection/export';
-import { openInspectionModel, type InspectionModel } from '../../src-main/inspection/model';
+import { openInspectionModel, type InspectionModel } from '../../src-main/model/scorer';
 import { decodeModel } from '../../src-main/autodiff/onnx-proto';
 import { loadImageTensor } from '../../src-main/images/load';
 import { getFixture, removeDir, tempDir, type Fixture } from './fixture';

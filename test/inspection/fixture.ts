@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { bundleForTest } from '../helpers/bundle-for-test';
 import { sourceKey } from '../helpers/source-key';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
-import { loadBundle, saveBundle, trainModel } from '../../src-main/training/pipeline';
+import { trainModel } from '../../src-main/training/pipeline';
+import { loadBundle, saveBundle } from '../../src-main/model/bundle-file';
 import type { ModelBundle } from '../../src-main/bgad/bundle';
 import { getBackbone } from '../../src-main/backbones/registry';
 
@@ -27,7 +28,7 @@ export const FIXTURE_BACKBONE = 'mobilenetv2';
 /** Everything the trained model depends on besides the backbone build and the source code. */
 const RECIPE = { version: FIXTURE_VERSION, backbone: FIXTURE_BACKBONE, seed: 7, categories: [CATEGORY, SECOND_CATEGORY], train: CATEGORY, anomalies: 6, steps: 60 };
 /** The source folders that decide what the fixture's data and model are. */
-const SOURCE_DIRS = ['autodiff', 'bgad', 'backbones', 'images', 'synth', 'training'];
+const SOURCE_DIRS = ['autodiff', 'bgad', 'backbones', 'images', 'model', 'runtime', 'synth', 'training'];
 
 export interface Fixture {
   /** Root of the synthetic data set (categories below it). */

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { deflateSync, crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { inspectFolder, inspectImage } from '../../src-main/inspection/inspect';
-import { openInspectionModel } from '../../src-main/inspection/model';
+import { openInspectionModel } from '../../src-main/model/scorer';
 import { parseCsv, CSV_COLUMNS } from '../../src-main/reports/csv';
-import type { InspectionFileResult, InspectionSummary } from '../../src-main/inspection/types';
+import type { InspectionFileResult, InspectionSummary } from '../../src-main/model/records';
 import { getFixture, removeDir, tempDir, type Fixture } from './fixture';
 import { pdfText } from '../helpers/pdf-text';
 

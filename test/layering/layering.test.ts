@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 interface Violation { file: string; line: number; specifier: string; rule: string; message: string }
 interface LayersModule {
-  checkLayers(root: string, options?: { rootExceptions?: { from: string; to: string; why: string }[] }): { files: number; violations: Violation[] };
+  checkLayers(
+    root: string,
+    options?: { rootExceptions?: { from: string; to: string; why: string }[]; knownCycles?: { files: string[]; why: string }[] },
+  ): { files: number; violations: Violation[] };
+  LAYERS: string[][];
   findImports(text: string, isSvelte?: boolean): { specifier: string; line: number }[];
 }
 
@@ -19,7 +23,7 @@ let fake: string;
 /** A minimal tree with one planted violation per rule, plus look-alikes that must pass. */
 const FAKE_TREE: Record<string, string> = {
   'src-main/common/errors.ts': 'export class E {}\n',
-  'src-main/common/c.ts': "import { E } from './errors';\nimport { x } from '../bgad/x';\n",
+  'src-main/common/c.ts': "import { E } from './errors';\nimport { y } from '../bgad/y';\n",
   'src-main/bgad/x.ts': [
     "// import fs from 'node:fs' (a comment, ignored)",
     "import fs from 'node:fs';",
@@ -29,8 +33,8 @@ const FAKE_TREE: Record<string, string> = {
     'const s = "import \'fs\'"; const kinds = \'import\' | \'export\';',
     "/* import path from 'node:path'; */ export const x = 1;",
   ].join('\n'),
-  'src-main/metrics/m.ts': "import protobuf from 'protobufjs';\nimport path from 'path';\nimport { x } from '../bgad/x';\n",
-  'src-main/db/database.ts': "import Database from 'better-sqlite3';\nimport { main } from '../cli/bgad';\n",
+  'src-main/metrics/m.ts': "import protobuf from 'protobufjs';\nimport path from 'path';\nimport { E } from '../common/errors';\n",
+  'src-main/db/database.ts': "import Database from 'better-sqlite3';\nimport { main } from '../cli/run';\n",
   'src-main/cli/bgad.ts': "import { a } from './command';\nimport { z } from '../server/http';\nexport const main = 1;\n",
   'src-main/cli/commands/serve.ts': "import { runServe } from '../../server/serve';\n",
   'src-main/server/serve.ts': "import { E } from '../common/errors';\nimport { d } from '../db/database';\n",
@@ -57,6 +61,18 @@ const FAKE_TREE: Record<string, string> = {
     "<!-- import y from '../src-main/db/database' -->",
   ].join('\n'),
   'src-renderer/lazy.ts': "export const load = () => import('../src-main/inspection/run');\n",
+  // the layer order: an upward import, a peer import, a folder missing from the table
+  'src-main/training/t.ts': "import { E } from '../common/errors';\nexport const t = 1;\n",
+  'src-main/images/img.ts': "import { E } from '../common/errors';\nimport { t } from '../training/t';\n",
+  'src-main/inspection/i.ts': "import { d } from '../db/database';\nimport { t } from '../training/t';\n",
+  'src-main/widgets/w.ts': "import { E } from '../common/errors';\n",
+  // a folder cycle (no file cycle): lib -> views -> lib
+  'src-renderer/lib/u.ts': 'export const u = 1;\n',
+  'src-renderer/lib/w.ts': "import { v } from '../views/v';\nexport const w = v;\n",
+  'src-renderer/views/v.ts': "import { u } from '../lib/u';\nexport const v = u;\n",
+  // a file cycle inside one folder: p -> q -> p (type-only imports count)
+  'src-main/synth/p.ts': "import type { Q } from './q';\nexport interface P { q: Q }\n",
+  'src-main/synth/q.ts': "import { E } from '../common/errors';\nimport type { P } from './p.ts';\nexport interface Q { p: P }\n",
 };
 
 const EXPECTED = [
@@ -67,14 +83,19 @@ const EXPECTED = [
   'src-main/cli/commands/serve.ts:1:root-import',
   'src-main/common/c.ts:2:common-outside',
   'src-main/db/database.ts:2:root-import',
+  'src-main/images/img.ts:2:layer-order',
+  'src-main/inspection/i.ts:2:layer-peer',
   'src-main/metrics/m.ts:2:pure-node',
   'src-main/preload/preload.ts:3:preload-only',
   'src-main/preload/preload.ts:4:preload-only',
   'src-main/services/s.ts:1:electron-only',
+  'src-main/synth/p.ts:1:file-cycle',
+  'src-main/widgets/w.ts:1:layer-unplaced',
   'src-renderer/App.svelte:3:renderer-main',
   'src-renderer/lazy.ts:1:renderer-main',
   'src-renderer/lib/a.ts:3:renderer-main',
   'src-renderer/lib/a.ts:5:renderer-node',
+  'src-renderer/lib/w.ts:1:folder-cycle',
 ];
 
 beforeAll(async () => {
@@ -106,6 +127,30 @@ describe('the layering check', () => {
     const { violations } = layers.checkLayers(fake);
     expect(violations).toContainEqual(expect.objectContaining({ file: 'src-main/bgad/x.ts', specifier: 'node:fs', rule: 'pure-node' }));
     expect(violations).toContainEqual(expect.objectContaining({ file: 'src-renderer/lib/a.ts', specifier: '../../src-main/db/database', rule: 'renderer-main' }));
+  });
+
+  it('reports an upward import, a folder cycle and a file cycle with their paths', () => {
+    const { violations } = layers.checkLayers(fake);
+    const one = (rule: string) => violations.filter((v) => v.rule === rule);
+    expect(one('layer-order')).toEqual([expect.objectContaining({ file: 'src-main/images/img.ts', line: 2, specifier: '../training/t' })]);
+    expect(one('layer-order')[0]!.message).toMatch(/src-main\/images \(level \d+\) imports src-main\/training \(level \d+\), a higher level/);
+    expect(one('folder-cycle')[0]!.message).toContain('folder cycle src-renderer/lib -> src-renderer/views -> src-renderer/lib (src-renderer/lib/w.ts:1, src-renderer/views/v.ts:1)');
+    expect(one('file-cycle')[0]!.message).toContain('file cycle src-main/synth/p.ts -> src-main/synth/q.ts -> src-main/synth/p.ts');
+    expect(one('layer-unplaced')[0]!.message).toContain('src-main/widgets is not in LAYERS');
+  });
+
+  it('lets a known cycle through, and only that one', () => {
+    const knownCycles = [{ files: ['src-main/synth/q.ts', 'src-main/synth/p.ts'], why: 'test' }];
+    const rules = layers.checkLayers(fake, { knownCycles }).violations.map((v) => v.rule);
+    expect(rules).not.toContain('file-cycle');
+    expect(rules).toContain('folder-cycle');
+  });
+
+  it('places every folder of src-main once, and only folders that exist', () => {
+    const placed = layers.LAYERS.flat();
+    expect(new Set(placed).size).toBe(placed.length);
+    const folders = readdirSync(join(repoRoot, 'src-main'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    expect([...placed].sort()).toEqual(folders.sort());
   });
 
   it('lets an explicit root exception through and nothing more', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { csvField, neutraliseFormula, parseCsv, toCsv } from '../../src-main/reports/csv';
 import { writeReports } from '../../src-main/reports/index';
-import type { InspectionFileResult, InspectionSummary } from '../../src-main/inspection/types';
+import type { InspectionFileResult, InspectionSummary } from '../../src-main/model/records';
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });

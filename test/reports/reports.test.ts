@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -8,7 +9,7 @@ import { scoreHistogram } from '../../src-main/reports/histogram';
 import { renderHtmlReport } from '../../src-main/reports/html';
 import { writeReports } from '../../src-main/reports/index';
 import { choosePdfFonts, printable } from '../../src-main/reports/fonts';
-import type { InspectionFileResult, InspectionSummary } from '../../src-main/inspection/types';
+import type { InspectionFileResult, InspectionSummary } from '../../src-main/model/records';
 import { pdfPages, pdfText } from '../helpers/pdf-text';
 
 let dir: string;
@@ -159,5 +160,44 @@ describe('the HTML report', () => {
     expect(html).not.toMatch(/(src|href)="(https?:|\/)/);
     expect((html.match(/src="data:image\/jpeg;base64,/g) ?? []).length).toBe(8);
     expect(html).toContain('<svg');
+  });
+});
+
+describe('writing reports where the disk refuses', () => {
+  const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
+  const mounts: string[] = [];
+  const mountTmpfs = (at: string, size: string): boolean => {
+    try {
+      mkdirSync(at, { recursive: true });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', at], { stdio: 'pipe' });
+      mounts.push(at);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  afterAll(() => {
+    for (const m of mounts.reverse()) try { execFileSync('umount', ['-l', m], { stdio: 'pipe' }); } catch { /* gone */ }
+  });
+
+  it('names a full disk with the report path and what to do, not a stack trace (needs root to mount a small tmpfs)', async (ctx) => {
+    const at = join(dir, 'full');
+    if (process.platform !== 'linux' || !IS_ROOT || !mountTmpfs(at, '256k')) return ctx.skip();
+    // fill it to the last byte
+    try { writeFileSync(join(at, 'filler'), Buffer.alloc(1 << 20)); } catch { /* ENOSPC: full */ }
+    await expect(writeReports(summary, ['csv', 'pdf'], at)).rejects.toMatchObject({ code: 'DISK_FULL', subject: join(at, 'results.csv'), message: expect.stringContaining('report') });
+  });
+
+  it('names a read-only folder with the report path', async (ctx) => {
+    const at = join(dir, 'ro');
+    if (IS_ROOT) {
+      if (process.platform !== 'linux' || !mountTmpfs(at, '1m')) return ctx.skip();
+      execFileSync('mount', ['-o', 'remount,ro', at], { stdio: 'pipe' });
+    } else {
+      if (process.platform === 'win32') return ctx.skip();
+      mkdirSync(at);
+      chmodSync(at, 0o555);
+    }
+    await expect(writeReports(summary, ['html'], at)).rejects.toMatchObject({ code: 'READ_ONLY', subject: join(at, 'report.html') });
   });
 });

@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServe } from '../../src-main/api-host/serve';
 import { bundleForTest } from '../helpers/bundle-for-test';
-import { fakeServices } from './fake-services';
-import { sessionCookie } from './browser-session';
+import { fakeServices } from '../api-host/fake-services';
+import { sessionCookie } from '../api-host/browser-session';
 
 const root = join(import.meta.dirname, '..', '..');
 let dir: string;

@@ -5,7 +5,8 @@ import { optNum, str, UsageError } from '../command';
 import { benchEngine } from '../../training/bench-engine';
 import { benchBackbones } from '../../backbones/bench';
 import { benchDb } from '../../services/bench-db';
-import { trainModel, defaultCacheRoot } from '../../training/pipeline';
+import { trainModel } from '../../training/pipeline';
+import { defaultCacheRoot } from '../../db/paths';
 import { evaluateModel } from '../../training/evaluate';
 
 const command: Command = {

@@ -4,7 +4,8 @@ import type { Command } from '../command';
 import { str } from '../command';
 import { TRAIN_OPTIONS, TRAIN_USAGE, parseTrainOptions } from '../train-options';
 import { progressPrinter } from '../progress';
-import { trainModel, saveBundle, measureFeatureMs } from '../../training/pipeline';
+import { trainModel, measureFeatureMs } from '../../training/pipeline';
+import { saveBundle } from '../../model/bundle-file';
 import { evaluateModel } from '../../training/evaluate';
 import { AbortError } from '../abort';
 

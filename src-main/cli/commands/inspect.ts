@@ -9,7 +9,7 @@ import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../runtime/s
 import { DEFAULT_MAX_FILE_BYTES } from '../../images/load';
 import { inspectFolder } from '../../inspection/inspect';
 import { checkOutputFolder } from '../../inspection/output-folder';
-import { REPORT_FORMATS, type ReportFormat } from '../../inspection/types';
+import { REPORT_FORMATS, type ReportFormat } from '../../model/records';
 
 /** Exit status of `bgad inspect`, for a line controller. */
 export const INSPECT_EXIT = {

@@ -3,7 +3,8 @@ import type { Command } from '../command';
 import { str, UsageError } from '../command';
 import { TRAIN_OPTIONS, TRAIN_USAGE, parseTrainOptions } from '../train-options';
 import { progressPrinter } from '../progress';
-import { DEFAULT_KNOWN_ANOMALIES, saveBundle, trainModel } from '../../training/pipeline';
+import { DEFAULT_KNOWN_ANOMALIES, trainModel } from '../../training/pipeline';
+import { saveBundle } from '../../model/bundle-file';
 import { AbortError } from '../abort';
 
 const command: Command = {

@@ -4,12 +4,13 @@
  * - a mask file copied into place by an import whose batch never committed (a complete
  *   file that no row references), via the importer's own placeMaskFileCopy;
  * - empty temp files of atomic writes that never reached their rename, named as the
- *   writers name them (db/files.ts tempPathFor; images/load.ts `<file>.<pid>.<hex>.tmp`).
+ *   writers name them (fs/atomic-file.ts tempPathFor; and `<file>.<pid>.<hex>.tmp`, as releases
+ *   before the one atomic writer named them).
  * Prints one JSON line: the orphan's data-folder reference and the temp files' paths.
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { tempPathFor } from '../../../src-main/db/files';
+import { tempPathFor } from '../../../src-main/fs/atomic-file';
 import { ensureDataset } from '../../../src-main/services/datasets';
 import { ensureDefectType } from '../../../src-main/services/defect-types';
 import { placeMaskFileCopy } from '../../../src-main/services/masks';

@@ -1,19 +1,17 @@
 /**
- * Engine job kinds the app's services use (browser mode and the desktop app), beside the
- * CLI's `train`: scoring a frozen test split, inspecting one image or a folder, exporting a
- * model as ONNX. They run in the engine worker / utility process, never on a server's event
- * loop (every one of them runs ONNX Runtime sessions).
+ * Engine job kinds the app's services use (browser mode and the desktop app), beside
+ * `train`: inspecting one image or a folder, exporting a model as ONNX, and scoring a frozen
+ * test split (only for model versions stored before the train job returned its test scores).
+ * They run in the engine worker / utility process, never on a server's event loop (every one
+ * of them runs ONNX Runtime sessions).
  */
 import { AppError } from '../common/errors';
 import type { JobHandler } from './engine-worker-core';
-import { featuresForImages, FeatureCache } from '../backbones/feature-cache';
-import { FeatureExtractor } from '../backbones/extractor';
-import { loadBundle, Scorer } from '../training/pipeline';
-import { backboneForBundle } from '../inspection/model';
+import { loadBundle } from '../model/bundle-file';
+import { scoreImageFiles } from '../model/score-images';
 import { inspectFolder, inspectImage } from '../inspection/inspect';
 import { exportModel } from '../inspection/export';
-import type { InspectionFileResult } from '../inspection/types';
-import { join } from 'node:path';
+import type { InspectionFileResult } from '../model/records';
 
 function params(p: unknown): Record<string, unknown> {
   if (!p || typeof p !== 'object') throw new AppError('BAD_ARGUMENT', 'job parameters must be an object');
@@ -45,30 +43,19 @@ export interface ScoreSplitResult {
 export type BatchResult = Pick<InspectionFileResult, 'path' | 'rel' | 'sha256' | 'score' | 'verdict' | 'error' | 'heatmap' | 'overlay' | 'thumbnail'>;
 
 export const APP_JOB_HANDLERS: Record<string, JobHandler> = {
-  /** Image scores of a model on a list of good and defective images (histograms, ROC). */
+  /**
+   * Image scores of a model on a list of good and defective images (histograms, ROC): the
+   * fallback for model versions stored without the test scores their training returned.
+   */
   async 'score-split'(raw, ctx) {
     const p = params(raw);
     const bundle = await loadBundle(str(p, 'bundle'));
     const good = (p.good as string[] | undefined) ?? [];
     const defect = (p.defect as string[] | undefined) ?? [];
-    const cacheDir = optStr(p.cacheDir);
-    const threads = optNum(p.threads);
-    const spec = await backboneForBundle(bundle, cacheDir);
-    const extractor = await FeatureExtractor.create(spec, { threads });
-    const scorer = await Scorer.fromBundle(bundle, { threads });
-    const scores: number[] = [];
-    const all = [...good, ...defect];
-    try {
-      const cache = cacheDir ? new FeatureCache(join(cacheDir, 'features')) : undefined;
-      for await (const f of featuresForImages(all, { extractor, cache, sizePx: bundle.meta.backbone.inputSize, signal: ctx.signal })) {
-        const [r] = await scorer.score([f.taps]);
-        scores.push(r!.score);
-        ctx.progress({ fraction: scores.length / Math.max(1, all.length), message: `scoring the test split ${scores.length}/${all.length}` });
-      }
-    } finally {
-      await scorer.dispose();
-      await extractor.dispose();
-    }
+    const scores = await scoreImageFiles(bundle, [...good, ...defect], {
+      cacheDir: optStr(p.cacheDir), threads: optNum(p.threads), signal: ctx.signal,
+      onProgress: (done, total) => ctx.progress({ fraction: done / Math.max(1, total), message: `scoring the test split ${done}/${total}` }),
+    });
     const result: ScoreSplitResult = { normal: scores.slice(0, good.length), defect: scores.slice(good.length), backbone: { ...bundle.meta.backbone } };
     return result;
   },

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
 import type { EngineEvent, EngineProgress } from '../common/engine-protocol';
 import { AppError, deserializeError } from '../common/errors';
-import { findEngineScript } from './built-files';
+import { findEngineScript } from '../runtime/built-files';
 
 export interface RunOptions {
   onProgress?: (p: EngineProgress) => void;

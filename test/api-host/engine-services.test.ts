@@ -12,12 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, ModelVersion, TrainingProgressData } from '../../src-main/common/api';
 import { startServe } from '../../src-main/api-host/serve';
 import { servicesForStore, lazyEngine } from '../../src-main/api-host/services-wiring';
-import { EngineHost } from '../../src-main/runtime/engine-host';
+import { EngineHost } from '../../src-main/engine/engine-host';
 import { openStore } from '../../src-main/services/store';
+import { getModelVersion, updateModelVersion } from '../../src-main/services/model-versions';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
 import { fromDataRef } from '../../src-main/db/files';
 import { inspectFolder } from '../../src-main/inspection/inspect';
-import { loadBundle } from '../../src-main/training/pipeline';
+import { loadBundle } from '../../src-main/model/bundle-file';
 import { decodeModel } from '../../src-main/autodiff/onnx-proto';
 import { describeThresholdRule } from '../../src-main/reports/text';
 import { createApiClient, httpTransport, type ApiClient } from '../../src-renderer/lib/api-client';
@@ -27,6 +28,7 @@ let dir: string;
 let running: Awaited<ReturnType<typeof startServe>>;
 let api: ApiClient;
 let category: string;
+let store: ReturnType<typeof openStore>;
 const hasWorker = existsSync(join(process.cwd(), 'dist', 'engine', 'worker.js'));
 
 function waitFor(jobId: string, events: ApiEvent[]): Promise<ApiEvent> {
@@ -47,7 +49,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bgad-engine-api-'));
   const synth = await generateSyntheticDataset({ outDir: join(dir, 'synth'), seed: 3, sizePx: 64, categories: ['grain'] });
   category = synth.categories[0]!.dir;
-  const store = openStore({ dataDir: join(dir, 'data') });
+  store = openStore({ dataDir: join(dir, 'data') });
   running = await startServe({ appRoot: process.cwd(), services: servicesForStore(store, lazyEngine(() => new EngineHost())), out: () => {} });
   const base = `http://127.0.0.1:${running.server.port}`;
   const cookie = await sessionCookie(base, running.server.token);
@@ -96,7 +98,25 @@ describe.skipIf(!hasWorker)('engine-backed methods in browser mode', () => {
     expect(h.binEdges).toHaveLength(21);
     expect(h.threshold).toBe(model.threshold);
     expect(h.scores.normal).toHaveLength(split.good.length);
+    // the scores come from the train job itself, stored with the version (no second scoring job)
+    const stored = model.metrics.testScores as { normal: number[]; defect: number[] };
+    expect(stored.normal).toHaveLength(split.good.length);
+    expect(stored.defect).toHaveLength(split.defect.length);
+    expect(h.scores).toEqual(stored);
   });
+
+  it('scores the test split once for a version stored without test scores (older data folders)', async () => {
+    const { testScores, ...older } = model.metrics as Record<string, unknown> & { testScores: { normal: number[]; defect: number[] } };
+    updateModelVersion(store, { id: model.id, metrics: older });
+    expect(getModelVersion(store, model.id).metrics.testScores).toBeUndefined();
+    const h = await api.models.histogram({ modelId: model.id, bins: 20 });
+    expect(h.scores.normal).toHaveLength(testScores.normal.length);
+    expect(h.scores.defect).toHaveLength(testScores.defect.length);
+    // the same images and features as the training's evaluation: the same scores
+    h.scores.normal.forEach((v, i) => expect(v).toBeCloseTo(testScores.normal[i]!, 5));
+    h.scores.defect.forEach((v, i) => expect(v).toBeCloseTo(testScores.defect[i]!, 5));
+    expect(getModelVersion(store, model.id).metrics.testScores).toEqual(h.scores);
+  }, 120_000);
 
   it('inspects one image and a folder, storing results with heat maps', async () => {
     await api.models.activate({ modelId: model.id });

@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { EngineHost } from '../../src-main/runtime/engine-host';
-import { loadBundle } from '../../src-main/training/pipeline';
+import { EngineHost } from '../../src-main/engine/engine-host';
+import { loadBundle } from '../../src-main/model/bundle-file';
+import type { TrainJobResult } from '../../src-main/engine/jobs';
+import { scanCategory } from '../../src-main/training/dataset';
 import { CACHE_DIR, REPO, ensureBuilt, synthDataset } from '../helpers/synth-fixture';
 
 let host: EngineHost;
@@ -20,7 +22,7 @@ afterAll(async () => host?.dispose());
 describe('engine host (training off the caller\'s event loop)', () => {
   it('trains a model in the engine worker and writes a loadable bundle', async () => {
     const steps: number[] = [];
-    const r = await host.run<{ out: string; threshold: number }>('train', { dataDir: data, out: join(out, 'm.bgad'), anomalies: 3, overrides: { steps: 20 }, cacheDir: CACHE_DIR, threads: 1 }, {
+    const r = await host.run<TrainJobResult>('train', { dataDir: data, out: join(out, 'm.bgad'), anomalies: 3, overrides: { steps: 20 }, cacheDir: CACHE_DIR, threads: 1 }, {
       onProgress: (p) => steps.push(p.fraction),
     });
     expect(steps.length).toBeGreaterThan(2);
@@ -28,6 +30,12 @@ describe('engine host (training off the caller\'s event loop)', () => {
     const b = await loadBundle(r.out);
     expect(b.meta.threshold).toBe(r.threshold);
     expect(b.meta.anomaliesUsed).toHaveLength(3);
+    // the frozen test split's scores come back with the model (scored by the job when it does not evaluate)
+    const cat = scanCategory(data);
+    expect(r.testScores.normal).toHaveLength(cat.testGood.length);
+    expect(r.testScores.defect).toHaveLength(cat.testDefects.length);
+    expect([...r.testScores.normal, ...r.testScores.defect].every(Number.isFinite)).toBe(true);
+    expect(r.backbone).toEqual(b.meta.backbone);
   });
 
   it('keeps the event loop responsive during training (no stall as long as a step) and cancels a running training within 1 s', async () => {
