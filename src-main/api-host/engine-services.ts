@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, existsSync, statSync } from 'node:fs';
 import { copyFile, link, mkdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { inRange, PRESET_PIPELINE, rangeText, TRAINING_PARAM_DEFS } from '../common/training-params';
 import type {
   ArgsOf,
   ExecutionProvider,
@@ -42,8 +43,7 @@ import {
   markTrainingRunning,
 } from '../services/training-runs';
 import type { CategoryData, DefectImage } from '../training/dataset';
-import type { BatchResult, ScoreSplitResult } from '../engine/app-jobs';
-import type { TrainJobResult } from '../engine/jobs';
+import type { BatchProgressData, BatchResult } from '../common/engine-jobs';
 import type { EngineRunner, InspectionPort, JobContext, ModelsPort, TrainingPort } from './services-port';
 
 export interface RuntimeSettings {
@@ -61,41 +61,25 @@ export interface EngineServicesOptions {
 /** Minimum normal training images: the pipeline holds 8 out for calibration and trains on the rest. */
 export const MIN_TRAIN_GOOD = 12;
 
-/** Contract presets -> the pipeline's presets and overrides. */
+/** Contract presets -> the pipeline's presets and overrides (the training-parameter table's PRESET_PIPELINE). */
 export function presetConfig(preset: TrainingPreset): { preset: 'fast' | 'paper'; overrides: Record<string, number> } {
-  if (preset === 'fast') return { preset: 'fast', overrides: {} };
-  if (preset === 'balanced') return { preset: 'fast', overrides: { steps: 3000 } };
-  return { preset: 'paper', overrides: {} };
+  const p = PRESET_PIPELINE[preset];
+  return { preset: p.preset, overrides: { ...p.overrides } };
 }
 
-/** Advanced parameters (contract names) -> the pipeline's TrainConfig overrides, checked. */
+/** Advanced parameters (contract names) -> the pipeline's TrainConfig overrides, checked against the table. */
 export function trainOverrides(p: TrainingParams = {}): Record<string, number> {
   const o: Record<string, number> = {};
-  const unsupported = (['flowSteps', 'imageSizePx'] as const).filter((k) => p[k] !== undefined);
-  if (unsupported.length) {
-    throw new AppError('BAD_ARGUMENT', `${unsupported.join(' and ')} cannot be changed in this version.`, { hint: 'Leave them out; the backbone fixes the input size and the flow depth.' });
+  const given = TRAINING_PARAM_DEFS.filter((d) => p[d.key] !== undefined);
+  const fixed = given.filter((d) => d.configKey === null).map((d) => d.key);
+  if (fixed.length) {
+    throw new AppError('BAD_ARGUMENT', `${fixed.join(' and ')} cannot be changed in this version.`, { hint: 'Leave them out; the backbone fixes the input size and the flow depth.' });
   }
-  if (p.steps !== undefined) o.steps = p.steps;
-  if (p.epochs !== undefined) o.epochs = p.epochs;
-  if (p.learningRate !== undefined) {
-    if (!(p.learningRate < 1)) throw new AppError('BAD_ARGUMENT', 'The learning rate must be below 1.');
-    o.lr = p.learningRate;
+  for (const d of given) {
+    const value = p[d.key]!;
+    if (!inRange(d, value)) throw new AppError('BAD_ARGUMENT', `${d.label} must be ${rangeText(d)}, got ${value}.`, { subject: `params.${d.key}` });
+    o[d.configKey!] = value;
   }
-  if (p.batchSize !== undefined) {
-    if (p.batchSize < 64) throw new AppError('BAD_ARGUMENT', `The positions per step must be at least 64, got ${p.batchSize}.`);
-    o.positionsPerStep = p.batchSize;
-  }
-  if (p.couplingLayers !== undefined) o.blocks = p.couplingLayers;
-  if (p.margin !== undefined) {
-    if (!(p.margin < 10)) throw new AppError('BAD_ARGUMENT', 'The margin τ must be below 10.');
-    o.tau = p.margin;
-  }
-  if (p.boundaryQuantile !== undefined) {
-    if (!(p.boundaryQuantile > 0 && p.boundaryQuantile < 0.5)) throw new AppError('BAD_ARGUMENT', 'The boundary quantile β must lie between 0 and 0.5.');
-    o.beta = p.boundaryQuantile;
-  }
-  if (p.pushPullWeight !== undefined) o.lambda = p.pushPullWeight;
-  if (p.seed !== undefined) o.seed = p.seed;
   return o;
 }
 
@@ -299,7 +283,7 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
 
       const done = (async () => {
         try {
-          const res = await eng.run<TrainJobResult>(
+          const res = await eng.run(
             'train',
             { category, out, preset, overrides, anomalies: category.trainDefects.length, evaluate, cacheDir: root, backboneId: args.backboneId, ...rt },
             { signal: cancel.signal, onProgress },
@@ -361,7 +345,7 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
         const eng = needEngine(engine, 'Scoring the test split');
         const split = mv.evalSplit as { good?: { imageId: number }[]; defect?: { imageId: number }[] } | null;
         const paths = (list: { imageId: number }[] | undefined) => (list ?? []).map((x) => getImage(store, x.imageId).path);
-        const r = await eng.run<ScoreSplitResult>('score-split', { bundle: bundlePath(store, mv), good: paths(split?.good), defect: paths(split?.defect), cacheDir: root, ...(await runtime()) });
+        const r = await eng.run('score-split', { bundle: bundlePath(store, mv), good: paths(split?.good), defect: paths(split?.defect), cacheDir: root, ...(await runtime()) });
         scores = { normal: r.normal, defect: r.defect };
         mv = updateModelVersion(store, { id: mv.id, metrics: { ...mv.metrics, testScores: scores } });
       }
@@ -375,13 +359,13 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
       const out = checkOutFile(args.outPath, 'onnx', overwrite);
       const bundle = bundlePath(store, mv);
       if (overwrite) {
-        const r = await eng.run<{ path: string }>('export-model', { bundle, out, cacheDir: root });
+        const r = await eng.run('export-model', { bundle, out, cacheDir: root });
         return { path: r.path };
       }
       // never over a file that appears while the model is exported: written beside, then linked (or copied) only where none is
       const partial = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.partial.onnx`);
       try {
-        const r = await eng.run<{ path: string }>('export-model', { bundle, out: partial, cacheDir: root });
+        const r = await eng.run('export-model', { bundle, out: partial, cacheDir: root });
         try {
           await link(r.path, out);
         } catch (e) {
@@ -423,7 +407,7 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
           throw new AppError('NOT_FOUND', `Cannot read image ${src}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, { subject: src, hint: 'Check the path.' });
         }
       }
-      const r = await eng.run<{ score: number | null; verdict: 'pass' | 'fail' | 'error'; error: string | null; errorCode: string | null; heatmap: string | null; threshold: number }>(
+      const r = await eng.run(
         'inspect-image',
         { bundle, image: copy, out: work, threshold: mv.threshold ?? undefined, cacheDir: root, ...(await runtime()) },
       );
@@ -453,10 +437,10 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
       });
       const done = (async () => {
         try {
-          const res = await eng.run<Record<string, unknown>>('inspect-batch', { bundle, input: folder, out, threshold: run.threshold ?? undefined, cacheDir: root, ...rt }, {
+          const res = await eng.run('inspect-batch', { bundle, input: folder, out, threshold: run.threshold ?? undefined, cacheDir: root, ...rt }, {
             signal: job.signal,
             onProgress: (p) => {
-              const d = p.data as { done?: number; total?: number; imagesPerSecond?: number; results?: BatchResult[] } | undefined;
+              const d = p.data as Partial<BatchProgressData> | undefined;
               if (d?.results?.length) {
                 try {
                   addInspectionResults(store, { runId: run.id, results: d.results.map(toRow) });

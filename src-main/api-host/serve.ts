@@ -111,7 +111,7 @@ export function startErrorLine(e: unknown): string | null {
 export async function startServe(opts: ServeOptions): Promise<{ server: RunningServer; jobs: JobHub; services: ServicesPort; stop(): Promise<void> }> {
   const dataDir = opts.services?.dataDir ?? resolveDataDir({ dataDir: opts.dataDir });
   const settings = new SettingsStore(join(dataDir, 'settings.json'), { dataDir, executionProvider: 'cpu', threads: 0 });
-  const services = opts.services ?? (await openServices({ dataDir, engine: lazyEngine(() => new EngineHost()), runtime: () => settings.get() }));
+  const services = opts.services ?? (await openServices({ dataDir, engine: lazyEngine(() => EngineHost.workerThread()), runtime: () => settings.get() }));
   const jobs = new JobHub();
   const handlers = createApiHandlers({ services, jobs, settings, mode: 'browser', version: appVersion(opts.appRoot), canChangeDataDir: false });
   let server: RunningServer;

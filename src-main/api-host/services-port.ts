@@ -108,19 +108,12 @@ export interface InspectionPort {
   exportReport(args: ArgsOf<'inspection.exportReport'>): Awaitable<{ path: string }>;
 }
 
-export interface EngineRunOptions {
-  onProgress?: (p: EngineProgress) => void;
-  signal?: AbortSignal;
-}
-
 /**
- * Runs engine job kinds (src-main/engine/jobs.ts) away from this event loop: the Node
- * EngineHost (worker thread) in `bgad serve`, the UtilityEngineHost in the desktop app.
+ * Runs the engine's jobs (the contract: src-main/common/engine-jobs.ts) away from this event
+ * loop: src-main/engine/engine-host.ts, over a worker thread in `bgad serve` or a utility
+ * process in the desktop app.
  */
-export interface EngineRunner {
-  run<T = unknown>(kind: string, params: unknown, opts?: EngineRunOptions): Promise<T>;
-  dispose(): Promise<void>;
-}
+export type { EngineRunner, EngineRunOptions } from '../common/engine-jobs';
 
 export interface ServicesPort {
   dataDir: string;

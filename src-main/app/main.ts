@@ -15,7 +15,7 @@ import { JobHub } from '../api-host/jobs';
 import { openServices } from '../api-host/services-wiring';
 import { SettingsStore } from '../api-host/settings-store';
 import { createDialogs } from './dialogs';
-import { UtilityEngineHost } from './engine-host';
+import { forkEngine } from './engine-channel';
 import { makeSenderCheck, setupIpc } from './ipc';
 import { buildMenuTemplate } from './menu';
 import { registerAppScheme, setupProtocol } from './protocol';
@@ -83,7 +83,7 @@ async function start(): Promise<void> {
   setupSecurity(app, session.defaultSession);
 
   // The engine process starts with its first job; the window never waits for it.
-  const engine = UtilityEngineHost.fork(utilityProcess, join(appRoot, 'dist', 'app', 'engine-process.cjs'));
+  const engine = forkEngine(utilityProcess, join(appRoot, 'dist', 'app', 'engine-process.cjs'));
   const services = await openServices({ dataDir, engine, runtime: () => settingsStore.get() });
   const missing = unavailableMethods(services);
   if (missing.length) console.warn(`bgad: not available in this build: ${missing.join(', ')}`);

@@ -5,12 +5,13 @@
  */
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../common/errors';
+import type { ExecutionProvider } from '../common/records';
+import { createSession } from '../runtime/session';
 import type { BackboneSpec } from './registry';
 
-export type ExecutionProviderName = 'cpu' | 'cuda' | 'dml' | 'webgpu';
 
 export interface ExtractorOptions {
-  executionProvider?: ExecutionProviderName;
+  executionProvider?: ExecutionProvider;
   /** intra-op threads (default: ORT's choice, i.e. all cores). */
   threads?: number;
   /** Told when the requested provider is unavailable and the CPU is used (default: stderr). */
@@ -31,31 +32,20 @@ export class FeatureExtractor {
   private constructor(
     readonly spec: BackboneSpec,
     private readonly session: ort.InferenceSession,
-    readonly executionProvider: ExecutionProviderName,
+    readonly executionProvider: ExecutionProvider,
   ) {}
 
   static async create(spec: BackboneSpec, opts: ExtractorOptions = {}): Promise<FeatureExtractor> {
-    const ep = opts.executionProvider ?? 'cpu';
-    const so: ort.InferenceSession.SessionOptions = {
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      interOpNumThreads: 1,
-      executionProviders: [ep === 'cpu' ? 'cpu' : ep, ...(ep === 'cpu' ? [] : ['cpu'])],
-      // no busy-waiting pool threads on small shared CPUs (see runtime/session.ts)
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    };
-    if (opts.threads !== undefined) so.intraOpNumThreads = opts.threads;
     let session: ort.InferenceSession;
+    let ep: ExecutionProvider;
     try {
-      session = await ort.InferenceSession.create(spec.onnxPath, so);
+      // the requested GPU provider missing here: the factory's one rule (run on the CPU, say so once)
+      ({ session, executionProvider: ep } = await createSession(spec.onnxPath, {
+        executionProvider: opts.executionProvider, threads: opts.threads,
+        onNotice: opts.onNotice ?? ((m: string) => process.stderr.write(`bgad: backbone ${spec.id}: ${m}\n`)),
+      }));
     } catch (e) {
       const msg = (e as Error).message.split('\n')[0];
-      if (ep !== 'cpu') {
-        // the requested GPU provider is missing here: run on the CPU and say so once
-        const notice = `The ${ep} execution provider is not available (${msg}); backbone ${spec.id} runs on the CPU instead.`;
-        (opts.onNotice ?? ((m: string) => process.stderr.write(`bgad: ${m}\n`)))(notice);
-        return FeatureExtractor.create(spec, { ...opts, executionProvider: 'cpu' });
-      }
       throw new AppError('BAD_BACKBONE', `Backbone ${spec.id} cannot be loaded from ${spec.onnxPath} (${msg}).`, { hint: 'Delete the backbone cache folder so it is converted again.', subject: spec.onnxPath, cause: e });
     }
     for (const t of spec.taps) {

@@ -26,6 +26,7 @@ import { AppError } from '../common/errors';
 import { resolveDataDir } from '../db/paths';
 import { decodeModel, encodeModel, type OnnxModel } from '../autodiff/onnx-proto';
 import { writeFileAtomic } from '../fs/atomic-file';
+import { createSession } from '../runtime/session';
 import { convertKerasToOnnx, KERAS_CONVERTER_VERSION } from './keras-to-onnx';
 import { loadNsfwjsModel, type NsfwjsModelName } from './nsfwjs-source';
 import { prepareImageInput, pruneToOutputs, tensorProducers } from './onnx-graph';
@@ -493,7 +494,7 @@ export async function loadUserBackbone(specFileOrJson: string | UserBackboneJson
   // Check taps with a dummy input.
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: opts.threads ?? 1, interOpNumThreads: 1, graphOptimizationLevel: 'basic' });
+    ({ session } = await createSession(bytes, { threads: opts.threads ?? 1, optimization: 'basic' }));
   } catch (e) {
     throw bad(onnxFile, `ONNX Runtime cannot load backbone ${j.id} after pruning to its taps (${(e as Error).message.split('\n')[0]}).`, 'Check that the model runs in ONNX Runtime and that its batch, height and width dimensions are not fixed by Reshape nodes.');
   }

@@ -1,4 +1,5 @@
 /** Training configuration and presets (bgad/README.md §4). Pure. */
+import { requiredDefault as d } from '../common/training-params';
 
 export type PresetName = 'fast' | 'paper';
 
@@ -46,12 +47,7 @@ export interface TrainConfig {
 
 const COMMON = {
   maskPooling: 'any' as const,
-  beta: 0.01,
-  tau: 0.1,
-  lambda: 1,
   focal: true,
-  blocks: 8,
-  seed: 0,
   anomalyRepeats: 5,
   syntheticPerAnomaly: 5,
   heldOutFraction: 0.1,
@@ -62,11 +58,22 @@ const COMMON = {
   maxGradNorm: 100,
 };
 
+/** The values the training-parameter table (common/training-params.ts) holds for a preset. */
+const fromTable = (p: PresetName) => ({
+  positionsPerStep: d('batchSize', p),
+  lr: d('learningRate', p),
+  beta: d('boundaryQuantile', p),
+  tau: d('margin', p),
+  lambda: d('pushPullWeight', p),
+  blocks: d('couplingLayers', p),
+  seed: d('seed', p),
+});
+
 export const PRESETS: Record<PresetName, TrainConfig> = {
-  /** Minutes on a 2-core CPU: fewer, larger steps over cached features, higher peak lr. */
-  fast: { ...COMMON, preset: 'fast', steps: 1200, epochs: 0, positionsPerStep: 4096, levelPositions: 'sqrt', lr: 1e-3, warmupFraction: 0.05, normalOnlyFraction: 0.25 },
+  /** Minutes on a 2-core CPU: fewer, larger steps over cached features, higher peak lr (1e-3), chunks of 4096. */
+  fast: { ...COMMON, ...fromTable('fast'), preset: 'fast', steps: d('steps', 'fast'), epochs: 0, levelPositions: 'sqrt', warmupFraction: 0.05, normalOnlyFraction: 0.25 },
   /** The published GPU schedule: 25 x 8 epochs, lr 2e-4, 2-epoch warm-up, chunks of 4096. */
-  paper: { ...COMMON, preset: 'paper', steps: null, epochs: 200, positionsPerStep: 4096, levelPositions: 'area', lr: 2e-4, warmupFraction: 2 / 200, normalOnlyFraction: 1 / 200 },
+  paper: { ...COMMON, ...fromTable('paper'), preset: 'paper', steps: null, epochs: d('epochs', 'paper'), levelPositions: 'area', warmupFraction: 2 / 200, normalOnlyFraction: 1 / 200 },
 };
 
 export function resolveConfig(preset: PresetName, overrides: Partial<TrainConfig> = {}): TrainConfig {

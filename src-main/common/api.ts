@@ -16,8 +16,9 @@ import * as v from './validate';
 import type { Infer, Validator } from './validate';
 import type { EngineProgress } from './engine-protocol';
 import type { SerializedError } from './errors';
-import { IMAGE_LABELS, IMAGE_SPLITS, VERDICTS } from './records';
-import type { Dataset, DatasetSummary, DefectType, ImagePage, ImageRecord, ImportRun, InspectionResult, InspectionRun, InspectionSummary, MaskInfo, MaskPixels, ModelComparison, ModelVersion, TrainingRun } from './records';
+import { TRAINING_PARAM_DEFS, TRAINING_PRESETS, type TrainingParamKey } from './training-params';
+import { EXECUTION_PROVIDERS, IMAGE_LABELS, IMAGE_SPLITS, VERDICTS } from './records';
+import type { Dataset, ExecutionProvider, DatasetSummary, DefectType, ImagePage, ImageRecord, ImportRun, InspectionResult, InspectionRun, InspectionSummary, MaskInfo, MaskPixels, ModelComparison, ModelVersion, TrainingRun } from './records';
 
 // ---------------------------------------------------------------------------------------
 // Domain types that cross the boundary (plain JSON except where Uint8Array is stated). The
@@ -26,7 +27,6 @@ import type { Dataset, DatasetSummary, DefectType, ImagePage, ImageRecord, Impor
 
 export * from './records';
 
-export type ExecutionProvider = 'cpu' | 'cuda' | 'dml' | 'webgpu';
 export type JobKind = 'import' | 'training' | 'inspection' | 'export';
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -89,10 +89,12 @@ export interface Backbone {
   isDefault: boolean;
 }
 
-export const TRAINING_PRESETS = ['fast', 'balanced', 'thorough'] as const;
-export type TrainingPreset = (typeof TRAINING_PRESETS)[number];
+export { TRAINING_PRESETS, type TrainingPreset } from './training-params';
 
-/** Advanced training parameters; anything left out comes from the preset. */
+/**
+ * Advanced training parameters; anything left out comes from the preset. Their ranges, units,
+ * labels and help texts are in the one table of ./training-params (TRAINING_PARAM_DEFS).
+ */
 export interface TrainingParams {
   /** Optimizer steps per level (overrides the preset's count; small values make a quick trial run). */
   steps?: number;
@@ -110,6 +112,9 @@ export interface TrainingParams {
   pushPullWeight?: number;
   seed?: number;
 }
+// the interface and the table name the same parameters (a compile error otherwise)
+const _sameParams: [keyof TrainingParams, TrainingParamKey] extends [TrainingParamKey, keyof TrainingParams] ? true : never = true;
+void _sameParams;
 
 export interface TrainingRunDetail extends TrainingRun {
   /** Loss curves: series name ("loss", "loss/level1", ...) -> [step, value] points in step order. */
@@ -222,24 +227,15 @@ const none = v.object({});
 const datasetRef = v.object({ datasetId: v.id() });
 const label = v.oneOf(IMAGE_LABELS);
 const split = v.oneOf(IMAGE_SPLITS);
-const provider = v.oneOf(['cpu', 'cuda', 'dml', 'webgpu'] as const);
+const provider = v.oneOf(EXECUTION_PROVIDERS);
 const jobId = v.string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'a job id' });
 const imageIds = v.array(v.id(), { min: 1, max: 100_000 });
 const side = v.int({ min: 1, max: 65_535 });
 
-const trainingParams = v.object({
-  steps: v.optional(v.int({ min: 1, max: 1_000_000 })),
-  epochs: v.optional(v.int({ min: 1, max: 10_000 })),
-  batchSize: v.optional(v.int({ min: 1, max: 4096 })),
-  learningRate: v.optional(v.number({ min: 1e-8, max: 1 })),
-  flowSteps: v.optional(v.int({ min: 1, max: 64 })),
-  couplingLayers: v.optional(v.int({ min: 1, max: 64 })),
-  imageSizePx: v.optional(v.int({ min: 32, max: 2048 })),
-  margin: v.optional(v.number({ min: 0, max: 100 })),
-  boundaryQuantile: v.optional(v.number({ min: 0, max: 1 })),
-  pushPullWeight: v.optional(v.number({ min: 0, max: 100 })),
-  seed: v.optional(v.int({ min: 0, max: 2 ** 31 - 1 })),
-});
+/** `training.start` params: one optional field per row of the training-parameter table. */
+const trainingParams = v.object(
+  Object.fromEntries(TRAINING_PARAM_DEFS.map((d) => [d.key, v.optional(v.number({ min: d.min, max: d.max, integer: d.integer }))])) as Record<TrainingParamKey, ReturnType<typeof v.optional<number>>>,
+);
 
 export const contract = {
   app: {

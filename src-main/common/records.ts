@@ -13,6 +13,10 @@
 // ---------------------------------------------------------------------------------------
 // Value sets (runtime lists for validation, and their types).
 
+/** ONNX Runtime execution providers the engine knows, in the order the UI lists them (the one list: contract, CLI, engine). */
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'dml', 'webgpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
+
 export const IMAGE_LABELS = ['good', 'defect', 'unlabelled'] as const;
 export type ImageLabel = (typeof IMAGE_LABELS)[number];
 

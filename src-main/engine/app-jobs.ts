@@ -3,57 +3,28 @@
  * `train`: inspecting one image or a folder, exporting a model as ONNX, and scoring a frozen
  * test split (only for model versions stored before the train job returned its test scores).
  * They run in the engine worker / utility process, never on a server's event loop (every one
- * of them runs ONNX Runtime sessions).
+ * of them runs ONNX Runtime sessions). Params and results: src-main/common/engine-jobs.ts.
  */
-import { AppError } from '../common/errors';
-import type { JobHandler } from './engine-worker-core';
+import type { BatchResult, ScoreSplitResult } from '../common/engine-jobs';
 import { loadBundle } from '../model/bundle-file';
 import { scoreImageFiles } from '../model/score-images';
 import { inspectFolder, inspectImage } from '../inspection/inspect';
 import { exportModel } from '../inspection/export';
-import type { InspectionFileResult } from '../model/records';
+import type { TypedJobHandlers } from './engine-worker-core';
 
-function params(p: unknown): Record<string, unknown> {
-  if (!p || typeof p !== 'object') throw new AppError('BAD_ARGUMENT', 'job parameters must be an object');
-  return p as Record<string, unknown>;
-}
-function str(p: Record<string, unknown>, key: string): string {
-  const v = p[key];
-  if (typeof v !== 'string' || v.length === 0) throw new AppError('BAD_ARGUMENT', `job parameter ${key} must be a path`);
-  return v;
-}
-const optNum = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-const optStr = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+export type { BatchResult, ScoreSplitParams, ScoreSplitResult } from '../common/engine-jobs';
 
-export interface ScoreSplitParams {
-  bundle: string;
-  good: string[];
-  defect: string[];
-  cacheDir?: string;
-  threads?: number;
-}
-
-export interface ScoreSplitResult {
-  normal: number[];
-  defect: number[];
-  backbone: { id: string; sha256: string; inputSize: number };
-}
-
-/** One inspected file as it travels back to the services (no pixel data). */
-export type BatchResult = Pick<InspectionFileResult, 'path' | 'rel' | 'sha256' | 'score' | 'verdict' | 'error' | 'heatmap' | 'overlay' | 'thumbnail'>;
-
-export const APP_JOB_HANDLERS: Record<string, JobHandler> = {
+export const APP_JOB_HANDLERS: TypedJobHandlers<'score-split' | 'inspect-image' | 'inspect-batch' | 'export-model'> = {
   /**
    * Image scores of a model on a list of good and defective images (histograms, ROC): the
    * fallback for model versions stored without the test scores their training returned.
    */
-  async 'score-split'(raw, ctx) {
-    const p = params(raw);
-    const bundle = await loadBundle(str(p, 'bundle'));
-    const good = (p.good as string[] | undefined) ?? [];
-    const defect = (p.defect as string[] | undefined) ?? [];
+  async 'score-split'(p, ctx) {
+    const bundle = await loadBundle(p.bundle);
+    const good = p.good ?? [];
+    const defect = p.defect ?? [];
     const scores = await scoreImageFiles(bundle, [...good, ...defect], {
-      cacheDir: optStr(p.cacheDir), threads: optNum(p.threads), signal: ctx.signal,
+      cacheDir: p.cacheDir, threads: p.threads, signal: ctx.signal,
       onProgress: (done, total) => ctx.progress({ fraction: done / Math.max(1, total), message: `scoring the test split ${done}/${total}` }),
     });
     const result: ScoreSplitResult = { normal: scores.slice(0, good.length), defect: scores.slice(good.length), backbone: { ...bundle.meta.backbone } };
@@ -61,9 +32,8 @@ export const APP_JOB_HANDLERS: Record<string, JobHandler> = {
   },
 
   /** One image: score, verdict and heat-map pictures written under `out`. */
-  async 'inspect-image'(raw) {
-    const p = params(raw);
-    const r = await inspectImage({ model: str(p, 'bundle'), image: str(p, 'image'), out: str(p, 'out'), threshold: optNum(p.threshold), cacheDir: optStr(p.cacheDir), threads: optNum(p.threads) });
+  async 'inspect-image'(p) {
+    const r = await inspectImage({ model: p.bundle, image: p.image, out: p.out, threshold: p.threshold, cacheDir: p.cacheDir, threads: p.threads });
     const { map: _map, ...rest } = r;
     return rest;
   },
@@ -72,16 +42,15 @@ export const APP_JOB_HANDLERS: Record<string, JobHandler> = {
    * A folder: results stream back in the progress events (`data.results`, each file once, in
    * the order they were written) so the services can store them as they come.
    */
-  async 'inspect-batch'(raw, ctx) {
-    const p = params(raw);
+  async 'inspect-batch'(p, ctx) {
     let pending: BatchResult[] = [];
     const summary = await inspectFolder({
-      model: str(p, 'bundle'),
-      input: str(p, 'input'),
-      out: str(p, 'out'),
-      threshold: optNum(p.threshold),
-      cacheDir: optStr(p.cacheDir),
-      threads: optNum(p.threads),
+      model: p.bundle,
+      input: p.input,
+      out: p.out,
+      threshold: p.threshold,
+      cacheDir: p.cacheDir,
+      threads: p.threads,
       formats: ['pdf', 'csv'],
       signal: ctx.signal,
       onResult: (r) => {
@@ -98,9 +67,8 @@ export const APP_JOB_HANDLERS: Record<string, JobHandler> = {
   },
 
   /** A portable ONNX file (image -> anomaly_map, pred_score), verified by a test run. */
-  async 'export-model'(raw) {
-    const p = params(raw);
-    const r = await exportModel({ model: str(p, 'bundle'), out: str(p, 'out'), cacheDir: optStr(p.cacheDir), verify: true });
+  async 'export-model'(p) {
+    const r = await exportModel({ model: p.bundle, out: p.out, cacheDir: p.cacheDir, verify: true });
     return { path: r.path, sha256: r.sha256 };
   },
 };

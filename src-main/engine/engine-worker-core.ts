@@ -6,6 +6,7 @@
  */
 import type { EngineEvent, EngineProgress, EngineRequest } from '../common/engine-protocol';
 import { serializeError } from '../common/errors';
+import type { JobArgs, JobName, JobResult } from '../common/engine-jobs';
 
 export interface JobContext {
   signal: AbortSignal;
@@ -14,6 +15,10 @@ export interface JobContext {
 }
 
 export type JobHandler = (params: unknown, ctx: JobContext) => Promise<unknown>;
+
+/** A job's handler, given params the contract (common/engine-jobs.ts) has already validated. */
+export type TypedJobHandler<K extends JobName> = (params: JobArgs<K>, ctx: JobContext) => Promise<JobResult<K>>;
+export type TypedJobHandlers<K extends JobName = JobName> = { [J in K]: TypedJobHandler<J> };
 
 export interface EngineTransport {
   post(event: EngineEvent): void;

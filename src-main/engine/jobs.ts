@@ -1,55 +1,33 @@
 /**
- * The job kinds the engine runs. Each validates its params and calls the training /
- * inspection code; results are plain structured-clone data.
+ * The job kinds the engine runs: one handler per job of the contract
+ * (src-main/common/engine-jobs.ts). `JOB_HANDLERS` validates each job's params with the
+ * contract before its handler runs; handlers call the training / inspection code and return
+ * the contract's result types (plain structured-clone data).
  */
 import { AppError } from '../common/errors';
-import type { JobHandler } from './engine-worker-core';
-import { trainModel, type TrainModelOptions } from '../training/pipeline';
+import { parseJobArgs, type JobName, type TestScores, type TrainJobResult } from '../common/engine-jobs';
+import type { JobHandler, TypedJobHandler, TypedJobHandlers } from './engine-worker-core';
+import { trainModel } from '../training/pipeline';
+import type { CategoryData } from '../training/dataset';
+import type { PresetName, TrainConfig } from '../bgad/config';
 import { saveBundle } from '../model/bundle-file';
-import { evaluateWithScores, type TestScores } from '../training/evaluate';
+import { evaluateWithScores } from '../training/evaluate';
 import { scoreImageFiles } from '../model/score-images';
 import { APP_JOB_HANDLERS } from './app-jobs'; // the app's job kinds: scoring, inspection, export
 
-function obj(p: unknown): Record<string, unknown> {
-  if (!p || typeof p !== 'object') throw new AppError('BAD_ARGUMENT', 'job parameters must be an object');
-  return p as Record<string, unknown>;
-}
+export type { TrainJobResult } from '../common/engine-jobs';
 
-export interface TrainJobParams extends Omit<TrainModelOptions, 'signal' | 'onProgress'> {
-  /** Where to write the .bgad bundle. */
-  out: string;
-  /** Also evaluate on the category's test set. */
-  evaluate?: boolean;
-}
-
-/**
- * What the train job returns (plain structured-clone data). `testScores`: the image score of
- * every image of the frozen test split (test good, then test defects, in the category's
- * order): those evaluation scored when it ran (an image it could not read is left out), else
- * scored here, so the app stores them with the model version and needs no second scoring job.
- */
-export interface TrainJobResult {
-  out: string;
-  threshold: number;
-  calibration: { levelMax: number[]; mapMax: number };
-  training?: { steps: number; trainSeconds: number; nanSteps: number };
-  anomaliesUsed: { path: string; type: string; sha256: string }[];
-  levels: { boundary: number | null }[];
-  metrics: Record<string, unknown> | null;
-  curve: { step: number; level: number; loss: number; boundary: number }[];
-  backbone: { id: string; sha256: string; inputSize: number };
-  testScores: TestScores;
-}
-
-export const JOB_HANDLERS: Record<string, JobHandler> = {
+const ENGINE_JOB_HANDLERS: TypedJobHandlers = {
   ...APP_JOB_HANDLERS,
   /** Trains a model (and optionally evaluates it); writes the bundle to params.out; returns the test split's scores. */
-  async train(params, ctx): Promise<TrainJobResult> {
-    const p = obj(params) as unknown as TrainJobParams;
+  async train(p, ctx): Promise<TrainJobResult> {
     if ((typeof p.dataDir !== 'string' && !p.category) || typeof p.out !== 'string') throw new AppError('BAD_ARGUMENT', 'train: dataDir (or category) and out are required');
     // without evaluation, the test split (if any) is still scored, in the last 5 %
     const share = p.evaluate ? 0.8 : 0.95;
-    const model = await trainModel({ ...p, signal: ctx.signal, onProgress: (pr) => ctx.progress({ ...pr, fraction: pr.fraction * share }) });
+    const model = await trainModel({
+      ...p, category: p.category as CategoryData | undefined, preset: p.preset as PresetName | undefined, overrides: p.overrides as Partial<TrainConfig> | undefined,
+      signal: ctx.signal, onProgress: (pr) => ctx.progress({ ...pr, fraction: pr.fraction * share }),
+    });
     let metrics: Record<string, unknown> | null = null;
     let testScores: TestScores;
     if (p.evaluate) {
@@ -77,9 +55,9 @@ export const JOB_HANDLERS: Record<string, JobHandler> = {
     };
   },
   /** A job that only waits (engine self-test; `ignoreCancel` simulates a stuck native call). */
-  async sleep(params, ctx) {
-    const ms = Number(obj(params).ms ?? 100);
-    const ignoreCancel = obj(params).ignoreCancel === true;
+  async sleep(p, ctx) {
+    const ms = Number(p.ms ?? 100);
+    const ignoreCancel = p.ignoreCancel === true;
     const t0 = Date.now();
     while (Date.now() - t0 < ms) {
       if (ctx.signal.aborted && !ignoreCancel) throw new AppError('CANCELLED', 'The job was cancelled.');
@@ -89,7 +67,12 @@ export const JOB_HANDLERS: Record<string, JobHandler> = {
   },
 };
 
-/** Lets other areas (inspection) add job kinds without editing this file's table. */
-export function registerJob(kind: string, handler: JobHandler): void {
-  JOB_HANDLERS[kind] = handler;
+/** Wraps a typed handler: the contract validates the params first. */
+function checked<K extends JobName>(kind: K, handler: TypedJobHandler<K>): JobHandler {
+  return async (params, ctx) => handler(parseJobArgs(kind, params), ctx);
 }
+
+/** Every job of the contract, params validated: what the engine loop runs. */
+export const JOB_HANDLERS: Record<string, JobHandler> = Object.fromEntries(
+  (Object.keys(ENGINE_JOB_HANDLERS) as JobName[]).map((kind) => [kind, checked(kind, ENGINE_JOB_HANDLERS[kind] as TypedJobHandler<typeof kind>)]),
+);

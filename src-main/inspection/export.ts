@@ -25,6 +25,7 @@ import { buildScoreHead, featureInputName } from '../bgad/score-head';
 import type { ModelBundle } from '../bgad/bundle';
 import { pruneToOutputs } from '../backbones/onnx-graph';
 import { writeFileAtomic } from '../fs/atomic-file';
+import { createSession } from '../runtime/session';
 import { backboneForBundle } from '../model/backbone';
 import { readModelSource, type ModelSource } from '../model/bundle-file';
 
@@ -180,7 +181,7 @@ export async function exportModel(opts: { model: string | ModelBundle; out: stri
 }
 
 async function verifyExport(bytes: Uint8Array, S: number): Promise<void> {
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+  const { session } = await createSession(bytes, { threads: 1 });
   try {
     const out = await session.run({ image: new ort.Tensor('float32', new Float32Array(3 * S * S).fill(0.5), [1, 3, S, S]) });
     const map = out.anomaly_map, score = out.pred_score;

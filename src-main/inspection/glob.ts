@@ -1,72 +1,45 @@
 /**
- * A small glob matcher for `--include` / `--exclude` (Node 20's `path.matchesGlob` is
- * experimental and prints a warning). Paths are relative to the inspected folder with `/`
- * separators. Supported: `*` (any run of characters except `/`), `**` (any number of whole
- * folders, including none), `?` (one character except `/`), `[abc]`, `[a-z]`, `[!abc]` and
- * `{png,jpg}` alternatives. A pattern without `/` matches the file name in any folder
- * (`*.png` is `**\/*.png`), as in .gitignore. Matching ignores case, so `*.png` also takes
- * `IMG_001.PNG` (cameras on Windows write upper-case extensions).
+ * The glob matcher of `--include` / `--exclude`: picomatch (Node 20's `path.matchesGlob` is
+ * experimental and prints a warning) behind a thin adapter that keeps our documented dialect.
+ * Paths are relative to the inspected folder with `/` separators. Supported: `*` (any run of
+ * characters except `/`), `**` (any number of whole folders, including none), `?` (one
+ * character except `/`), `[abc]`, `[a-z]`, `[!abc]` and `{png,jpg}` alternatives. A pattern
+ * without `/` matches the file name in any folder (`*.png` is `**\/*.png`), as in .gitignore.
+ * Matching ignores case, so `*.png` also takes `IMG_001.PNG` (cameras on Windows write
+ * upper-case extensions). `*` and `**` also match names that start with a dot.
+ *
+ * What the adapter does before picomatch (options `nocase`, `dot`, `nonegate`, `noextglob`):
+ * `\` becomes `/` and a leading `./` goes (globs typed on Windows); a pattern without `/` gets
+ * `**\/` in front (rather than picomatch's `basename`, so that globToRegExp's one RegExp says
+ * it all); `[!` becomes `[^` (picomatch 4 keeps `[!` as a literal `!`); `(`, `)` and `|` are
+ * escaped, so file names such as `IMG (1).png` match literally (no extglobs, no regex groups);
+ * an unbalanced `{` is an error (picomatch would take it literally). Edge cases where picomatch
+ * differs from the hand-written matcher this replaced, both outside the documented dialect: a
+ * one-element `{png}` is literal (bash), and `dir/**` also matches a file named `dir`.
  */
+import picomatch from 'picomatch';
 
+const OPTIONS: picomatch.PicomatchOptions = { nocase: true, dot: true, nonegate: true, noextglob: true };
 const cache = new Map<string, RegExp>();
 
-function escapeRe(c: string): string {
-  return /[.+^$()|\\/{}[\]*?]/.test(c) ? `\\${c}` : c;
+/** Our dialect -> the pattern picomatch reads (throws on an unbalanced `{`). */
+function toPicomatch(glob: string): string {
+  let g = glob.replace(/\\/g, '/').replace(/^\.\//, '');
+  if (!g.includes('/')) g = `**/${g}`;
+  let braces = 0;
+  for (const c of g) {
+    if (c === '{') braces++;
+    else if (c === '}' && braces > 0) braces--;
+  }
+  if (braces > 0) throw new Error(`unbalanced { in glob ${glob}`);
+  return g.replace(/\[!/g, '[^').replace(/[()|]/g, (c) => `\\${c}`);
 }
 
-/** Translates one glob into an anchored RegExp over a `/`-separated relative path. */
+/** Translates one glob into an anchored, case-blind RegExp over a `/`-separated relative path. */
 export function globToRegExp(glob: string): RegExp {
   const hit = cache.get(glob);
   if (hit) return hit;
-  let g = glob.replace(/\\/g, '/').replace(/^\.\//, '');
-  if (!g.includes('/')) g = `**/${g}`;
-  let re = '';
-  let braces = 0;
-  for (let i = 0; i < g.length; i++) {
-    const c = g[i]!;
-    if (c === '*') {
-      if (g[i + 1] === '*') {
-        const atStart = i === 0 || g[i - 1] === '/';
-        const atEnd = i + 2 === g.length || g[i + 2] === '/';
-        if (atStart && atEnd) {
-          // `**/` -> zero or more folders; a trailing `**` -> everything below
-          if (i + 2 === g.length) re += '.*';
-          else re += '(?:[^/]*/)*';
-          i += 2; // also skips the '/'
-          continue;
-        }
-        re += '[^/]*';
-        i++;
-        continue;
-      }
-      re += '[^/]*';
-    } else if (c === '?') {
-      re += '[^/]';
-    } else if (c === '[') {
-      const end = g.indexOf(']', i + 2);
-      if (end < 0) {
-        re += '\\[';
-        continue;
-      }
-      let body = g.slice(i + 1, end);
-      const negate = body.startsWith('!') || body.startsWith('^');
-      if (negate) body = body.slice(1);
-      re += `[${negate ? '^/' : ''}${body.replace(/[\\\]^]/g, (x) => `\\${x}`)}]`;
-      i = end;
-    } else if (c === '{') {
-      braces++;
-      re += '(?:';
-    } else if (c === '}' && braces > 0) {
-      braces--;
-      re += ')';
-    } else if (c === ',' && braces > 0) {
-      re += '|';
-    } else {
-      re += escapeRe(c);
-    }
-  }
-  if (braces > 0) throw new Error(`unbalanced { in glob ${glob}`);
-  const out = new RegExp(`^${re}$`, 'i');
+  const out = picomatch.makeRe(toPicomatch(glob), OPTIONS);
   cache.set(glob, out);
   return out;
 }

@@ -5,7 +5,7 @@
 import type { ModelBundle } from '../bgad/bundle';
 import type { EngineProgress } from '../common/engine-protocol';
 import type { ReportFormat, InspectionFileResult } from '../model/records';
-import type { ExecutionProviderName } from '../runtime/session';
+import type { ExecutionProvider } from '../common/records';
 
 export interface InspectionProgress extends EngineProgress {
   done: number;
@@ -28,7 +28,7 @@ export interface InspectFolderOptions {
   threads?: number;
   /** Let ORT's idle threads spin (only for an otherwise idle machine). */
   spin?: boolean;
-  executionProvider?: ExecutionProviderName;
+  executionProvider?: ExecutionProvider;
   /** Backbone cache root; default ./.cache or BGAD_CACHE_DIR. */
   cacheDir?: string;
   /** Images per ONNX Runtime run (default 1). */

@@ -19,18 +19,19 @@ import { AppError } from '../common/errors';
 import type { ModelBundle } from '../bgad/bundle';
 import { buildScoreHead, featureInputName, type Calibration, type HeadLevel } from '../bgad/score-head';
 import type { BackboneSpec } from '../backbones/registry';
-import { createSession, type ExecutionProviderName, type SessionOptions } from '../runtime/session';
+import type { ExecutionProvider } from '../common/records';
+import { createSession } from '../runtime/session';
 import { backboneForBundle } from './backbone';
 import { readModelSource, type ModelSource } from './bundle-file';
 
 export interface ScorerOptions {
   /** ONNX Runtime intra-op threads (default: all cores ORT sees). */
   threads?: number;
-  executionProvider?: ExecutionProviderName;
+  executionProvider?: ExecutionProvider;
   /** Let ORT's idle threads spin (faster on an otherwise idle many-core machine). */
   spin?: boolean;
-  /** What happens when the provider is not available (runtime/session.ts; default: retry on the CPU). */
-  fallback?: SessionOptions['fallback'];
+  /** Told once when the provider is not available and the CPU is used (runtime/session.ts). */
+  onNotice?: (message: string) => void;
 }
 
 export interface ScoreResult {
@@ -42,7 +43,7 @@ export interface ScoreResult {
 /** An ORT session for one of a model's graphs; BAD_MODEL, naming `what`, when it cannot be created. */
 async function openSession(model: string | Uint8Array, o: ScorerOptions, what: string): Promise<ort.InferenceSession> {
   try {
-    const { session } = await createSession(model, { threads: o.threads, spin: o.spin, executionProvider: o.executionProvider, fallback: o.fallback });
+    const { session } = await createSession(model, { threads: o.threads, spin: o.spin, executionProvider: o.executionProvider, onNotice: o.onNotice });
     return session;
   } catch (e) {
     const ep = o.executionProvider ?? 'cpu';
@@ -100,7 +101,7 @@ export interface RuntimeOptions {
   cacheDir?: string;
   /** ONNX Runtime intra-op threads per session (default 1: the other cores decode and encode). */
   threads?: number;
-  executionProvider?: ExecutionProviderName;
+  executionProvider?: ExecutionProvider;
   /** Let ORT's idle threads spin (faster on an otherwise idle many-core machine). */
   spin?: boolean;
 }
@@ -127,7 +128,7 @@ export async function openInspectionModel(model: string | ModelBundle | ModelSou
   const spec = await backboneForBundle(bundle, opts.cacheDir);
   const S = meta.backbone.inputSize;
   if (meta.levels.length !== spec.taps.length) throw new AppError('BAD_MODEL', `The model has ${meta.levels.length} levels; backbone ${spec.id} has ${spec.taps.length} taps.`, { hint: 'Train the model again on this installation.' });
-  const so: ScorerOptions = { threads: opts.threads ?? 1, spin: opts.spin, executionProvider: opts.executionProvider, fallback: 'provider-list' };
+  const so: ScorerOptions = { threads: opts.threads ?? 1, spin: opts.spin, executionProvider: opts.executionProvider };
   const backbone = await openSession(spec.onnxPath, so, `backbone ${spec.id}`);
   let scorer: Scorer;
   try {

@@ -1,41 +1,42 @@
 /**
- * ONNX Runtime session creation with an execution-provider preference: cpu by default;
- * cuda, dml (DirectML) or webgpu when asked and available, else a CPU fallback with a
- * visible notice. Node side (engine process / CLI only).
+ * THE ONNX Runtime session factory: every `ort.InferenceSession` of the product is created
+ * here (training, evaluation, the scorer, backbones and their checks, export verification,
+ * the engine benchmark). Node side (engine process / CLI only).
  *
- * Two CPU-fallback rules are in use (to become one, issue 17): training and evaluation retry
- * on the CPU alone when the provider cannot be created (`fallback: 'retry-on-cpu'`, the
- * default); a model opened for inspection asks for the provider with the CPU behind it in one
- * session and lets a failure through (`fallback: 'provider-list'`, model/scorer.ts).
+ * The CPU-fallback rule (one for all): the session asks for the requested execution provider
+ * (cpu by default; cuda, dml (DirectML) or webgpu when asked); ONNX Runtime runs the nodes
+ * that provider lacks on the CPU itself. When a session cannot be created with that provider
+ * at all, the factory says so once per process (`onNotice`) and creates the session on the CPU
+ * instead; `executionProvider` in the answer tells which one runs. A failure on the CPU goes
+ * to the caller.
  */
 import * as ort from 'onnxruntime-node';
+import type { ExecutionProvider } from '../common/records';
 
-export type ExecutionProviderName = 'cpu' | 'cuda' | 'dml' | 'webgpu';
-export const EXECUTION_PROVIDERS: ExecutionProviderName[] = ['cpu', 'cuda', 'dml', 'webgpu'];
 
 export interface SessionOptions {
-  executionProvider?: ExecutionProviderName;
+  executionProvider?: ExecutionProvider;
   /** Intra-op threads; default: all cores ORT sees. */
   threads?: number;
   /** Let idle intra-op threads spin (default off: on a 2-core PC shared with the UI and the decoder they cost far more than they save). */
   spin?: boolean;
-  /** What happens when the provider is not available (see the head comment). */
-  fallback?: 'retry-on-cpu' | 'provider-list';
+  /** ONNX Runtime graph optimisations (default 'all'; 'basic' for a quick check of a foreign graph). */
+  optimization?: 'basic' | 'all';
   /** Called once when the requested provider is not available and the CPU is used instead. */
   onNotice?: (message: string) => void;
 }
 
 export interface CreatedSession {
   session: ort.InferenceSession;
-  executionProvider: ExecutionProviderName;
+  executionProvider: ExecutionProvider;
   notice?: string;
 }
 
 const noticesGiven = new Set<string>();
 
-export function availableProviders(): ExecutionProviderName[] {
+export function availableProviders(): ExecutionProvider[] {
   const names = new Set(ort.listSupportedBackends().map((b) => b.name));
-  const out: ExecutionProviderName[] = ['cpu'];
+  const out: ExecutionProvider[] = ['cpu'];
   if (names.has('cuda')) out.push('cuda');
   if (names.has('dml')) out.push('dml');
   if (names.has('webgpu')) out.push('webgpu');
@@ -45,7 +46,7 @@ export function availableProviders(): ExecutionProviderName[] {
 export async function createSession(model: Uint8Array | string, opts: SessionOptions = {}): Promise<CreatedSession> {
   const ep = opts.executionProvider ?? 'cpu';
   const base: ort.InferenceSession.SessionOptions = {
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: opts.optimization ?? 'all',
     executionMode: 'sequential',
     interOpNumThreads: 1,
     // no busy-waiting worker threads: on a 2-core PC shared with the UI and the decoder,
@@ -56,7 +57,6 @@ export async function createSession(model: Uint8Array | string, opts: SessionOpt
   const create = (eps: string[]) =>
     typeof model === 'string' ? ort.InferenceSession.create(model, { ...base, executionProviders: eps }) : ort.InferenceSession.create(model, { ...base, executionProviders: eps });
   if (ep === 'cpu') return { session: await create(['cpu']), executionProvider: 'cpu' };
-  if (opts.fallback === 'provider-list') return { session: await create([ep, 'cpu']), executionProvider: ep };
   try {
     return { session: await create([ep]), executionProvider: ep };
   } catch (e) {

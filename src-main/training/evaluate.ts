@@ -15,7 +15,8 @@ import { backboneForBundle } from '../model/backbone';
 import { Scorer } from '../model/scorer';
 import { readMaskAt } from './pipeline';
 import type { DefectImage } from './dataset';
-import type { ExecutionProviderName } from '../runtime/session';
+import type { ExecutionProvider } from '../common/records';
+import type { TestScores } from '../common/engine-jobs';
 
 export interface TypeMetrics { imageAuroc: number; pixelAuroc: number | null; aupro: number | null; count: number; seen: boolean }
 
@@ -36,7 +37,7 @@ export interface EvalMetrics {
 export interface EvalOptions {
   cacheDir?: string;
   threads?: number;
-  executionProvider?: ExecutionProviderName;
+  executionProvider?: ExecutionProvider;
   signal?: AbortSignal;
   onProgress?: (p: EngineProgress) => void;
   progressSpan?: [number, number];
@@ -44,11 +45,8 @@ export interface EvalOptions {
   seenTypes?: string[];
 }
 
-/** The image scores of a test split, in the order given (images that could not be read are left out). */
-export interface TestScores {
-  normal: number[];
-  defect: number[];
-}
+/** The image scores of a test split, in the order given (images that could not be read are left out): the engine job contract's type, which the train job returns. */
+export type { TestScores } from '../common/engine-jobs';
 
 export async function evaluateModel(bundle: ModelBundle, testGood: string[], testDefects: DefectImage[], opts: EvalOptions = {}): Promise<EvalMetrics> {
   return (await evaluateWithScores(bundle, testGood, testDefects, opts)).metrics;

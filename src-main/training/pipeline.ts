@@ -21,7 +21,8 @@ import { buildScoreHead, type Calibration, type HeadLevel } from '../bgad/score-
 import type { BundleMeta, ModelBundle } from '../bgad/bundle';
 import { headFeeds, Scorer } from '../model/scorer';
 import { thresholdAtFalseRejectRate } from '../metrics';
-import { createSession, type ExecutionProviderName } from '../runtime/session';
+import type { ExecutionProvider } from '../common/records';
+import { createSession } from '../runtime/session';
 import { scanCategory, type CategoryData, type DefectImage } from './dataset';
 import { FeatureArena, trainFlows, type LevelData, type TrainResult } from './trainer';
 
@@ -43,7 +44,7 @@ export interface TrainModelOptions {
   /** Backbone conversion cache and feature cache root. */
   cacheDir?: string;
   threads?: number;
-  executionProvider?: ExecutionProviderName;
+  executionProvider?: ExecutionProvider;
   signal?: AbortSignal;
   onProgress?: (p: EngineProgress) => void;
 }
@@ -92,7 +93,7 @@ export async function readMaskAt(path: string, size: number): Promise<Uint8Array
   return out;
 }
 
-export async function openExtractor(backboneId: string | undefined, cacheRoot: string, threads?: number, ep?: ExecutionProviderName) {
+export async function openExtractor(backboneId: string | undefined, cacheRoot: string, threads?: number, ep?: ExecutionProvider) {
   const spec = await getBackbone(backboneId ?? defaultBackboneId(), { cacheDir: join(cacheRoot, 'backbones') });
   const extractor = await FeatureExtractor.create(spec, { threads, executionProvider: ep });
   const cache = new FeatureCache(join(cacheRoot, 'features'));

@@ -15,7 +15,8 @@ import { Rng } from '../bgad/rng';
 import { positionsForLevel, type TrainConfig } from '../bgad/config';
 import { AppError, deserializeError, type SerializedError } from '../common/errors';
 import type { EngineProgress } from '../common/engine-protocol';
-import { createSession, type ExecutionProviderName } from '../runtime/session';
+import type { ExecutionProvider } from '../common/records';
+import { createSession } from '../runtime/session';
 import { findEngineScript } from '../runtime/built-files';
 
 export interface LevelData {
@@ -49,7 +50,7 @@ export interface TrainHooks {
   /** Fraction of the whole job that training spans (for progress of a larger job). */
   progressSpan?: [number, number];
   threads?: number;
-  executionProvider?: ExecutionProviderName;
+  executionProvider?: ExecutionProvider;
   /** The level worker script (default: the built dist/engine/level-worker.js, when present). */
   levelWorkerPath?: string;
   /** Train the levels in this thread, taking turns (no level workers). */
@@ -122,7 +123,7 @@ export class LevelTrainer {
     private readonly fixed: Record<string, ort.Tensor>,
   ) {}
 
-  static async create(job: LevelJob, opts: { threads?: number; executionProvider?: ExecutionProviderName; onNotice?: (m: string) => void } = {}): Promise<LevelTrainer> {
+  static async create(job: LevelJob, opts: { threads?: number; executionProvider?: ExecutionProvider; onNotice?: (m: string) => void } = {}): Promise<LevelTrainer> {
     const { session } = await createSession(job.onnx, { threads: opts.threads, executionProvider: opts.executionProvider ?? 'cpu', onNotice: opts.onNotice });
     const adam = new Adam(job.values, { lr: job.cfg.lr, maxGradNorm: job.cfg.maxGradNorm });
     const sampler = new ChunkSampler(job.images, job.channels, job.height, job.width);

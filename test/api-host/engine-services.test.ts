@@ -50,7 +50,7 @@ beforeAll(async () => {
   const synth = await generateSyntheticDataset({ outDir: join(dir, 'synth'), seed: 3, sizePx: 64, categories: ['grain'] });
   category = synth.categories[0]!.dir;
   store = openStore({ dataDir: join(dir, 'data') });
-  running = await startServe({ appRoot: process.cwd(), services: servicesForStore(store, lazyEngine(() => new EngineHost())), out: () => {} });
+  running = await startServe({ appRoot: process.cwd(), services: servicesForStore(store, lazyEngine(() => EngineHost.workerThread())), out: () => {} });
   const base = `http://127.0.0.1:${running.server.port}`;
   const cookie = await sessionCookie(base, running.server.token);
   api = createApiClient(httpTransport({ token: running.server.token, baseUrl: base, WebSocket: sessionWebSocket(base, cookie) }));

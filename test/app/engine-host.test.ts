@@ -1,7 +1,9 @@
-/** The desktop engine host against a fake utility process running the real engine loop. */
+/** The engine host over the desktop app's channel, against a fake utility process running the real engine loop. */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { UtilityEngineHost, type EngineChild } from '../../src-main/app/engine-host';
+import { utilityHostOptions, utilityProcessChannel, type EngineChild } from '../../src-main/app/engine-channel';
+import { EngineHost } from '../../src-main/engine/engine-host';
+import type { JobDef } from '../../src-main/common/engine-jobs';
 import { parentPortTransport } from '../../src-main/app/engine-transport';
 import { AppError } from '../../src-main/common/errors';
 import { runEngineLoop, type JobHandler } from '../../src-main/engine/engine-worker-core';
@@ -44,10 +46,15 @@ const handlers: Record<string, JobHandler> = {
   stuck: () => new Promise(() => undefined), // ignores cancel, like a long native call
 };
 
+/** The test's own job table: any params, any result. */
+type TestJobs = Record<'echo' | 'fail' | 'stuck', JobDef<unknown, unknown>>;
+const testHost = (spawn: () => EngineChild, hardCancelMs?: number) =>
+  new EngineHost<TestJobs>(() => utilityProcessChannel(spawn()), utilityHostOptions(() => {}, hardCancelMs));
+
 describe('desktop engine host (utility process)', () => {
   it('runs a job with progress and returns its result', async () => {
     const counters = { spawned: 0, killed: 0 };
-    const host = new UtilityEngineHost(fakeChild(handlers, counters), () => {});
+    const host = testHost(fakeChild(handlers, counters));
     const progress: number[] = [];
     expect(await host.run('echo', { a: 1 }, { onProgress: (p) => progress.push(p.fraction) })).toEqual({ a: 1 });
     expect(progress).toEqual([0.5]);
@@ -58,7 +65,7 @@ describe('desktop engine host (utility process)', () => {
 
   it('kills a job that ignores cancel and starts a fresh process for the next one', async () => {
     const counters = { spawned: 0, killed: 0 };
-    const host = new UtilityEngineHost(fakeChild(handlers, counters), () => {}, 50);
+    const host = testHost(fakeChild(handlers, counters), 50);
     const ac = new AbortController();
     const stuck = host.run('stuck', {}, { signal: ac.signal });
     ac.abort();

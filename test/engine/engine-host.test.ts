@@ -4,7 +4,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { EngineHost } from '../../src-main/engine/engine-host';
 import { loadBundle } from '../../src-main/model/bundle-file';
-import type { TrainJobResult } from '../../src-main/engine/jobs';
 import { scanCategory } from '../../src-main/training/dataset';
 import { CACHE_DIR, REPO, ensureBuilt, synthDataset } from '../helpers/synth-fixture';
 
@@ -15,14 +14,14 @@ const out = mkdtempSync(join(tmpdir(), 'bgad-engine-'));
 beforeAll(async () => {
   ensureBuilt();
   data = join(await synthDataset(['woven_grid']), 'woven_grid');
-  host = new EngineHost(join(REPO, 'dist', 'engine', 'worker.js'));
+  host = EngineHost.workerThread(join(REPO, 'dist', 'engine', 'worker.js'));
 });
 afterAll(async () => host?.dispose());
 
 describe('engine host (training off the caller\'s event loop)', () => {
   it('trains a model in the engine worker and writes a loadable bundle', async () => {
     const steps: number[] = [];
-    const r = await host.run<TrainJobResult>('train', { dataDir: data, out: join(out, 'm.bgad'), anomalies: 3, overrides: { steps: 20 }, cacheDir: CACHE_DIR, threads: 1 }, {
+    const r = await host.run('train', { dataDir: data, out: join(out, 'm.bgad'), anomalies: 3, overrides: { steps: 20 }, cacheDir: CACHE_DIR, threads: 1 }, {
       onProgress: (p) => steps.push(p.fraction),
     });
     expect(steps.length).toBeGreaterThan(2);
@@ -108,7 +107,12 @@ describe('engine host (training off the caller\'s event loop)', () => {
   });
 
   it('answers an unknown job kind with a clear error and stays usable', async () => {
-    await expect(host.run('no-such-job', {})).rejects.toThrow(/no job kind "no-such-job"/);
+    await expect(host.run('no-such-job' as 'sleep', {})).rejects.toThrow(/no job kind "no-such-job"/);
     await expect(host.run('sleep', { ms: 20 })).resolves.toMatchObject({ sleptMs: expect.any(Number) });
+  });
+
+  it('validates a job\'s params with the engine job contract before the job runs', async () => {
+    await expect(host.run('sleep', { ms: 'long' } as never)).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/sleep params\.ms/) });
+    await expect(host.run('export-model', { bundle: '/m.bgad' } as never)).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringMatching(/export-model params\.out/) });
   });
 });

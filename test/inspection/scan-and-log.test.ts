@@ -34,6 +34,13 @@ describe('file globs', () => {
     expect(matchesGlob('b1.png', '[a-c][!0-2].png')).toBe(false);
     expect(matchesGlob('a+b (1).png', 'a+b (1).png')).toBe(true);
     expect(globToRegExp('x.png').test('xypng')).toBe(false);
+    // picomatch underneath: no negation, extglobs or regex groups; dot names match; \\ is a separator
+    expect(matchesGlob('IMG (1)|2.png', 'img (1)|2.png')).toBe(true);
+    expect(matchesGlob('!a.png', '!a.png')).toBe(true);
+    expect(matchesGlob('ab.png', 'a*(b).png')).toBe(false);
+    expect(matchesGlob('.cache/.x.png', '*.png')).toBe(true);
+    expect(matchesGlob('line1/cam2/x.jpg', 'line1\\**\\*.jpg')).toBe(true);
+    expect(matchesGlob('x.jpg', './x.jpg')).toBe(true);
   });
 
   it('report a broken pattern', () => {

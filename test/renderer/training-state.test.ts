@@ -2,6 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArgsOf, TrainingRun } from '../../src-main/common/api';
 import type * as TrainingModule from '../../src-renderer/lib/views/training-state.svelte';
+import { readFileSync } from 'node:fs';
+import { TRAINING_PARAM_DEFS } from '../../src-main/common/training-params';
 import { fakeApi, loadRunes, type Runes } from './state-fixtures';
 
 let runes: Runes;
@@ -83,5 +85,24 @@ describe('Training', () => {
     fake.emit({ type: 'result', jobId: 'train-1', kind: 'training', value: null });
     expect(s.log.at(-1)?.text).toBe('Training finished: a new model version is ready in Models.');
     destroy();
+  });
+
+  it('offers the advanced parameters of the training-parameter table, with exactly its ranges', () => {
+    const form = TRAINING_PARAM_DEFS.filter((d) => d.form);
+    expect(Training.TRAINING_PARAMS.map((p) => p.key)).toEqual(form.map((d) => d.key));
+    for (const [i, p] of Training.TRAINING_PARAMS.entries()) {
+      const d = form[i]!;
+      expect([p.min, p.max], p.key).toEqual([d.min, d.max]);
+      expect(p.help, p.key).toContain(d.help);
+      expect(p.step, p.key).toBe(d.step ?? (d.integer ? 1 : 'any'));
+    }
+    // the view's inputs take min, max and step from these rows
+    const view = readFileSync('src-renderer/views/Training.svelte', 'utf8');
+    expect(view).toMatch(/<input type="number" step=\{def\.step\} min=\{def\.min\} max=\{def\.max\}/);
+    // an empty field shows the chosen preset's value
+    expect(Training.placeholderOf('learningRate', 'fast')).toBe('0.001');
+    expect(Training.placeholderOf('learningRate', 'thorough')).toBe('0.0002');
+    expect(Training.placeholderOf('steps', 'balanced')).toBe('3000');
+    expect(Training.placeholderOf('steps', 'thorough')).toBe('preset');
   });
 });

@@ -5,7 +5,7 @@ import { AbortError } from '../abort';
 import { progressPrinter } from '../progress';
 import { forTerminal, describeForTerminal, jsonForTerminal } from '../terminal-text';
 import { isAppError } from '../../common/errors';
-import { EXECUTION_PROVIDERS, type ExecutionProviderName } from '../../runtime/session';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../common/records';
 import { DEFAULT_MAX_FILE_BYTES } from '../../images/load';
 import { inspectFolder } from '../../inspection/inspect';
 import { checkOutputFolder } from '../../inspection/output-folder';
@@ -99,7 +99,7 @@ Exit status:
     const formats = (typeof values.format === 'string' ? values.format : 'pdf,csv').split(',').map((f) => f.trim().toLowerCase()).filter(Boolean);
     for (const f of formats) if (!REPORT_FORMATS.includes(f as ReportFormat)) throw new UsageError(`--format: unknown report format "${f}" (use ${REPORT_FORMATS.join(', ')})`);
     const ep = values.ep as string | undefined;
-    if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProviderName)) throw new UsageError(`--ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+    if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProvider)) throw new UsageError(`--ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
     const maxFileMb = optNum(values['max-file-mb'], 'max-file-mb', { min: 1e-6, max: 1024 * 1024 });
     const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []);
     const quiet = values.quiet === true;
@@ -119,7 +119,7 @@ Exit status:
     try {
       s = await inspectFolder({
         model, input, out, threshold, formats: formats as ReportFormat[], include: list(values.include), exclude: list(values.exclude),
-        threads, batchSize, spin: values.spin === true, executionProvider: ep as ExecutionProviderName | undefined, cacheDir: values['cache-dir'] as string | undefined,
+        threads, batchSize, spin: values.spin === true, executionProvider: ep as ExecutionProvider | undefined, cacheDir: values['cache-dir'] as string | undefined,
         maxFileBytes: maxFileMb === undefined ? undefined : Math.max(1, Math.floor(maxFileMb * 2 ** 20)),
         owner: 'bgad inspect', signal: ac.signal, onProgress,
       });

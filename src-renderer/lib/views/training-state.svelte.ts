@@ -5,6 +5,7 @@
  */
 import { untrack } from 'svelte';
 import type { Backbone, DefectType, TrainingParams, TrainingPreset, TrainingProgressData, TrainingRun } from '../../../src-main/common/api';
+import { presetDefault, TRAINING_PARAM_DEFS, type TrainingParamKey } from '../../../src-main/common/training-params';
 import type { ApiClient } from '../api-client';
 import type { AppState } from '../app-state.svelte';
 import { SERIES_COLOURS, type Series } from '../charts';
@@ -18,28 +19,32 @@ export interface LogLine {
   text: string;
 }
 
-/** An advanced parameter: its field, and what it does. */
+/** An advanced parameter: its field, and what it does (a row of the training-parameter table). */
 export interface ParamDef {
-  key: keyof TrainingParams;
+  key: TrainingParamKey;
   label: string;
   help: string;
-  step: number;
+  /** The number input's step ('any' for a free decimal). */
+  step: number | 'any';
   min: number;
   max: number;
-  placeholder: string;
 }
 
-/** The advanced parameters offered (empty fields take the preset's value). */
-export const TRAINING_PARAMS: readonly ParamDef[] = [
-  { key: 'steps', label: 'Steps per level', help: 'Optimizer steps of each feature level. More steps fit the normal images more closely; a few dozen give a quick trial model.', step: 1, min: 1, max: 1_000_000, placeholder: 'preset' },
-  { key: 'learningRate', label: 'Learning rate', help: 'Peak step size of Adam after the warm-up. Lower it if the loss jumps or training diverges.', step: 0.0001, min: 0.00001, max: 0.1, placeholder: '0.001' },
-  { key: 'batchSize', label: 'Positions per step', help: 'Feature-map positions (pixels of the feature grid) in one step, at least 64. Larger steps are smoother but slower.', step: 64, min: 64, max: 4096, placeholder: '4096' },
-  { key: 'couplingLayers', label: 'Coupling blocks', help: 'Depth of the normalizing flow on each level. More blocks model more complex textures, at a higher cost.', step: 1, min: 1, max: 32, placeholder: '8' },
-  { key: 'margin', label: 'Margin τ', help: 'Semi-push-pull margin: how far below the explicit boundary the log-likelihood of known defects is pushed.', step: 0.01, min: 0, max: 9.99, placeholder: '0.1' },
-  { key: 'boundaryQuantile', label: 'Boundary quantile β', help: 'The explicit boundary is this quantile of normal log-likelihoods: normals below it are pulled up, defects pushed below it.', step: 0.005, min: 0.001, max: 0.49, placeholder: '0.01' },
-  { key: 'pushPullWeight', label: 'Push-pull weight λ', help: 'Weight of the boundary-guided loss relative to maximum likelihood. 0 trains an unsupervised model.', step: 0.1, min: 0, max: 100, placeholder: '1' },
-  { key: 'seed', label: 'Seed', help: 'Random seed: the same data, settings and seed give the same model.', step: 1, min: 0, max: 2 ** 31 - 1, placeholder: '0' },
-];
+/** The advanced parameters offered (empty fields take the preset's value), from TRAINING_PARAM_DEFS. */
+export const TRAINING_PARAMS: readonly ParamDef[] = TRAINING_PARAM_DEFS.filter((d) => d.form).map((d) => ({
+  key: d.key,
+  label: d.unit && !d.label.toLowerCase().includes(d.unit) ? `${d.label} (${d.unit})` : d.label,
+  help: `${d.help} ${d.integer ? 'Whole number' : 'Value'} from ${d.min} to ${d.max}.`,
+  step: d.step ?? (d.integer ? 1 : 'any'),
+  min: d.min,
+  max: d.max,
+}));
+
+/** The preset's value of a parameter, as the empty field's placeholder ("preset" where it is derived). */
+export function placeholderOf(key: TrainingParamKey, preset: TrainingPreset): string {
+  const v = presetDefault(key, preset);
+  return v === null ? 'preset' : String(v);
+}
 
 /** What each preset means, in words. */
 export const PRESET_TEXT: Readonly<Record<TrainingPreset, string>> = {
