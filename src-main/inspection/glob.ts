@@ -39,7 +39,10 @@ function toPicomatch(glob: string): string {
 export function globToRegExp(glob: string): RegExp {
   const hit = cache.get(glob);
   if (hit) return hit;
-  const out = picomatch.makeRe(toPicomatch(glob), OPTIONS);
+  const re = picomatch.makeRe(toPicomatch(glob), OPTIONS);
+  // dotAll: picomatch's patterns use `.`, which in JS skips line breaks, so a file name with a
+  // carriage return or line feed in it would never match
+  const out = new RegExp(re.source, re.flags.includes('s') ? re.flags : re.flags + 's');
   cache.set(glob, out);
   return out;
 }

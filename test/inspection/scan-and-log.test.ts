@@ -43,6 +43,13 @@ describe('file globs', () => {
     expect(matchesGlob('x.jpg', './x.jpg')).toBe(true);
   });
 
+  it('match file names holding line breaks, tabs or other control characters', () => {
+    for (const name of ['\rCR.png', 'a\nb.png', '\tTab.png', 'x\u2028y.png']) {
+      expect(matchesGlob(name, '*.png'), JSON.stringify(name)).toBe(true);
+      expect(matchesGlob(`sub/${name}`, '**/*.png'), JSON.stringify(name)).toBe(true);
+    }
+  });
+
   it('report a broken pattern', () => {
     expect(globError('{a,b')).toMatch(/unbalanced/);
     expect(globError('')).toMatch(/empty/);
