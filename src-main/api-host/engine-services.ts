@@ -216,14 +216,32 @@ function readScores(metrics: Record<string, unknown>): { normal: number[]; defec
 
 const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
-export function engineServices(store: Store, engine: EngineRunner | undefined, opts: EngineServicesOptions = {}) {
-  const root = store.layout.root;
-  const runtime = async (): Promise<Partial<RuntimeSettings>> => {
-    const r = await opts.runtime?.();
-    return r ? { threads: r.threads > 0 ? r.threads : undefined, executionProvider: r.executionProvider } : {};
-  };
+/** What the engine-backed services share: the store, the engine and the runtime settings. */
+interface EngineContext {
+  store: Store;
+  engine: EngineRunner | undefined;
+  /** The data folder. */
+  root: string;
+  runtime: () => Promise<Partial<RuntimeSettings>>;
+  heartbeatMs: number;
+}
 
-  const training: Pick<TrainingPort, 'start'> = {
+export function engineServices(store: Store, engine: EngineRunner | undefined, opts: EngineServicesOptions = {}) {
+  const ctx: EngineContext = {
+    store,
+    engine,
+    root: store.layout.root,
+    heartbeatMs: opts.heartbeatMs ?? 15_000,
+    async runtime() {
+      const r = await opts.runtime?.();
+      return r ? { threads: r.threads > 0 ? r.threads : undefined, executionProvider: r.executionProvider } : {};
+    },
+  };
+  return { training: trainingEngineServices(ctx), models: modelEngineServices(ctx), inspection: inspectionEngineServices(ctx) };
+}
+
+function trainingEngineServices({ store, engine, root, runtime, heartbeatMs }: EngineContext): Pick<TrainingPort, 'start'> {
+  return {
     async start(args, job: JobContext) {
       const eng = needEngine(engine, 'Training');
       const { category, testIds } = categoryFromDataset(store, args.datasetId, args.defectTypeIds);
@@ -254,7 +272,7 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
         } catch (e) {
           if (isAppError(e) && e.code === 'CANCELLED') cancel.abort();
         }
-      }, opts.heartbeatMs ?? 15_000);
+      }, heartbeatMs);
       heartbeat.unref?.();
 
       const onProgress = (p: EngineProgress) => {
@@ -335,8 +353,10 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
       return { runId, done };
     },
   };
+}
 
-  const models: Pick<ModelsPort, 'histogram' | 'export'> = {
+function modelEngineServices({ store, engine, root, runtime }: EngineContext): Pick<ModelsPort, 'histogram' | 'export'> {
+  return {
     async histogram(args): Promise<ScoreHistogram> {
       let mv = getModelVersion(store, args.modelId);
       let scores = readScores(mv.metrics);
@@ -378,19 +398,22 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
       return { path: out };
     },
   };
+}
 
-  function modelFor(args: { modelId?: number; datasetId?: number }): ModelVersion {
-    if (args.modelId !== undefined) return getModelVersion(store, args.modelId);
-    if (args.datasetId === undefined) throw new AppError('BAD_ARGUMENT', 'Choose a model version or a dataset (its active model is used).', { subject: 'args.modelId' });
-    const active = getActiveModelVersion(store, args.datasetId);
-    if (!active) throw new AppError('NOT_FOUND', `Dataset "${getDataset(store, args.datasetId).name}" has no active model.`, { hint: 'Activate a model version in the Models view, or train one.' });
-    return active;
-  }
+/** The model version a call names, or the dataset's active one. */
+function modelFor(store: Store, args: { modelId?: number; datasetId?: number }): ModelVersion {
+  if (args.modelId !== undefined) return getModelVersion(store, args.modelId);
+  if (args.datasetId === undefined) throw new AppError('BAD_ARGUMENT', 'Choose a model version or a dataset (its active model is used).', { subject: 'args.modelId' });
+  const active = getActiveModelVersion(store, args.datasetId);
+  if (!active) throw new AppError('NOT_FOUND', `Dataset "${getDataset(store, args.datasetId).name}" has no active model.`, { hint: 'Activate a model version in the Models view, or train one.' });
+  return active;
+}
 
-  const inspection: Pick<InspectionPort, 'inspectImage' | 'startBatch' | 'exportReport'> = {
+function inspectionEngineServices({ store, engine, root, runtime }: EngineContext): Pick<InspectionPort, 'inspectImage' | 'startBatch' | 'exportReport'> {
+  return {
     async inspectImage(args: ArgsOf<'inspection.inspectImage'>): Promise<SingleInspection> {
       const eng = needEngine(engine, 'Inspecting an image');
-      const mv = modelFor(args);
+      const mv = modelFor(store, args);
       const bundle = bundlePath(store, mv);
       const id = `${Date.now()}-${randomBytes(4).toString('hex')}`;
       const work = join(root, 'inspections', 'single', id);
@@ -478,6 +501,4 @@ export function engineServices(store: Store, engine: EngineRunner | undefined, o
       return { path: out };
     },
   };
-
-  return { training, models, inspection };
 }
