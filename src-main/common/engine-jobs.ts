@@ -13,7 +13,7 @@
 import * as v from './validate';
 import type { Validator } from './validate';
 import { AppError } from './errors';
-import { EXECUTION_PROVIDERS, type Verdict } from './records';
+import { EXECUTION_PROVIDERS, type FileOutcome } from './records';
 import type { EngineProgress } from './engine-protocol';
 
 declare const resultBrand: unique symbol;
@@ -86,22 +86,11 @@ export interface ScoreSplitResult extends TestScores {
   backbone: BackboneRef;
 }
 
-/** One inspected image (pictures as absolute paths; no pixel data). */
-export interface InspectedImage {
+/** One inspected image (pictures as absolute paths; no pixel data): a file's outcome, where the file is, and the threshold its verdict used. */
+export interface InspectedImage extends FileOutcome {
   path: string;
   rel: string;
   resumed: boolean;
-  sha256: string | null;
-  score: number | null;
-  verdict: Verdict;
-  error: string | null;
-  errorCode: string | null;
-  heatmap: string | null;
-  overlay: string | null;
-  thumbnail: string | null;
-  overlayThumbnail: string | null;
-  width: number | null;
-  height: number | null;
   /** The threshold the verdict used. */
   threshold: number;
 }

@@ -30,6 +30,27 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 export const VERDICTS = ['pass', 'fail', 'error'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
+/** What is known of one inspected file, in memory and in the results log alike. */
+export interface FileOutcome {
+  /** sha256 of the file's bytes; null when the file could not be read at all. */
+  sha256: string | null;
+  /** Image score (max of the anomaly map); null for files that could not be inspected. */
+  score: number | null;
+  /** fail when score > threshold; error when the file could not be inspected. */
+  verdict: Verdict;
+  /** Why the file could not be inspected (the AppError message), else null. */
+  error: string | null;
+  errorCode: string | null;
+  /** Picture files (null when not written). */
+  heatmap: string | null;
+  overlay: string | null;
+  thumbnail: string | null;
+  overlayThumbnail: string | null;
+  /** Original image size (after EXIF orientation). */
+  width: number | null;
+  height: number | null;
+}
+
 export const MODEL_STATUSES = ['draft', 'ready', 'failed', 'archived'] as const;
 export type ModelStatus = (typeof MODEL_STATUSES)[number];
 

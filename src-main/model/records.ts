@@ -5,31 +5,13 @@
  * (The verdict values are common/records.ts `Verdict`, which the database stores.)
  */
 import type { ThresholdRule } from '../bgad/bundle';
-import type { Verdict } from '../common/records';
+import type { FileOutcome, Verdict } from '../common/records';
 
 export type ReportFormat = 'pdf' | 'csv' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['pdf', 'csv', 'html'];
 
-/** What is known of one inspected file, in memory and in the results log alike. */
-export interface FileOutcome {
-  /** sha256 of the file's bytes; null when the file could not be read at all. */
-  sha256: string | null;
-  /** Image score (max of the anomaly map); null for files that could not be inspected. */
-  score: number | null;
-  /** fail when score > threshold; error when the file could not be inspected. */
-  verdict: Verdict;
-  /** Why the file could not be inspected (the AppError message), else null. */
-  error: string | null;
-  errorCode: string | null;
-  /** Picture files (null when not written). */
-  heatmap: string | null;
-  overlay: string | null;
-  thumbnail: string | null;
-  overlayThumbnail: string | null;
-  /** Original image size (after EXIF orientation). */
-  width: number | null;
-  height: number | null;
-}
+/** One file's outcome: its home is common/records.ts (the engine contract carries it too). */
+export type { FileOutcome };
 
 /** One file's result; its pictures are absolute paths. */
 export interface InspectionFileResult extends FileOutcome {
