@@ -27,7 +27,7 @@ import { scanInputFolder, type ScannedFile } from './scan';
 import { globError } from './glob';
 import { checkOutputFolder, lockOutputFolder, makeOutputFolder, type OutputLock } from './output-folder';
 import type { InspectFolderOptions } from './types';
-import { REPORT_FORMATS, type InspectionFileResult, type InspectionSummary, type ModelInfo } from '../model/records';
+import { REPORT_FORMATS, type InspectionFileResult, type InspectionReport, type ModelInfo } from '../model/records';
 import type { Verdict } from '../common/records';
 
 export const verdictOf = (score: number, threshold: number): Verdict => (score > threshold ? 'fail' : 'pass');
@@ -106,7 +106,7 @@ function validateOptions(o: InspectFolderOptions): void {
   if (o.batchSize !== undefined && (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 64)) throw new AppError('BAD_ARGUMENT', `The batch size must be an integer from 1 to 64, got ${o.batchSize}.`);
 }
 
-export async function inspectFolder(opts: InspectFolderOptions): Promise<InspectionSummary> {
+export async function inspectFolder(opts: InspectFolderOptions): Promise<InspectionReport> {
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
   validateOptions(opts);
@@ -130,7 +130,7 @@ export async function inspectFolder(opts: InspectFolderOptions): Promise<Inspect
     log = null;
     const results = run.results;
     const count = (v: Verdict) => results.filter((r) => r.verdict === v).length;
-    const summary: InspectionSummary = {
+    const summary: InspectionReport = {
       input, out, model: modelInfo(source), threshold, thresholdSource: opts.threshold === undefined ? 'model' : 'override',
       total: results.length, pass: count('pass'), fail: count('fail'), error: count('error'),
       resumed: results.filter((r) => r.resumed).length, inspected: run.inspected,

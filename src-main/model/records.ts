@@ -39,7 +39,12 @@ export interface ModelInfo {
   knownAnomalies: number;
 }
 
-export interface InspectionSummary {
+/**
+ * Everything one folder inspection produced: the model, the counts, every file's result and
+ * the timing. The reports are made from it (`bgad inspect`'s summary). Not the API's
+ * `InspectionSummary` (common/records.ts), which is only a stored run's counts.
+ */
+export interface InspectionReport {
   input: string;
   out: string;
   model: ModelInfo;

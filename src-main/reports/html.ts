@@ -3,7 +3,7 @@
  * as base64 data URLs; no script, no outside request), so it can be mailed or archived.
  */
 import { readFile } from 'node:fs/promises';
-import type { InspectionFileResult, InspectionSummary } from '../model/records';
+import type { InspectionFileResult, InspectionReport } from '../model/records';
 import { scoreHistogram } from './histogram';
 import { describeThreshold, describeThresholdRule, fmtScore } from './text';
 
@@ -21,7 +21,7 @@ async function dataUrl(file: string | null): Promise<string | null> {
   }
 }
 
-function histogramSvg(s: InspectionSummary): string {
+function histogramSvg(s: InspectionReport): string {
   const scores = s.results.filter((r) => r.score !== null).map((r) => r.score!);
   const h = scoreHistogram(scores, s.threshold, 30);
   const W = 600, H = 150, pad = 20;
@@ -51,7 +51,7 @@ async function row(r: InspectionFileResult): Promise<string> {
     + `<td class="v">${r.verdict.toUpperCase()}</td><td class="num">${fmtScore(r.score)}</td></tr>`;
 }
 
-export async function renderHtmlReport(s: InspectionSummary): Promise<string> {
+export async function renderHtmlReport(s: InspectionReport): Promise<string> {
   const scored = s.results.filter((r) => r.verdict !== 'error');
   const ordered = [...scored.filter((r) => r.verdict === 'fail'), ...scored.filter((r) => r.verdict === 'pass')];
   const rows: string[] = [];

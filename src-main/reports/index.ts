@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { AppError, isAppError } from '../common/errors';
 import { writeFileAtomic } from '../fs/atomic-file';
-import type { InspectionSummary, ReportFormat } from '../model/records';
+import type { InspectionReport, ReportFormat } from '../model/records';
 import { toCsv } from './csv';
 import { renderHtmlReport } from './html';
 import { writePdfReport } from './pdf';
@@ -16,7 +16,7 @@ export { renderHtmlReport } from './html';
 
 export const REPORT_FILES: Record<ReportFormat, string> = { pdf: 'report.pdf', csv: 'results.csv', html: 'report.html' };
 
-export async function writeReports(s: InspectionSummary, formats: readonly ReportFormat[], outDir: string): Promise<Partial<Record<ReportFormat, string>>> {
+export async function writeReports(s: InspectionReport, formats: readonly ReportFormat[], outDir: string): Promise<Partial<Record<ReportFormat, string>>> {
   const written: Partial<Record<ReportFormat, string>> = {};
   for (const f of new Set(formats)) {
     const path = join(outDir, REPORT_FILES[f]);

@@ -10,7 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import PDFDocument from 'pdfkit';
 import { commitTempFile, tempPathFor } from '../fs/atomic-file';
-import type { InspectionFileResult, InspectionSummary } from '../model/records';
+import type { InspectionFileResult, InspectionReport } from '../model/records';
 import { heatScale, colourOf } from '../model/heat-scale';
 import { scoreHistogram } from './histogram';
 import { describeThresholdRule, describeThreshold, fmtScore } from './text';
@@ -69,7 +69,7 @@ function keyValues(doc: Doc, rows: [string, string][]): void {
   }
 }
 
-function drawHistogram(doc: Doc, s: InspectionSummary): void {
+function drawHistogram(doc: Doc, s: InspectionReport): void {
   const scores = s.results.filter((r) => r.score !== null).map((r) => r.score!);
   const h = scoreHistogram(scores, s.threshold, 30);
   const x0 = M + 30, w = A4.w - 2 * M - 40, top = doc.y + 8, ht = 130;
@@ -103,7 +103,7 @@ function drawHistogram(doc: Doc, s: InspectionSummary): void {
   doc.y = base + 30;
 }
 
-function drawColourScale(doc: Doc, s: InspectionSummary): void {
+function drawColourScale(doc: Doc, s: InspectionReport): void {
   ensureSpace(doc, 40);
   const scale = heatScale(s.threshold, s.model.mapMax);
   const x0 = M + 30, w = 220, y = doc.y + 4, hgt = 9;
@@ -152,13 +152,13 @@ function imageRow(doc: Doc, r: InspectionFileResult): void {
 }
 
 /** Every piece of user text the report prints. */
-function reportTexts(s: InspectionSummary): string[] {
+function reportTexts(s: InspectionReport): string[] {
   const t = [s.input, s.model.file ?? ''];
   for (const r of s.results) t.push(r.rel, r.error ?? '');
   return t;
 }
 
-export async function writePdfReport(path: string, s: InspectionSummary): Promise<void> {
+export async function writePdfReport(path: string, s: InspectionReport): Promise<void> {
   const doc = new PDFDocument({ size: 'A4', margin: M, bufferPages: true, compress: true, info: { Title: 'BGAD inspection report', Creator: 'BGAD Inspector', Producer: 'BGAD Inspector (pdfkit)' } });
   const tmp = tempPathFor(path);
   const stream = createWriteStream(tmp);

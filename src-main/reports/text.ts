@@ -1,12 +1,12 @@
 /** Wording shared by the reports and the CLI summary. */
 import type { HeldOutThresholdRule } from '../bgad/bundle';
-import type { InspectionSummary, ModelInfo } from '../model/records';
+import type { InspectionReport, ModelInfo } from '../model/records';
 
 export function fmtScore(v: number | null, digits = 4): string {
   return v === null || !Number.isFinite(v) ? '-' : v.toFixed(digits);
 }
 
-export function describeThreshold(s: Pick<InspectionSummary, 'threshold' | 'thresholdSource' | 'model'>): string {
+export function describeThreshold(s: Pick<InspectionReport, 'threshold' | 'thresholdSource' | 'model'>): string {
   return s.thresholdSource === 'override'
     ? `${fmtScore(s.threshold, 6)} (set for this run; the model's own threshold is ${fmtScore(s.model.threshold, 6)})`
     : `${fmtScore(s.threshold, 6)} (the model's threshold)`;

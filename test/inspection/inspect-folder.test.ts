@@ -6,13 +6,13 @@ import sharp from 'sharp';
 import { inspectFolder, inspectImage } from '../../src-main/inspection/inspect';
 import { openInspectionModel } from '../../src-main/model/scorer';
 import { parseCsv, CSV_COLUMNS } from '../../src-main/reports/csv';
-import type { InspectionFileResult, InspectionSummary } from '../../src-main/model/records';
+import type { InspectionFileResult, InspectionReport } from '../../src-main/model/records';
 import { getFixture, removeDir, tempDir, type Fixture } from './fixture';
 import { pdfText } from '../helpers/pdf-text';
 
 let fx: Fixture;
 let root: string;
-let first: InspectionSummary;
+let first: InspectionReport;
 const streamed: InspectionFileResult[] = [];
 
 beforeAll(async () => {
@@ -143,7 +143,7 @@ function pngHeaderOnly(w: number, h: number): Buffer {
 
 describe('files that cannot be inspected', () => {
   let dir: string;
-  let s: InspectionSummary;
+  let s: InspectionReport;
   beforeAll(async () => {
     dir = join(root, 'bad-input');
     mkdirSync(join(dir, 'sub'), { recursive: true });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { csvField, neutraliseFormula, parseCsv, toCsv } from '../../src-main/reports/csv';
 import { writeReports } from '../../src-main/reports/index';
-import type { InspectionFileResult, InspectionSummary } from '../../src-main/model/records';
+import type { InspectionFileResult, InspectionReport } from '../../src-main/model/records';
 
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
@@ -45,7 +45,7 @@ describe('CSV formula injection', () => {
     // the file that bgad inspect and the app's CSV export write (the app copies results.csv)
     const dir = mkdtempSync(join(tmpdir(), 'bgad-csv-inj-'));
     dirs.push(dir);
-    const summary = { results } as unknown as InspectionSummary;
+    const summary = { results } as unknown as InspectionReport;
     const written = await writeReports(summary, ['csv'], dir);
     expect(readFileSync(written.csv!, 'utf8')).toBe(text);
   });

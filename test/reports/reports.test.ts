@@ -9,11 +9,11 @@ import { scoreHistogram } from '../../src-main/reports/histogram';
 import { renderHtmlReport } from '../../src-main/reports/html';
 import { writeReports } from '../../src-main/reports/index';
 import { choosePdfFonts, printable } from '../../src-main/reports/fonts';
-import type { InspectionFileResult, InspectionSummary } from '../../src-main/model/records';
+import type { InspectionFileResult, InspectionReport } from '../../src-main/model/records';
 import { pdfPages, pdfText } from '../helpers/pdf-text';
 
 let dir: string;
-let summary: InspectionSummary;
+let summary: InspectionReport;
 
 function result(i: number, thumb: string, overlay: string): InspectionFileResult {
   const score = 1 + (i % 17) / 10;
