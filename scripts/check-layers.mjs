@@ -30,15 +30,16 @@
 //   1      autodiff, metrics           ONNX graph builder with reverse mode; AUROC, AUPRO (pure)
 //   2      bgad                        the method: flows, loss, score head, bundle format (pure)
 //   3      fs, runtime                 the one atomic file writer; ONNX Runtime sessions, built-file lookup
-//   4      images, db                  image decoding and masks; the data folder, SQLite, paths
-//   5      backbones, synth            feature extractors, feature cache; synthetic datasets
-//   6      model                       the trained model: bundle files, backbone check, the scorer, threshold, records
-//   7      reports                     PDF, CSV, HTML reports of an inspection
-//   8      training, inspection        training and evaluation; scanning and inspecting folders
-//   9      engine                      engine jobs, worker loop, worker-thread host
-//   10     services                    the data layer's repositories (datasets, images, masks, runs, versions)
-//   11     api-host                    the API handlers and HTTP server behind the contract
-//   12     app, server, cli, preload   entry points: desktop app, browser-mode server, command line, preload
+//   4      images                      image decoding and masks
+//   5      db                          the data folder, SQLite, paths; the repositories (datasets, images, masks, runs, versions)
+//   6      backbones, synth            feature extractors, feature cache; synthetic datasets
+//   7      model                       the trained model: bundle files, backbone check, the scorer, threshold, records
+//   8      reports                     PDF, CSV, HTML reports of an inspection
+//   9      training, inspection        training and evaluation; scanning and inspecting folders
+//   10     engine                      engine jobs, worker loop, worker-thread host
+//   11     services                    the application services: the contract's handlers, one file per group; the importer, the job hub
+//   12     api-host                    dispatch and the HTTP server behind the contract
+//   13     app, server, cli, preload   entry points: desktop app, browser-mode server, command line, preload
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
@@ -64,7 +65,8 @@ export const LAYERS = [
   ['autodiff', 'metrics'],
   ['bgad'],
   ['fs', 'runtime'],
-  ['images', 'db'],
+  ['images'],
+  ['db'],
   ['backbones', 'synth'],
   ['model'],
   ['reports'],

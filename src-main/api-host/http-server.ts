@@ -29,7 +29,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { EVENTS_PATH, FILES_PATH, type ApiEvent, type ApiHandlers } from '../common/api';
 import { AppError, serializeError, type SerializedError } from '../common/errors';
 import { encodeWire } from '../common/wire';
-import { dispatch, type Logger } from './api-handlers';
+import { dispatch, type Logger } from './dispatch';
 import { guardFilePath } from './path-guard';
 import { parseThumbSize, thumbnail } from './thumbnails';
 import { contentTypeFor, STATIC_TYPES } from './static-types';
@@ -215,158 +215,165 @@ const NOT_BUILT_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-
 <p>The server is running and its API answers, but <code>dist/renderer</code> is missing.</p>
 <p>Build it with <code>npm run build</code> in the project folder, then reload this page.</p></body></html>`;
 
-export async function startApiServer(opts: ApiServerOptions): Promise<RunningServer> {
-  const token = opts.token ?? randomBytes(32).toString('base64url');
-  const log = opts.log ?? ((m: string) => console.error(m));
-  const rendererDir = resolve(opts.rendererDir);
-  let port = 0;
-  const allowedHosts = () => new Set([`${LOOPBACK_HOST}:${port}`, `localhost:${port}`]);
-  const allowedOrigins = () => new Set([`http://${LOOPBACK_HOST}:${port}`, `http://localhost:${port}`]);
+/** Who may call: the token, the page's session and the addresses of this server (its port is known once it listens). */
+interface Gate {
+  token: string;
   /** The page's session (the cookie's value): random per start, not the token. */
-  const session = randomBytes(32).toString('base64url');
-  /** Per port: cookies do not tell ports apart, and two servers may run at once. */
-  const sessionCookieName = () => `bgad_session_${port}`;
-  const hasSession = (req: IncomingMessage) => tokenMatches(cookieValue(req, sessionCookieName()), session);
-  /** Why a request comes from another site (Origin, Sec-Fetch-Site), or null when it does not. */
-  const foreignSite = (req: IncomingMessage): string | null => {
-    const origin = req.headers.origin;
-    if (origin !== undefined && !allowedOrigins().has(origin)) return `Origin ${origin}`;
-    const site = req.headers['sec-fetch-site'];
-    if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${String(site)}`;
-    return null;
-  };
+  session: string;
+  port(): number;
+}
 
-  /** The arguments of a call: large binary values are decoded in place, into the body's own memory. */
-  async function readArgs(req: IncomingMessage): Promise<unknown> {
-    return decodeWireBody(await readBody(req, MAX_BODY_BYTES));
+const allowedHosts = (gate: Gate) => new Set([`${LOOPBACK_HOST}:${gate.port()}`, `localhost:${gate.port()}`]);
+const allowedOrigins = (gate: Gate) => new Set([`http://${LOOPBACK_HOST}:${gate.port()}`, `http://localhost:${gate.port()}`]);
+/** Per port: cookies do not tell ports apart, and two servers may run at once. */
+const sessionCookieName = (gate: Gate) => `bgad_session_${gate.port()}`;
+const hasSession = (gate: Gate, req: IncomingMessage) => tokenMatches(cookieValue(req, sessionCookieName(gate)), gate.session);
+
+/** Why a request comes from another site (Origin, Sec-Fetch-Site), or null when it does not. */
+function foreignSite(gate: Gate, req: IncomingMessage): string | null {
+  const origin = req.headers.origin;
+  if (origin !== undefined && !allowedOrigins(gate).has(origin)) return `Origin ${origin}`;
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return `Sec-Fetch-Site: ${String(site)}`;
+  return null;
+}
+
+/** POST /api/<method>: the body's arguments (large binary values decoded in place, into the body's own memory) through dispatch. */
+async function serveApi(handlers: ApiHandlers, log: Logger, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+  if (req.method !== 'POST') {
+    res.setHeader('Allow', 'POST');
+    return sendJson(res, 405, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'API methods are called with POST.' } });
   }
-
-  async function serveApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const method = decodeURIComponent(url.pathname.slice('/api/'.length));
-    if (req.method !== 'POST') {
-      res.setHeader('Allow', 'POST');
-      return sendJson(res, 405, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'API methods are called with POST.' } });
-    }
-    const declared = declaredLength(req);
-    if (declared !== undefined && declared > MAX_BODY_BYTES) return sendTooLarge(req, res, MAX_BODY_BYTES, declared);
-    const type = req.headers['content-type'] ?? '';
-    if (!/^application\/json\b/i.test(type)) {
-      return sendJson(res, 415, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'API requests must be sent as application/json.' } });
-    }
-    let args: unknown;
-    try {
-      args = await readArgs(req);
-    } catch (e) {
-      if (e instanceof BodyTooLargeError) return sendTooLarge(req, res, e.limitBytes, e.declaredBytes);
-      return sendError(res, { code: 'BAD_ARGUMENT', message: `The request body is not valid JSON: ${(e as Error).message}` });
-    }
-    const answer = await dispatch(opts.handlers, method, args, log);
-    if (!answer.ok) return sendError(res, answer.error);
-    sendJson(res, 200, answer);
+  const declared = declaredLength(req);
+  if (declared !== undefined && declared > MAX_BODY_BYTES) return sendTooLarge(req, res, MAX_BODY_BYTES, declared);
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/json\b/i.test(type)) {
+    return sendJson(res, 415, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'API requests must be sent as application/json.' } });
   }
-
-  async function serveFile(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'Files are read with GET.' } });
-    try {
-      const roots = await opts.fileRoots();
-      const file = await guardFilePath(url.searchParams.get('path') ?? '', roots, process.platform, { isImportedImage: opts.isImportedImage });
-      const thumb = parseThumbSize(url.searchParams.get('thumb'));
-      if (thumb !== undefined) {
-        const bytes = await thumbnail(file, thumb, opts.thumbCacheDir);
-        res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': bytes.byteLength, 'Cache-Control': 'private, max-age=300' });
-        return void res.end(req.method === 'HEAD' ? undefined : bytes);
-      }
-      res.writeHead(200, { 'Content-Type': file.contentType, 'Content-Length': file.sizeBytes, 'Cache-Control': 'private, no-cache' });
-      if (req.method === 'HEAD') return void res.end();
-      const stream = createReadStream(file.path);
-      stream.on('error', (e) => {
-        log(`bgad: reading ${file.path} failed: ${e.message}`);
-        res.destroy();
-      });
-      stream.pipe(res);
-    } catch (e) {
-      sendError(res, serializeError(e));
-    }
+  let args: unknown;
+  try {
+    args = decodeWireBody(await readBody(req, MAX_BODY_BYTES));
+  } catch (e) {
+    if (e instanceof BodyTooLargeError) return sendTooLarge(req, res, e.limitBytes, e.declaredBytes);
+    return sendError(res, { code: 'BAD_ARGUMENT', message: `The request body is not valid JSON: ${(e as Error).message}` });
   }
+  const answer = await dispatch(handlers, method, args, log);
+  if (!answer.ok) return sendError(res, answer.error);
+  sendJson(res, 200, answer);
+}
 
-  async function serveStatic(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'Only GET is allowed here.' } });
-    let rel: string;
-    try {
-      rel = decodeURIComponent(url.pathname);
-    } catch {
-      return sendJson(res, 400, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'Malformed path.' } });
+/** GET /files?path=: an image or heat map through the path guard (&thumb=N: a JPEG preview). */
+async function serveFile(opts: ApiServerOptions, log: Logger, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'Files are read with GET.' } });
+  try {
+    const roots = await opts.fileRoots();
+    const file = await guardFilePath(url.searchParams.get('path') ?? '', roots, process.platform, { isImportedImage: opts.isImportedImage });
+    const thumb = parseThumbSize(url.searchParams.get('thumb'));
+    if (thumb !== undefined) {
+      const bytes = await thumbnail(file, thumb, opts.thumbCacheDir);
+      res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': bytes.byteLength, 'Cache-Control': 'private, max-age=300' });
+      return void res.end(req.method === 'HEAD' ? undefined : bytes);
     }
-    if (rel.includes('\u0000') || rel.split(/[\\/]+/).includes('..')) return sendJson(res, 403, { ok: false, error: { code: 'FORBIDDEN', message: 'Refused path.' } });
-    if (rel.endsWith('/')) rel += 'index.html';
-    const file = normalize(join(rendererDir, rel));
-    if (!file.startsWith(rendererDir + sep)) return sendJson(res, 403, { ok: false, error: { code: 'FORBIDDEN', message: 'Refused path.' } });
-    const st = await stat(file).catch(() => undefined);
-    res.setHeader('Content-Security-Policy', cspString({ 'frame-ancestors': "'none'" }));
-    if (tokenMatches(url.searchParams.get('token'), token)) {
-      // the page load with the printed address starts the session (the token stays out of cookies)
-      res.setHeader('Set-Cookie', `${sessionCookieName()}=${session}; HttpOnly; SameSite=Strict; Path=/`);
-      res.setHeader('Cache-Control', 'no-store');
-    }
-    if (!st?.isFile()) {
-      if (rel === '/index.html' && !existsSync(join(rendererDir, 'index.html'))) {
-        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-        return void res.end(NOT_BUILT_PAGE);
-      }
-      return sendJson(res, 404, { ok: false, error: { code: 'NOT_FOUND', message: `No such page: ${rel}` } });
-    }
-    res.writeHead(200, {
-      'Content-Type': contentTypeFor(file, SERVER_TYPES),
-      'Content-Length': st.size,
-      'Cache-Control': rel === '/index.html' || res.hasHeader('Set-Cookie') ? 'no-store' : 'private, max-age=3600',
-    });
+    res.writeHead(200, { 'Content-Type': file.contentType, 'Content-Length': file.sizeBytes, 'Cache-Control': 'private, no-cache' });
     if (req.method === 'HEAD') return void res.end();
-    createReadStream(file).pipe(res);
-  }
-
-  const server = createServer((req, res) => {
-    securityHeaders(res);
-    if (!allowedHosts().has(req.headers.host ?? '')) {
-      return sendJson(res, 421, { ok: false, error: { code: 'FORBIDDEN', message: 'Unexpected Host header; use the address the server printed.' } });
-    }
-    const url = new URL(req.url ?? '/', `http://${LOOPBACK_HOST}:${port}`);
-    const isApi = url.pathname.startsWith('/api/');
-    const isFiles = url.pathname === FILES_PATH;
-    if (isApi || isFiles) {
-      const foreign = foreignSite(req);
-      if (foreign) {
-        return sendError(res, {
-          code: 'FORBIDDEN',
-          message: `Refused a request from another site (${foreign}): this server answers only the pages it serves itself.`,
-          hint: 'Use BGAD Inspector in its own tab, opened from the address that "bgad serve" printed.',
-        });
-      }
-      if (!(tokenMatches(headerToken(req), token) || (isFiles && hasSession(req)))) {
-        return sendError(res, {
-          code: 'UNAUTHORIZED',
-          message: isApi ? 'Missing or wrong access token (API calls take it in the Authorization header).' : 'Missing or wrong access token.',
-          hint: 'Open the address that "bgad serve" printed, including ?token=..., then reload the page.',
-        });
-      }
-    }
-    const work = isApi ? serveApi(req, res, url) : isFiles ? serveFile(req, res, url) : serveStatic(req, res, url);
-    work.catch((e: unknown) => {
-      log(`bgad: ${req.method} ${url.pathname} failed: ${(e as Error)?.stack ?? String(e)}`);
-      if (!res.headersSent) sendError(res, serializeError(e));
-      else res.destroy();
+    const stream = createReadStream(file.path);
+    stream.on('error', (e) => {
+      log(`bgad: reading ${file.path} failed: ${e.message}`);
+      res.destroy();
     });
-  });
+    stream.pipe(res);
+  } catch (e) {
+    sendError(res, serializeError(e));
+  }
+}
 
+/** GET /...: the built renderer; the page load with the printed address (token in it) starts the session. */
+async function serveStatic(gate: Gate, rendererDir: string, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'Only GET is allowed here.' } });
+  let rel: string;
+  try {
+    rel = decodeURIComponent(url.pathname);
+  } catch {
+    return sendJson(res, 400, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'Malformed path.' } });
+  }
+  if (rel.includes('\u0000') || rel.split(/[\\/]+/).includes('..')) return sendJson(res, 403, { ok: false, error: { code: 'FORBIDDEN', message: 'Refused path.' } });
+  if (rel.endsWith('/')) rel += 'index.html';
+  const file = normalize(join(rendererDir, rel));
+  if (!file.startsWith(rendererDir + sep)) return sendJson(res, 403, { ok: false, error: { code: 'FORBIDDEN', message: 'Refused path.' } });
+  const st = await stat(file).catch(() => undefined);
+  res.setHeader('Content-Security-Policy', cspString({ 'frame-ancestors': "'none'" }));
+  if (tokenMatches(url.searchParams.get('token'), gate.token)) {
+    // the page load with the printed address starts the session (the token stays out of cookies)
+    res.setHeader('Set-Cookie', `${sessionCookieName(gate)}=${gate.session}; HttpOnly; SameSite=Strict; Path=/`);
+    res.setHeader('Cache-Control', 'no-store');
+  }
+  if (!st?.isFile()) {
+    if (rel === '/index.html' && !existsSync(join(rendererDir, 'index.html'))) {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+      return void res.end(NOT_BUILT_PAGE);
+    }
+    return sendJson(res, 404, { ok: false, error: { code: 'NOT_FOUND', message: `No such page: ${rel}` } });
+  }
+  res.writeHead(200, {
+    'Content-Type': contentTypeFor(file, SERVER_TYPES),
+    'Content-Length': st.size,
+    'Cache-Control': rel === '/index.html' || res.hasHeader('Set-Cookie') ? 'no-store' : 'private, max-age=3600',
+  });
+  if (req.method === 'HEAD') return void res.end();
+  createReadStream(file).pipe(res);
+}
+
+/** Every HTTP request: the Host check, then for /api and /files the site and token checks, then the route. */
+function handleRequest(gate: Gate, opts: ApiServerOptions & { rendererDir: string; log: Logger }, req: IncomingMessage, res: ServerResponse): void {
+  securityHeaders(res);
+  if (!allowedHosts(gate).has(req.headers.host ?? '')) {
+    return sendJson(res, 421, { ok: false, error: { code: 'FORBIDDEN', message: 'Unexpected Host header; use the address the server printed.' } });
+  }
+  const url = new URL(req.url ?? '/', `http://${LOOPBACK_HOST}:${gate.port()}`);
+  const isApi = url.pathname.startsWith('/api/');
+  const isFiles = url.pathname === FILES_PATH;
+  if (isApi || isFiles) {
+    const foreign = foreignSite(gate, req);
+    if (foreign) {
+      return sendError(res, {
+        code: 'FORBIDDEN',
+        message: `Refused a request from another site (${foreign}): this server answers only the pages it serves itself.`,
+        hint: 'Use BGAD Inspector in its own tab, opened from the address that "bgad serve" printed.',
+      });
+    }
+    if (!(tokenMatches(headerToken(req), gate.token) || (isFiles && hasSession(gate, req)))) {
+      return sendError(res, {
+        code: 'UNAUTHORIZED',
+        message: isApi ? 'Missing or wrong access token (API calls take it in the Authorization header).' : 'Missing or wrong access token.',
+        hint: 'Open the address that "bgad serve" printed, including ?token=..., then reload the page.',
+      });
+    }
+  }
+  const { log } = opts;
+  const work = isApi ? serveApi(opts.handlers, log, req, res, url) : isFiles ? serveFile(opts, log, req, res, url) : serveStatic(gate, opts.rendererDir, req, res, url);
+  work.catch((e: unknown) => {
+    log(`bgad: ${req.method} ${url.pathname} failed: ${(e as Error)?.stack ?? String(e)}`);
+    if (!res.headersSent) sendError(res, serializeError(e));
+    else res.destroy();
+  });
+}
+
+/**
+ * GET /api/events: a one-way WebSocket of the job hub's events, for the page's session (or
+ * the token in a header), pinged every 30 s. Returns the function that closes it.
+ */
+function attachEventSocket(server: Server, gate: Gate, opts: ApiServerOptions, log: Logger): () => void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', `http://${LOOPBACK_HOST}:${port}`);
+    const url = new URL(req.url ?? '/', `http://${LOOPBACK_HOST}:${gate.port()}`);
     const refuse = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (!allowedHosts().has(req.headers.host ?? '')) return refuse(421, 'Misdirected Request');
+    if (!allowedHosts(gate).has(req.headers.host ?? '')) return refuse(421, 'Misdirected Request');
     if (url.pathname !== EVENTS_PATH) return refuse(404, 'Not Found');
-    if (foreignSite(req)) return refuse(403, 'Forbidden');
-    if (!(hasSession(req) || tokenMatches(headerToken(req), token))) return refuse(401, 'Unauthorized');
+    if (foreignSite(gate, req)) return refuse(403, 'Forbidden');
+    if (!(hasSession(gate, req) || tokenMatches(headerToken(req), gate.token))) return refuse(401, 'Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 
@@ -397,6 +404,22 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
     }
   }, 30_000);
   heartbeat.unref();
+  return () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+    for (const ws of clients) ws.terminate();
+    wss.close();
+  };
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<RunningServer> {
+  const token = opts.token ?? randomBytes(32).toString('base64url');
+  const log = opts.log ?? ((m: string) => console.error(m));
+  let port = 0;
+  const gate: Gate = { token, session: randomBytes(32).toString('base64url'), port: () => port };
+  const routeOpts = { ...opts, rendererDir: resolve(opts.rendererDir), log };
+  const server = createServer((req, res) => handleRequest(gate, routeOpts, req, res));
+  const closeEvents = attachEventSocket(server, gate, opts, log);
 
   try {
     await new Promise<void>((ok, fail) => {
@@ -407,9 +430,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
       });
     });
   } catch (e) {
-    clearInterval(heartbeat);
-    unsubscribe();
-    wss.close();
+    closeEvents();
     throw listenError(e, opts.port ?? 0);
   }
   port = (server.address() as AddressInfo).port;
@@ -420,10 +441,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
     token,
     url: `http://${LOOPBACK_HOST}:${port}/?token=${encodeURIComponent(token)}`,
     async close() {
-      clearInterval(heartbeat);
-      unsubscribe();
-      for (const ws of clients) ws.terminate();
-      wss.close();
+      closeEvents();
       await new Promise<void>((ok) => {
         server.close(() => ok());
         server.closeAllConnections();

@@ -9,13 +9,9 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isAppError } from '../common/errors';
 import { resolveDataDir } from '../db/paths';
-import { createApiHandlers, unavailableMethods } from './api-handlers';
-import { startApiServer, type RunningServer } from './http-server';
-import { JobHub } from './jobs';
-import type { ServicesPort } from './services-port';
 import { EngineHost } from '../engine/engine-host';
-import { lazyEngine, openServices } from './services-wiring';
-import { SettingsStore } from './settings-store';
+import { JobHub, lazyEngine, openServices, SettingsStore, type HostedServices, type ServicesSource } from '../services';
+import { startApiServer, type RunningServer } from './http-server';
 
 export interface ServeOptions {
   port?: number;
@@ -24,8 +20,8 @@ export interface ServeOptions {
   open?: boolean;
   /** The project root (has package.json and dist/renderer). */
   appRoot: string;
-  /** Services to use instead of the real ones (tests). */
-  services?: ServicesPort;
+  /** Services to use instead of the real ones over the data folder (tests). */
+  services?: ServicesSource;
   token?: string;
   out?(line: string): void;
 }
@@ -108,29 +104,29 @@ export function startErrorLine(e: unknown): string | null {
   return null;
 }
 
-export async function startServe(opts: ServeOptions): Promise<{ server: RunningServer; jobs: JobHub; services: ServicesPort; stop(): Promise<void> }> {
+export async function startServe(opts: ServeOptions): Promise<{ server: RunningServer; jobs: JobHub; services: HostedServices; stop(): Promise<void> }> {
   const dataDir = opts.services?.dataDir ?? resolveDataDir({ dataDir: opts.dataDir });
   const settings = new SettingsStore(join(dataDir, 'settings.json'), { dataDir, executionProvider: 'cpu', threads: 0 });
-  const services = opts.services ?? (await openServices({ dataDir, engine: lazyEngine(() => EngineHost.workerThread()), runtime: () => settings.get() }));
+  const source = opts.services ?? openServices({ dataDir, engine: lazyEngine(() => EngineHost.workerThread()), runtime: () => settings.get() });
   const jobs = new JobHub();
-  const handlers = createApiHandlers({ services, jobs, settings, mode: 'browser', version: appVersion(opts.appRoot), canChangeDataDir: false });
+  const services = source.host({ jobs, settings, mode: 'browser', version: appVersion(opts.appRoot), canChangeDataDir: false });
   let server: RunningServer;
   try {
     server = await startApiServer({
-      handlers,
+      handlers: services.handlers,
       subscribe: (l) => jobs.subscribe(l),
-      fileRoots: async () => [dataDir, ...((await services.fileRoots?.()) ?? [])],
-      isImportedImage: (path) => services.isImportedImage?.(path) ?? false,
+      fileRoots: async () => [dataDir, ...(await services.fileRoots())],
+      isImportedImage: (path) => services.isImportedImage(path),
       rendererDir: join(opts.appRoot, 'dist', 'renderer'),
       thumbCacheDir: join(dataDir, 'thumbnails'),
       port: opts.port,
       token: opts.token,
     });
   } catch (e) {
-    if (!opts.services) await services.close?.();
+    if (!opts.services) await services.close();
     throw e;
   }
-  const missing = unavailableMethods(services);
+  const missing = services.unavailable;
   const out = opts.out ?? ((l: string) => process.stdout.write(l + '\n'));
   out(`BGAD Inspector is running at ${server.url}`);
   out(`  data folder: ${dataDir}`);
@@ -151,7 +147,7 @@ export async function startServe(opts: ServeOptions): Promise<{ server: RunningS
     closeLaunchPage?.();
     jobs.cancelAll();
     await server.close();
-    await services.close?.();
+    await services.close();
   };
   return { server, jobs, services, stop };
 }

@@ -1,7 +1,7 @@
 /** Native pickers for the contract's app.pickFolder / pickFile / pickSaveFile (desktop app only). */
 import type { BrowserWindow, Dialog } from 'electron';
 import { isAbsolute, join } from 'node:path';
-import type { DialogsPort } from '../api-host/api-handlers';
+import type { DialogsPort } from '../services';
 
 /**
  * One filter per type, in the order given (the first is preselected), so the user picks the

@@ -6,7 +6,7 @@
  */
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { APP_ORIGIN, ipcChannel, methods, type ApiHandlers, type ApiResponse, type MethodId } from '../common/api';
-import { dispatch, type Logger } from '../api-host/api-handlers';
+import { dispatch, type Logger } from '../api-host/dispatch';
 
 /** The parts of an IPC event the sender check reads (tests pass plain objects). */
 export interface SenderLike {

@@ -10,10 +10,7 @@ import { join } from 'node:path';
 import { APP_ORIGIN, IPC_EVENT_CHANNEL, type ApiEvent, type MenuCommand, type Settings } from '../common/api';
 import { isAppError } from '../common/errors';
 import { resolveDataDir } from '../db/paths';
-import { createApiHandlers, unavailableMethods } from '../api-host/api-handlers';
-import { JobHub } from '../api-host/jobs';
-import { openServices } from '../api-host/services-wiring';
-import { SettingsStore } from '../api-host/settings-store';
+import { JobHub, openServices, SettingsStore } from '../services';
 import { createDialogs } from './dialogs';
 import { forkEngine } from './engine-channel';
 import { makeSenderCheck, setupIpc } from './ipc';
@@ -84,22 +81,10 @@ async function start(): Promise<void> {
 
   // The engine process starts with its first job; the window never waits for it.
   const engine = forkEngine(utilityProcess, join(appRoot, 'dist', 'app', 'engine-process.cjs'));
-  const services = await openServices({ dataDir, engine, runtime: () => settingsStore.get() });
-  const missing = unavailableMethods(services);
-  if (missing.length) console.warn(`bgad: not available in this build: ${missing.join(', ')}`);
-
+  const source = openServices({ dataDir, engine, runtime: () => settingsStore.get() });
   const jobs = new JobHub();
   jobs.subscribe(send);
-  const fileRoots = async () => [dataDir, ...((await services.fileRoots?.()) ?? [])];
-  setupProtocol(protocol, {
-    rendererDir: join(appRoot, 'dist', 'renderer'),
-    thumbCacheDir: join(dataDir, 'thumbnails'),
-    fileRoots,
-    isImportedImage: (path) => services.isImportedImage?.(path) ?? false,
-  });
-
-  const handlers = createApiHandlers({
-    services,
+  const services = source.host({
     jobs,
     settings: settingsStore,
     mode: 'electron',
@@ -107,7 +92,18 @@ async function start(): Promise<void> {
     dialogs: createDialogs(dialog, () => mainWindow, () => app.getPath('documents')),
     canChangeDataDir: true,
   });
-  setupIpc(ipcMain, handlers, makeSenderCheck(() => (mainWindow && !mainWindow.isDestroyed() ? [mainWindow.webContents.id] : [])));
+  const missing = services.unavailable;
+  if (missing.length) console.warn(`bgad: not available in this build: ${missing.join(', ')}`);
+
+  const fileRoots = async () => [dataDir, ...(await services.fileRoots())];
+  setupProtocol(protocol, {
+    rendererDir: join(appRoot, 'dist', 'renderer'),
+    thumbCacheDir: join(dataDir, 'thumbnails'),
+    fileRoots,
+    isImportedImage: (path) => services.isImportedImage(path),
+  });
+
+  setupIpc(ipcMain, services.handlers, makeSenderCheck(() => (mainWindow && !mainWindow.isDestroyed() ? [mainWindow.webContents.id] : [])));
 
   const sendMenu = (command: MenuCommand) => send({ type: 'menu', command });
   Menu.setApplicationMenu(Menu.buildFromTemplate(buildMenuTemplate(sendMenu, { isMac: process.platform === 'darwin', isDev: !app.isPackaged })));
@@ -124,7 +120,7 @@ async function start(): Promise<void> {
     quitting = true;
     event.preventDefault();
     jobs.cancelAll();
-    Promise.allSettled([Promise.resolve(services.close?.())]).finally(() => app.quit());
+    Promise.allSettled([services.close()]).finally(() => app.quit());
   });
 }
 

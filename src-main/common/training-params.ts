@@ -4,7 +4,7 @@
  * command line (`cli/train-options.ts`: the flags, their parsing and `--help`), the Training
  * view's advanced form (`src-renderer/lib/views/training-state.svelte.ts`: fields, min/max,
  * tooltips, placeholders), the mapping to the pipeline's TrainConfig
- * (`api-host/engine-services.ts` `trainOverrides`/`presetConfig`) and the presets' values
+ * (`services/training-data.ts` `trainOverrides`/`presetConfig`) and the presets' values
  * (`bgad/config.ts` PRESETS). `test/common/training-params.test.ts` checks that each of them
  * accepts exactly these ranges.
  *

@@ -281,8 +281,48 @@ function guardIterator(it: IterableIterator<unknown>, map: Mapper): IterableIter
   return g;
 }
 
-function guardStatement<S extends object>(stmt: S, map: Mapper): S {
+/**
+ * The one wrapping of the guard: a proxy of `target` whose methods throw `map(error)` instead
+ * of what they threw. A method that returns `target` itself returns the proxy (pluck(),
+ * exec(), ... chain); `result` may wrap what another method returns (a statement, a
+ * transaction, an iterator); `replace` may swap a method for another, or leave it unguarded
+ * ('bare'). Wrapped methods are made once per target and property.
+ */
+function guardMethods<T extends object>(
+  target: T,
+  map: Mapper,
+  hooks: { replace?(prop: PropertyKey, f: AnyFn): AnyFn | 'bare'; result?(prop: PropertyKey, r: unknown, proxy: T): unknown } = {},
+): T {
   const wrapped = new Map<PropertyKey, AnyFn>();
+  const proxy: T = new Proxy(target, {
+    get(t, prop) {
+      const v = Reflect.get(t, prop, t) as unknown;
+      if (typeof v !== 'function') return v;
+      let w = wrapped.get(prop);
+      if (!w) {
+        const f = hooks.replace ? hooks.replace(prop, v as AnyFn) : (v as AnyFn);
+        if (f === 'bare') w = (v as AnyFn).bind(t) as AnyFn;
+        else {
+          w = (...args: unknown[]) => {
+            let r: unknown;
+            try {
+              r = f.apply(t, args);
+            } catch (e) {
+              throw map(e);
+            }
+            if (r === t) return proxy;
+            return hooks.result ? hooks.result(prop, r, proxy) : r;
+          };
+        }
+        wrapped.set(prop, w);
+      }
+      return w;
+    },
+  });
+  return proxy;
+}
+
+function guardStatement<S extends object>(stmt: S, map: Mapper): S {
   const s = stmt as unknown as { reader: boolean; readonly: boolean; all: AnyFn };
   // A write that returns rows (INSERT/UPDATE/DELETE ... RETURNING). In autocommit mode its
   // commit happens when the statement finishes; better-sqlite3's get() stops after the first
@@ -290,30 +330,10 @@ function guardStatement<S extends object>(stmt: S, map: Mapper): S {
   // row would be returned although it was never saved. all() steps to the end and reports it;
   // SQLite computes every RETURNING row before handing out the first anyway.
   const writesAndReturns = s.reader && !s.readonly;
-  const proxy: S = new Proxy(stmt, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop, target) as unknown;
-      if (typeof v !== 'function') return v;
-      let w = wrapped.get(prop);
-      if (!w) {
-        const f = prop === 'get' && writesAndReturns ? (((...args: unknown[]) => (s.all.apply(target, args) as unknown[])[0]) as AnyFn) : (v as AnyFn);
-        w = (...args: unknown[]) => {
-          let r: unknown;
-          try {
-            r = f.apply(target, args);
-          } catch (e) {
-            throw map(e);
-          }
-          if (r === target) return proxy; // pluck(), raw(), bind(), ... chain
-          if (prop === 'iterate') return guardIterator(r as IterableIterator<unknown>, map);
-          return r;
-        };
-        wrapped.set(prop, w);
-      }
-      return w;
-    },
+  return guardMethods(stmt, map, {
+    replace: (prop, f) => (prop === 'get' && writesAndReturns ? (((...args: unknown[]) => (s.all.apply(stmt, args) as unknown[])[0]) as AnyFn) : f),
+    result: (prop, r) => (prop === 'iterate' ? guardIterator(r as IterableIterator<unknown>, map) : r),
   });
-  return proxy;
 }
 
 function guardTransaction(tx: AnyFn & Record<string, unknown>, map: Mapper, database: Db): AnyFn {
@@ -346,33 +366,12 @@ function guardTransaction(tx: AnyFn & Record<string, unknown>, map: Mapper, data
  */
 export function guardDatabase(db: Db, file: string, opts: { readonly?: boolean } = {}): Db {
   const map = dbErrorMapper(file, opts.readonly ?? false);
-  const wrapped = new Map<PropertyKey, AnyFn>();
-  const proxy: Db = new Proxy(db, {
-    get(target, prop) {
-      const v = Reflect.get(target, prop, target) as unknown;
-      if (typeof v !== 'function') return v;
-      let w = wrapped.get(prop);
-      if (!w) {
-        const f = v as AnyFn;
-        if (prop === 'backup') w = f.bind(target) as AnyFn;
-        else {
-          w = (...args: unknown[]) => {
-            let r: unknown;
-            try {
-              r = f.apply(target, args);
-            } catch (e) {
-              throw map(e);
-            }
-            if (r === target) return proxy; // exec(), pragma setters, close(), ... chain
-            if (prop === 'prepare') return guardStatement(r as object, map);
-            if (prop === 'transaction') return guardTransaction(r as AnyFn & Record<string, unknown>, map, proxy);
-            return r;
-          };
-        }
-        wrapped.set(prop, w);
-      }
-      return w;
+  return guardMethods(db, map, {
+    replace: (prop, f) => (prop === 'backup' ? 'bare' : f),
+    result: (prop, r, proxy) => {
+      if (prop === 'prepare') return guardStatement(r as object, map);
+      if (prop === 'transaction') return guardTransaction(r as AnyFn & Record<string, unknown>, map, proxy);
+      return r;
     },
   });
-  return proxy;
 }

@@ -1,16 +1,17 @@
 /**
  * Data-layer benchmarks (`bgad bench db`): import of a real folder and listing a page of a
- * large dataset with filters. Prints/returns plain JSON figures.
+ * large dataset with filters. Prints/returns plain JSON figures. Here and not in db/: it runs
+ * the importer (services/import.ts), an application service.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createDataset } from './datasets';
-import { ensureDefectType } from './defect-types';
+import { createDataset } from '../db/datasets';
+import { ensureDefectType } from '../db/defect-types';
+import { listImages, type ListImagesQuery } from '../db/images';
+import { openStore } from '../db/store';
 import { importFolder, type ImportSummary } from './import';
-import { listImages, type ListImagesQuery } from './images';
-import { openStore } from './store';
 
 export interface BenchDbOptions {
   /** Folder to import (e.g. ../shared/datasets/magnetic_tile); skipped when absent. */

@@ -1,5 +1,7 @@
 /**
- * Folder import. Two layouts are recognised:
+ * Folder import: an application service, not a repository (it scans folders, decodes images
+ * and masks and copies mask files, then writes rows through db/import-runs.ts), so it stays
+ * in services/ while the tables it writes are db/'s. Two layouts are recognised:
  * - MVTec AD (one category): `train/good` -> good/train, `test/good` -> good/test,
  *   `test/<type>` -> defect/test, `train/<type>` -> defect/train (known defects), `val/...`
  *   likewise; masks from `ground_truth/<type>/<name>_mask.png` (or `<name>.png`).
@@ -17,16 +19,16 @@ import { existsSync, readdirSync, rmSync, statSync, type Dirent } from 'node:fs'
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { AppError, isAppError } from '../common/errors';
 import { IMAGE_FILE_EXTENSIONS } from '../common/api';
-import type { ImportDuplicate, ImportLayout, ImportProblem, ImportProgress, ImportRun, ImportSummary } from '../common/records';
+import type { ImportDuplicate, ImportProblem, ImportProgress, ImportSummary } from '../common/records';
 import { probeImage, readMaskPng, type ImageInfo } from '../images/load';
 import { fromDataRef } from '../db/files';
-import { ensureDefectType, type DefectType } from './defect-types';
-import { getDataset } from './datasets';
-import { cached, type Label, type Split } from './images';
-import { countOnes, placeMaskFileCopy } from './masks';
-import { noteImportsFinishedBy } from './recovery';
-import { now, type Store } from './store';
-import { asId, asInt, asText } from './validate';
+import { ensureDefectType, type DefectType } from '../db/defect-types';
+import { getDataset } from '../db/datasets';
+import type { Label, Split } from '../db/images';
+import { commitImportBatch, existingImagePath, finishImportRun, importRunHeartbeat, setImportRunTotal, startImportRun, type ImportRow } from '../db/import-runs';
+import { countOnes, placeMaskFileCopy } from '../db/masks';
+import type { Store } from '../db/store';
+import { asId, asInt, asText } from '../db/validate';
 
 export const IMAGE_EXTENSIONS = new Set(IMAGE_FILE_EXTENSIONS.map((e) => `.${e}`));
 
@@ -196,6 +198,135 @@ function reasonOf(e: unknown): { reason: string; code?: string } {
 const MAX_STORED_PROBLEMS = 1000;
 const HEARTBEAT_EVERY_MS = 10_000;
 
+type ProbeError = { reason: string; code?: string };
+type MaskRead = { width: number; height: number; areaPx: number } | { error: ProbeError } | null;
+type Probed = { c: Candidate; error: ProbeError } | { c: Candidate; info: ImageInfo; mask: MaskRead };
+/** A row of the batch with the file it came from. */
+type Row = ImportRow & { c: Candidate };
+
+/** One import in progress: what it has found so far and how it reports it. */
+interface ImportState {
+  store: Store;
+  opts: ImportOptions;
+  datasetId: number;
+  runId: number;
+  typeIds: Map<string, DefectType>;
+  summary: ImportSummary;
+  progress: ImportProgress;
+  /** sha256 -> relative path, within this import. */
+  seen: Map<string, string>;
+  lastBeatMs: number;
+}
+
+/** Reads an image's header and hash, and its mask when it has one; failures are kept as reasons. */
+async function probe(state: ImportState, c: Candidate): Promise<Probed> {
+  if (state.opts.signal?.aborted) return { c, error: { reason: 'cancelled' } };
+  if (Date.now() - state.lastBeatMs > HEARTBEAT_EVERY_MS) {
+    state.lastBeatMs = Date.now();
+    importRunHeartbeat(state.store, state.runId, state.lastBeatMs); // a slow batch (huge images) must not look dead
+  }
+  let info: ImageInfo;
+  try {
+    info = await probeImage(c.abs, state.opts.maxPixels ? { maxPixels: state.opts.maxPixels } : {});
+  } catch (e) {
+    return { c, error: reasonOf(e) };
+  }
+  let mask: MaskRead = null;
+  if (c.maskPath) {
+    try {
+      const m = await readMaskPng(c.maskPath);
+      mask = { width: m.width, height: m.height, areaPx: countOnes(m.data) };
+    } catch (e) {
+      mask = { error: reasonOf(e) };
+    }
+  }
+  return { c, info, mask };
+}
+
+/** The mask of a defective image checked against it and copied into the data folder (problems go to the summary). */
+function placeMask(state: ImportState, c: Candidate, info: ImageInfo, m: MaskRead): Row['mask'] {
+  if (c.label !== 'defect' || !c.defectType) return null;
+  const problems = state.summary.maskProblems;
+  if (!c.maskPath) {
+    problems.push({ path: c.rel, reason: 'no mask found in ground_truth/' + c.defectType, code: 'MISSING_MASK' });
+    return null;
+  }
+  if (!m) throw new Error('mask not read');
+  if ('error' in m) {
+    problems.push({ path: c.rel, reason: `its mask cannot be read: ${m.error.reason}`, code: m.error.code });
+    return null;
+  }
+  if (m.width !== info.width || m.height !== info.height) {
+    problems.push({ path: c.rel, reason: `its mask is ${m.width}x${m.height} but the image is ${info.width}x${info.height}`, code: 'BAD_DATASET' });
+    return null;
+  }
+  const file = placeMaskFileCopy(state.store, c.maskPath, state.datasetId, info.sha256, state.typeIds.get(c.defectType)!.id);
+  return { file, areaPx: m.areaPx };
+}
+
+/** Decides what of a probed batch to insert (duplicates and rejects set aside) and puts mask files in place before the transaction. */
+function sortBatch(state: ImportState, probed: Probed[]): { rows: Row[]; duplicates: ImportDuplicate[]; rejected: ImportProblem[] } {
+  const rows: Row[] = [];
+  const duplicates: ImportDuplicate[] = [];
+  const rejected: ImportProblem[] = [];
+  for (const p of probed) {
+    if ('error' in p) {
+      rejected.push({ path: p.c.rel, reason: p.error.reason, code: p.error.code });
+      continue;
+    }
+    const { c, info } = p;
+    const prior = state.seen.get(info.sha256) ?? existingImagePath(state.store, state.datasetId, info.sha256);
+    if (prior !== undefined) {
+      duplicates.push({ path: c.rel, sha256: info.sha256, duplicateOf: prior });
+      continue;
+    }
+    state.seen.set(info.sha256, c.rel);
+    const mask = placeMask(state, c, info, p.mask);
+    const defectTypeId = c.defectType ? state.typeIds.get(c.defectType)!.id : null;
+    rows.push({ c, path: c.abs, source: c.rel, info, label: c.label, split: c.split, defectTypeId, mask });
+  }
+  return { rows, duplicates, rejected };
+}
+
+/** Probes, sorts and commits one batch, then counts it in the summary and the progress. */
+async function importBatch(state: ImportState, batch: Candidate[], concurrency: number): Promise<'cancelled' | void> {
+  const { store, summary, progress } = state;
+  const probed = await mapPool(batch, concurrency, (c) => probe(state, c));
+  if (state.opts.signal?.aborted) return 'cancelled';
+  const { rows, duplicates, rejected } = sortBatch(state, probed);
+  const committed = commitImportBatch(store, { datasetId: state.datasetId, runId: state.runId, rows, duplicates: duplicates.length, rejected: rejected.length });
+  for (const { row, duplicateOf } of committed.lateDuplicates) {
+    // added by someone else meanwhile: a duplicate after all
+    duplicates.push({ path: row.c.rel, sha256: row.info.sha256, duplicateOf });
+    if (row.mask) rmSync(fromDataRef(store.layout.root, row.mask.file), { force: true });
+  }
+  for (const { c } of committed.inserted) {
+    const key = `${c.label}/${c.split ?? 'none'}${c.defectType ? '/' + c.defectType : ''}`;
+    summary.counts[key] = (summary.counts[key] ?? 0) + 1;
+  }
+  summary.imported += committed.inserted.length;
+  summary.masks += committed.masks;
+  summary.duplicates.push(...duplicates);
+  summary.rejected.push(...rejected);
+  progress.processed += batch.length;
+  progress.imported = summary.imported;
+  progress.duplicates = summary.duplicates.length;
+  progress.rejected = summary.rejected.length;
+  progress.masks = summary.masks;
+}
+
+/** The layout of `src` when it can be imported as one dataset (a folder of MVTec categories cannot). */
+function importableLayout(src: string): DetectedLayout & { kind: 'mvtec' | 'plain' } {
+  const layout = detectLayout(src);
+  if (layout.kind === 'mvtec-collection') {
+    throw new AppError('BAD_DATASET', `${layout.dir} holds ${layout.categories.length} MVTec categories (${layout.categories.map((c) => c.name).join(', ')}).`, {
+      hint: `Import one category per dataset, e.g. ${join(layout.dir, layout.categories[0]!.name)}.`,
+      subject: layout.dir,
+    });
+  }
+  return layout;
+}
+
 /** Imports a folder (one MVTec category or a plain folder) into a dataset. */
 export async function importFolder(store: Store, opts: ImportOptions): Promise<ImportSummary> {
   const t0 = Date.now();
@@ -204,163 +335,38 @@ export async function importFolder(store: Store, opts: ImportOptions): Promise<I
   const batchSize = opts.batchSize === undefined ? 200 : asInt(opts.batchSize, 'batchSize', 1, 10_000);
   const concurrency = opts.concurrency === undefined ? 4 : asInt(opts.concurrency, 'concurrency', 1, 64);
   getDataset(store, datasetId);
-  const layout = detectLayout(src);
-  if (layout.kind === 'mvtec-collection') {
-    throw new AppError('BAD_DATASET', `${layout.dir} holds ${layout.categories.length} MVTec categories (${layout.categories.map((c) => c.name).join(', ')}).`, {
-      hint: `Import one category per dataset, e.g. ${join(layout.dir, layout.categories[0]!.name)}.`,
-      subject: layout.dir,
-    });
-  }
-  const db = store.db;
-  const signal = opts.signal;
-  const ignored = { n: 0 };
-
-  const runId = (db.prepare(`INSERT INTO import_runs (dataset_id, source, layout, status, pid, heartbeat_at_ms, started_at_ms) VALUES (?, ?, ?, 'running', ?, ?, ?) RETURNING id`)
-    .get(datasetId, layout.dir, layout.kind, process.pid, now(), now()) as { id: number }).id;
-
-  const progress: ImportProgress = { phase: 'scanning', total: 0, processed: 0, imported: 0, duplicates: 0, rejected: 0, masks: 0 };
-  const summary: ImportSummary = {
-    importRunId: runId, datasetId, layout: layout.kind, status: 'completed', total: 0, imported: 0, duplicates: [], rejected: [], masks: 0,
-    maskProblems: [], ignoredFiles: 0, defectTypes: [], counts: {}, durationMs: 0,
+  const layout = importableLayout(src);
+  const runId = startImportRun(store, { datasetId, source: layout.dir, layout: layout.kind });
+  const state: ImportState = {
+    store, opts, datasetId, runId, typeIds: new Map(), seen: new Map(), lastBeatMs: Date.now(),
+    progress: { phase: 'scanning', total: 0, processed: 0, imported: 0, duplicates: 0, rejected: 0, masks: 0 },
+    summary: {
+      importRunId: runId, datasetId, layout: layout.kind, status: 'completed', total: 0, imported: 0, duplicates: [], rejected: [], masks: 0,
+      maskProblems: [], ignoredFiles: 0, defectTypes: [], counts: {}, durationMs: 0,
+    },
   };
-  const finish = (status: 'completed' | 'cancelled' | 'failed', error: string | null) => {
-    const problems = [...summary.rejected, ...summary.maskProblems].slice(0, MAX_STORED_PROBLEMS);
-    db.transaction(() => {
-      db.prepare(`UPDATE import_runs SET status = ?, error = ?, finished_at_ms = ?, heartbeat_at_ms = ?, problems_json = ? WHERE id = ?`)
-        .run(status, error, now(), now(), JSON.stringify(problems), runId);
-      // Completed: every file of the source was seen, so earlier interrupted imports of it are finished.
-      if (status === 'completed') noteImportsFinishedBy(db, runId);
-    }).immediate();
-  };
+  const { summary, progress } = state;
+  const finish = (status: 'completed' | 'cancelled' | 'failed', error: string | null) =>
+    finishImportRun(store, runId, { status, error, problems: [...summary.rejected, ...summary.maskProblems].slice(0, MAX_STORED_PROBLEMS) });
 
   try {
     opts.onProgress?.({ ...progress });
+    const ignored = { n: 0 };
     const { candidates, defectTypes } = scan(layout, ignored);
     summary.total = progress.total = candidates.length;
     summary.ignoredFiles = ignored.n;
     summary.defectTypes = defectTypes;
-    const typeIds = new Map<string, DefectType>();
-    for (const name of defectTypes) typeIds.set(name, ensureDefectType(store, { datasetId, name }));
-    db.prepare(`UPDATE import_runs SET total = ?, heartbeat_at_ms = ? WHERE id = ?`).run(candidates.length, now(), runId);
+    for (const name of defectTypes) state.typeIds.set(name, ensureDefectType(store, { datasetId, name }));
+    setImportRunTotal(store, runId, candidates.length);
+    state.lastBeatMs = Date.now();
     progress.phase = 'importing';
     opts.onProgress?.({ ...progress });
 
-    const findExisting = cached(db, `SELECT path FROM images WHERE dataset_id = ? AND sha256 = ?`);
-    const insertImage = cached(
-      db,
-      `INSERT INTO images (dataset_id, path, sha256, width, height, channels, bit_depth, format, bytes, label, split, defect_type_id, source, import_run_id, created_at_ms, updated_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dataset_id, sha256) DO NOTHING RETURNING id`,
-    );
-    const insertMask = cached(db, `INSERT INTO masks (image_id, defect_type_id, file, width, height, area_px, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
-    const updateRun = cached(db, `UPDATE import_runs SET imported = imported + ?, duplicates = duplicates + ?, rejected = rejected + ?, masks = masks + ?, heartbeat_at_ms = ? WHERE id = ?`);
-    const seen = new Map<string, string>(); // sha256 -> rel path, within this import
-    const beat = cached(db, `UPDATE import_runs SET heartbeat_at_ms = ? WHERE id = ?`);
-    let lastBeatMs = Date.now();
-
     for (let b = 0; b * batchSize < candidates.length; b++) {
-      if (signal?.aborted) {
+      if (opts.signal?.aborted || (await importBatch(state, candidates.slice(b * batchSize, (b + 1) * batchSize), concurrency)) === 'cancelled') {
         summary.status = 'cancelled';
         break;
       }
-      const batch = candidates.slice(b * batchSize, (b + 1) * batchSize);
-      const probed = await mapPool(batch, concurrency, async (c) => {
-        if (signal?.aborted) return { c, error: { reason: 'cancelled' } };
-        if (Date.now() - lastBeatMs > HEARTBEAT_EVERY_MS) {
-          lastBeatMs = Date.now();
-          beat.run(lastBeatMs, runId); // a slow batch (huge images) must not look dead
-        }
-        let info: ImageInfo;
-        try {
-          info = await probeImage(c.abs, opts.maxPixels ? { maxPixels: opts.maxPixels } : {});
-        } catch (e) {
-          return { c, error: reasonOf(e) };
-        }
-        let mask: { width: number; height: number; areaPx: number } | { error: { reason: string; code?: string } } | null = null;
-        if (c.maskPath) {
-          try {
-            const m = await readMaskPng(c.maskPath);
-            mask = { width: m.width, height: m.height, areaPx: countOnes(m.data) };
-          } catch (e) {
-            mask = { error: reasonOf(e) };
-          }
-        }
-        return { c, info, mask };
-      });
-      if (signal?.aborted) {
-        summary.status = 'cancelled';
-        break;
-      }
-      // Decide what to insert and put mask files in place before the transaction.
-      interface Row { c: Candidate; info: ImageInfo; mask: { file: string; areaPx: number } | null }
-      const rows: Row[] = [];
-      const batchDup: ImportDuplicate[] = [];
-      const batchRejected: ImportProblem[] = [];
-      for (const p of probed) {
-        if ('error' in p && p.error) {
-          batchRejected.push({ path: p.c.rel, reason: p.error.reason, code: p.error.code });
-          continue;
-        }
-        const info = (p as { info: ImageInfo }).info;
-        const prior = seen.get(info.sha256) ?? (findExisting.get(datasetId, info.sha256) as { path: string } | undefined)?.path;
-        if (prior !== undefined) {
-          batchDup.push({ path: p.c.rel, sha256: info.sha256, duplicateOf: prior });
-          continue;
-        }
-        seen.set(info.sha256, p.c.rel);
-        let mask: Row['mask'] = null;
-        if (p.c.label === 'defect' && p.c.defectType) {
-          if (!p.c.maskPath) summary.maskProblems.push({ path: p.c.rel, reason: 'no mask found in ground_truth/' + p.c.defectType, code: 'MISSING_MASK' });
-          else {
-            const m = (p as { mask: { width: number; height: number; areaPx: number } | { error: { reason: string; code?: string } } | null }).mask;
-            if (!m) throw new Error('mask not read');
-            if ('error' in m) {
-              summary.maskProblems.push({ path: p.c.rel, reason: `its mask cannot be read: ${m.error.reason}`, code: m.error.code });
-            } else if (m.width !== info.width || m.height !== info.height) {
-              summary.maskProblems.push({ path: p.c.rel, reason: `its mask is ${m.width}x${m.height} but the image is ${info.width}x${info.height}`, code: 'BAD_DATASET' });
-            } else {
-              const file = placeMaskFileCopy(store, p.c.maskPath, datasetId, info.sha256, typeIds.get(p.c.defectType)!.id);
-              mask = { file, areaPx: m.areaPx };
-            }
-          }
-        }
-        rows.push({ c: p.c, info, mask });
-      }
-      const orphanFiles: string[] = [];
-      const inserted = db.transaction(() => {
-        const t = now();
-        let n = 0;
-        let masks = 0;
-        for (const r of rows) {
-          const typeId = r.c.defectType ? typeIds.get(r.c.defectType)!.id : null;
-          const got = insertImage.get(datasetId, r.c.abs, r.info.sha256, r.info.width, r.info.height, r.info.channels, r.info.bitDepth, r.info.format, r.info.bytes,
-            r.c.label, r.c.split, typeId, r.c.rel, runId, t, t) as { id: number } | undefined;
-          if (!got) {
-            // Added by someone else meanwhile: a duplicate after all.
-            batchDup.push({ path: r.c.rel, sha256: r.info.sha256, duplicateOf: (findExisting.get(datasetId, r.info.sha256) as { path: string }).path });
-            if (r.mask) orphanFiles.push(r.mask.file);
-            continue;
-          }
-          n++;
-          const key = `${r.c.label}/${r.c.split ?? 'none'}${r.c.defectType ? '/' + r.c.defectType : ''}`;
-          summary.counts[key] = (summary.counts[key] ?? 0) + 1;
-          if (r.mask && typeId !== null) {
-            insertMask.run(got.id, typeId, r.mask.file, r.info.width, r.info.height, r.mask.areaPx, t, t);
-            masks++;
-          }
-        }
-        updateRun.run(n, batchDup.length, batchRejected.length, masks, now(), runId);
-        return { n, masks };
-      }).immediate();
-      for (const f of orphanFiles) rmSync(fromDataRef(store.layout.root, f), { force: true });
-      summary.imported += inserted.n;
-      summary.masks += inserted.masks;
-      summary.duplicates.push(...batchDup);
-      summary.rejected.push(...batchRejected);
-      progress.processed += batch.length;
-      progress.imported = summary.imported;
-      progress.duplicates = summary.duplicates.length;
-      progress.rejected = summary.rejected.length;
-      progress.masks = summary.masks;
       opts.onBatchCommitted?.(b);
       opts.onProgress?.({ ...progress });
     }
@@ -377,20 +383,6 @@ export async function importFolder(store: Store, opts: ImportOptions): Promise<I
   }
   summary.durationMs = Date.now() - t0;
   return summary;
-}
-
-interface ImportRunRow { id: number; dataset_id: number; source: string; layout: ImportLayout; status: ImportRun['status']; total: number; imported: number; duplicates: number; rejected: number; masks: number; problems_json: string; error: string | null; started_at_ms: number; finished_at_ms: number | null }
-
-export const toImportRun = (r: ImportRunRow): ImportRun => ({
-  id: r.id, datasetId: r.dataset_id, source: r.source, layout: r.layout, status: r.status, total: r.total, imported: r.imported, duplicates: r.duplicates,
-  rejected: r.rejected, masks: r.masks, problems: JSON.parse(r.problems_json) as ImportProblem[], error: r.error, startedAtMs: r.started_at_ms, finishedAtMs: r.finished_at_ms,
-});
-
-export function listImportRuns(store: Store, input: { datasetId?: number; status?: ImportRun['status'] } = {}): ImportRun[] {
-  const rows = store.db
-    .prepare(`SELECT * FROM import_runs WHERE (@datasetId IS NULL OR dataset_id = @datasetId) AND (@status IS NULL OR status = @status) ORDER BY id DESC`)
-    .all({ datasetId: input.datasetId ?? null, status: input.status ?? null }) as ImportRunRow[];
-  return rows.map(toImportRun);
 }
 
 /** A default dataset name for a source folder (its base name). */

@@ -20,13 +20,9 @@ let received: { bytes: number; sample: number[] } | undefined;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bgad-body-'));
   const services = fakeServices(join(dir, 'data'), {
-    masks: {
-      list: () => [],
-      get: () => null,
-      save: (a) => {
-        received = { bytes: a.data.byteLength, sample: [...a.data.subarray(0, 6)] };
-        return { id: 1, imageId: a.imageId, defectTypeId: a.defectTypeId, defectType: 'crack', path: '/m.png', width: a.width, height: a.height, areaPx: 1, createdAtMs: 1, updatedAtMs: 1 } satisfies MaskInfo;
-      },
+    'masks.save': async (a) => {
+      received = { bytes: a.data.byteLength, sample: [...a.data.subarray(0, 6)] };
+      return { id: 1, imageId: a.imageId, defectTypeId: a.defectTypeId, defectType: 'crack', path: '/m.png', width: a.width, height: a.height, areaPx: 1, createdAtMs: 1, updatedAtMs: 1 } satisfies MaskInfo;
     },
   });
   running = await startServe({ appRoot: dir, services, out: () => {} });

@@ -5,9 +5,8 @@
  * words instead of a reset, and images the importer accepted are served even when they are
  * symbolic links to files outside the imported folder.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,37 +14,32 @@ import WebSocket from 'ws';
 import type { ApiEvent, ImageRecord } from '../../src-main/common/api';
 import { decodeWire, encodeWire } from '../../src-main/common/wire';
 import { startServe } from '../../src-main/api-host/serve';
-import { servicesForStore } from '../../src-main/api-host/services-wiring';
-import { openStore } from '../../src-main/services/store';
-import { fakeServices } from './fake-services';
+import { servicesForStore } from '../../src-main/services';
+import { openStore } from '../../src-main/db/store';
 import { sessionCookie } from './browser-session';
+import { postApi, startTestServer, type ApiAnswer, type TestServer } from './test-server';
 
+let server: TestServer;
 let dir: string;
-let running: Awaited<ReturnType<typeof startServe>>;
+let running: TestServer['running'];
 let base: string;
 let token: string;
 const heat = () => join(dir, 'data', 'heatmaps', 'h.png');
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bgad-harden-'));
-  mkdirSync(join(dir, 'data', 'heatmaps'), { recursive: true });
-  await sharp({ create: { width: 4, height: 3, channels: 3, background: '#808080' } }).png().toFile(heat());
-  running = await startServe({ appRoot: join(dir, 'app'), services: fakeServices(join(dir, 'data')), out: () => {} });
-  token = running.server.token;
-  base = `http://127.0.0.1:${running.server.port}`;
+  server = await startTestServer('bgad-harden-', (d) => sharp({ create: { width: 4, height: 3, channels: 3, background: '#808080' } }).png().toFile(join(d, 'data', 'heatmaps', 'h.png')));
+  ({ dir, running, base, token } = server);
 });
 
 afterAll(async () => {
-  await running?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await server?.stop();
 });
 
-type Answer = { status: number; json?: { ok: boolean; error?: { code: string; message: string; hint?: string } } };
+type Answer = { status: number; json?: ApiAnswer };
 
 async function post(method: string, headers: Record<string, string>, body: unknown = {}): Promise<Answer> {
-  const res = await fetch(`${base}/api/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: encodeWire(body) });
-  const text = await res.text();
-  return { status: res.status, json: res.headers.get('content-type')?.startsWith('application/json') ? (decodeWire(text) as Answer['json']) : undefined };
+  const { status, json } = await postApi(base, method, headers, body);
+  return { status, json };
 }
 
 const bearer = () => ({ authorization: `Bearer ${token}` });

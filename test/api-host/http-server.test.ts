@@ -1,41 +1,38 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { ApiEvent } from '../../src-main/common/api';
-import { decodeWire, encodeWire } from '../../src-main/common/wire';
+import { decodeWire } from '../../src-main/common/wire';
 import { startServe } from '../../src-main/api-host/serve';
 import { fakeServices } from './fake-services';
 import { sessionCookie } from './browser-session';
+import { postApi, startTestServer, type TestServer } from './test-server';
 
+let server: TestServer;
 let dir: string;
-let running: Awaited<ReturnType<typeof startServe>>;
+let running: TestServer['running'];
 let base: string;
 let token: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bgad-http-'));
-  mkdirSync(join(dir, 'data', 'heatmaps'), { recursive: true });
-  writeFileSync(join(dir, 'data', 'heatmaps', 'h.png'), Buffer.from([137, 80, 78, 71, 1, 2, 3]));
-  writeFileSync(join(dir, 'secret.png'), 'outside');
-  mkdirSync(join(dir, 'app'));
-  writeFileSync(join(dir, 'app', 'package.json'), JSON.stringify({ name: 'bgad-inspector', version: '9.9.9' }));
-  running = await startServe({ appRoot: join(dir, 'app'), services: fakeServices(join(dir, 'data')), out: () => {} });
-  token = running.server.token;
-  base = `http://127.0.0.1:${running.server.port}`;
+  server = await startTestServer('bgad-http-', (d) => {
+    writeFileSync(join(d, 'data', 'heatmaps', 'h.png'), Buffer.from([137, 80, 78, 71, 1, 2, 3]));
+    writeFileSync(join(d, 'secret.png'), 'outside');
+    mkdirSync(join(d, 'app'));
+    writeFileSync(join(d, 'app', 'package.json'), JSON.stringify({ name: 'bgad-inspector', version: '9.9.9' }));
+  });
+  ({ dir, running, base, token } = server);
 });
 
 afterAll(async () => {
-  await running?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 async function call(method: string, args: unknown, headers: Record<string, string> = { authorization: `Bearer ${token}` }) {
-  const res = await fetch(`${base}/api/${method}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: encodeWire(args) });
-  const isJson = res.headers.get('content-type')?.startsWith('application/json');
-  return { status: res.status, body: isJson ? (decodeWire(await res.text()) as { ok: boolean; value?: unknown; error?: { code: string; message: string } }) : undefined, res };
+  const { status, json, res } = await postApi(base, method, headers, args);
+  return { status, body: json, res };
 }
 
 describe('browser mode server', () => {

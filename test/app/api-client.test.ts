@@ -5,10 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipcChannel, methods, type ApiEvent } from '../../src-main/common/api';
 import { createIpcHandler, makeSenderCheck } from '../../src-main/app/ipc';
 import { buildPreloadApi } from '../../src-main/preload/bridge';
-import { createApiHandlers } from '../../src-main/api-host/api-handlers';
-import { JobHub } from '../../src-main/api-host/jobs';
 import { startServe } from '../../src-main/api-host/serve';
-import { SettingsStore } from '../../src-main/api-host/settings-store';
+import { JobHub, SettingsStore } from '../../src-main/services';
 import { ApiError, createApiClient, httpTransport, ipcTransport, takeToken, type ApiClient, type WebSocketLike } from '../../src-renderer/lib/api-client';
 import { fakeServices } from '../api-host/fake-services';
 import { sessionCookie, sessionWebSocket } from '../api-host/browser-session';
@@ -114,9 +112,8 @@ describe('renderer API client over HTTP (browser mode)', () => {
 
 describe('renderer API client over IPC (desktop app)', () => {
   it('goes through the preload bridge and the IPC checkpoint', async () => {
-    const services = fakeServices(dir);
     const jobs = new JobHub();
-    const handlers = createApiHandlers({ services, jobs, settings: new SettingsStore(join(dir, 's.json'), { dataDir: dir, executionProvider: 'cpu', threads: 0 }), mode: 'electron', version: '1', canChangeDataDir: true });
+    const { handlers } = fakeServices(dir).host({ jobs, settings: new SettingsStore(join(dir, 's.json'), { dataDir: dir, executionProvider: 'cpu', threads: 0 }), mode: 'electron', version: '1', canChangeDataDir: true });
     const frame = { url: 'bgad://app/index.html' };
     const event = { sender: { id: 1, mainFrame: frame }, senderFrame: frame };
     const table = new Map(methods.map((m) => [ipcChannel(m.id), createIpcHandler(m.id, handlers, makeSenderCheck(() => [1]), () => {})]));

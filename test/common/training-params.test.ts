@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../../src-main/common/api';
 import { PRESET_PIPELINE, TRAINING_PARAM_DEFS, type TrainingParamDef } from '../../src-main/common/training-params';
 import { parseTrainOptions } from '../../src-main/cli/train-options';
-import { presetConfig, trainOverrides } from '../../src-main/api-host/engine-services';
+import { presetConfig, trainOverrides } from '../../src-main/services/training-data';
 import { PRESETS } from '../../src-main/bgad/config';
 
 /** Boundary values in the range, and values just outside it (or not an integer where one is needed). */

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { LATEST_VERSION } from '../../src-main/db/migrations';
-import { bundleChild, startChild } from '../services/child-process';
-import { removeDir, tempDir } from '../services/helpers';
+import { bundleChild, startChild } from './child-process';
+import { removeDir, tempDir } from './helpers';
 
 const CHILDREN = 8;
 const ROUNDS = 4;

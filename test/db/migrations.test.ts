@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { migrate, openDatabase, schemaVersion, type Db } from '../../src-main/db/database';
 import { LATEST_VERSION, MIGRATIONS } from '../../src-main/db/migrations';
 import { isAppError } from '../../src-main/common/errors';
-import { removeDir, tempDir } from '../services/helpers';
+import { removeDir, tempDir } from './helpers';
 
 const SHA = (c: string) => c.repeat(64);
 let dir: string | undefined;

@@ -12,8 +12,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_FILE_BYTES, loadImageTensor, probeImage, readImageBytes, readMaskPng, readVerifiedRegularFile } from '../../src-main/images/load';
 import { importFolder } from '../../src-main/services/import';
-import { createDataset } from '../../src-main/services/datasets';
-import { tempStore, removeDir } from '../services/helpers';
+import { createDataset } from '../../src-main/db/datasets';
+import { tempStore, removeDir } from '../db/helpers';
 
 const POSIX = process.platform !== 'win32';
 const NO_POSIX = 'FIFOs and /dev devices do not exist on Windows';

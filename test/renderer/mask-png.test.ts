@@ -8,16 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { servicesForStore } from '../../src-main/api-host/services-wiring';
-import type { ServicesPort } from '../../src-main/api-host/services-port';
+import type { ApiHandlers } from '../../src-main/common/api';
 import { readMaskPng } from '../../src-main/images/load';
-import { openStore, type Store } from '../../src-main/services/store';
+import { createApiHandlers, JobHub, SettingsStore } from '../../src-main/services';
+import { importFolder } from '../../src-main/services/import';
+import { openStore, type Store } from '../../src-main/db/store';
 import { MaskDocument } from '../../src-renderer/lib/annotator/document';
 import { maskHash, saveDocument } from '../../src-renderer/lib/annotator/persist';
 
 let dir: string;
 let store: Store;
-let services: ServicesPort;
+let services: ApiHandlers;
 let imageId: number;
 let typeA: number;
 let typeB: number;
@@ -30,13 +31,15 @@ beforeAll(async () => {
   const px = Uint8Array.from({ length: W * H * 3 }, (_, i) => (i * 37) & 255);
   await sharp(px, { raw: { width: W, height: H, channels: 3 } }).png().toFile(join(dir, 'photos', 'part.png'));
   store = openStore({ dataDir: join(dir, 'data') });
-  services = servicesForStore(store);
-  const ds = await services.datasets!.create('Parts');
-  const started = await services.importer!.importFolder({ datasetId: ds.id, folder: join(dir, 'photos') }, { jobId: 'x', signal: new AbortController().signal, progress: () => undefined });
-  await started.done;
-  imageId = (await services.images!.list({ datasetId: ds.id })).items[0]!.id;
-  typeA = (await services.defectTypes!.create({ datasetId: ds.id, name: 'scratch' })).id;
-  typeB = (await services.defectTypes!.create({ datasetId: ds.id, name: 'dent' })).id;
+  services = createApiHandlers({
+    store, dataDir: store.layout.root, jobs: new JobHub(), settings: new SettingsStore(join(dir, 'settings.json'), { dataDir: store.layout.root, executionProvider: 'cpu', threads: 0 }),
+    mode: 'browser', version: '0', canChangeDataDir: false,
+  });
+  const ds = await services['datasets.create']({ name: 'Parts' });
+  await importFolder(store, { datasetId: ds.id, src: join(dir, 'photos') });
+  imageId = (await services['images.list']({ datasetId: ds.id })).items[0]!.id;
+  typeA = (await services['defectTypes.create']({ datasetId: ds.id, name: 'scratch' })).id;
+  typeB = (await services['defectTypes.create']({ datasetId: ds.id, name: 'dent' })).id;
 });
 
 afterAll(() => {
@@ -57,7 +60,7 @@ describe('painted masks as lossless PNG', () => {
     doc.endStroke();
     expect(doc.area(typeA)).toBeGreaterThan(500);
 
-    const saved = await saveDocument({ masks: { save: async (a) => (await services.masks!.save(a)) } }, imageId, doc);
+    const saved = await saveDocument({ masks: { save: async (a) => (await services['masks.save'](a)) } }, imageId, doc);
     expect(saved.map((m) => m?.areaPx)).toEqual([typeA, typeB].sort((a, b) => a - b).map((t) => doc.area(t)));
 
     for (const info of saved) {
@@ -71,16 +74,16 @@ describe('painted masks as lossless PNG', () => {
 
     // what the annotator loads after a reload is the same document
     const reloaded = new MaskDocument(W, H);
-    for (const m of await services.masks!.list(imageId)) reloaded.loadLayer(m.defectTypeId, (await services.masks!.get(imageId, m.defectTypeId))!.data);
+    for (const m of await services['masks.list']({ imageId })) reloaded.loadLayer(m.defectTypeId, (await services['masks.get']({ imageId, defectTypeId: m.defectTypeId }))!.data);
     expect(maskHash(reloaded)).toBe(maskHash(doc));
   });
 
   it('deletes a mask that was erased completely', async () => {
     const doc = new MaskDocument(W, H);
-    doc.loadLayer(typeB, (await services.masks!.get(imageId, typeB))!.data);
+    doc.loadLayer(typeB, (await services['masks.get']({ imageId, defectTypeId: typeB }))!.data);
     doc.clear(typeB);
-    const [removed] = await saveDocument({ masks: { save: async (a) => (await services.masks!.save(a)) } }, imageId, doc);
+    const [removed] = await saveDocument({ masks: { save: async (a) => (await services['masks.save'](a)) } }, imageId, doc);
     expect(removed).toBeNull();
-    expect(await services.masks!.get(imageId, typeB)).toBeNull();
+    expect(await services['masks.get']({ imageId, defectTypeId: typeB })).toBeNull();
   });
 });

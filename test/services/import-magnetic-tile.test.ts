@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createDataset } from '../../src-main/services/datasets';
+import { createDataset } from '../../src-main/db/datasets';
 import { importFolder } from '../../src-main/services/import';
-import { listImages } from '../../src-main/services/images';
-import { hasMagneticTile, removeDir, SHARED_MAGNETIC_TILE, tempStore } from './helpers';
+import { listImages } from '../../src-main/db/images';
+import { hasMagneticTile, removeDir, SHARED_MAGNETIC_TILE, tempStore } from '../db/helpers';
 
 if (!hasMagneticTile) console.warn(`skipping the magnetic_tile import test: ${SHARED_MAGNETIC_TILE} is absent (it lives in ../shared/datasets)`);
 

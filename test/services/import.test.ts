@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSyntheticDataset, type SynthCategoryInfo } from '../../src-main/synth/generate';
-import { createDataset } from '../../src-main/services/datasets';
-import { detectLayout, importFolder, listImportRuns, type ImportProgress } from '../../src-main/services/import';
-import { listImages } from '../../src-main/services/images';
-import { listDefectTypes } from '../../src-main/services/defect-types';
+import { createDataset } from '../../src-main/db/datasets';
+import { listImportRuns } from '../../src-main/db/import-runs';
+import { detectLayout, importFolder, type ImportProgress } from '../../src-main/services/import';
+import { listImages } from '../../src-main/db/images';
+import { listDefectTypes } from '../../src-main/db/defect-types';
 import { fromDataRef } from '../../src-main/db/files';
-import { noisePng, removeDir, sha256, tempDir, tempStore, writeNoiseImages } from './helpers';
+import { noisePng, removeDir, sha256, tempDir, tempStore, writeNoiseImages } from '../db/helpers';
 
 let srcRoot: string;
 let cat: SynthCategoryInfo;

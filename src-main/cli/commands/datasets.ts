@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { UsageError, type Command } from '../command';
 import { dataLayout, resolveDataDir } from '../../db/paths';
-import { listDatasets } from '../../services/datasets';
-import { openStore, readingSchema } from '../../services/store';
+import { listDatasets } from '../../db/datasets';
+import { openStore, readingSchema } from '../../db/store';
 
 const command: Command = {
   name: 'datasets',

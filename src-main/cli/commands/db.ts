@@ -6,8 +6,8 @@ import { LATEST_VERSION } from '../../db/migrations';
 import { openReadOnlyDatabase, schemaVersion } from '../../db/database';
 import { dataLayout, resolveDataDir } from '../../db/paths';
 import { diagnoseStorage, freeBytes } from '../../db/storage-errors';
-import { openStore, type Store } from '../../services/store';
-import { recoverInterrupted } from '../../services/interrupted';
+import { openStore, type Store } from '../../db/store';
+import { recoverInterrupted } from '../../db/interrupted';
 
 const ACTIONS = ['check', 'backup', 'info', 'migrate'] as const;
 

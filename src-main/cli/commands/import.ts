@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { UsageError, type Command, type CliIO } from '../command';
 import { formatDuration, progressGate } from '../progress';
-import { ensureDataset } from '../../services/datasets';
-import { datasetNameFor, detectLayout, importFolder, listImportRuns, type ImportSummary } from '../../services/import';
-import { openStore, type Store } from '../../services/store';
+import { ensureDataset } from '../../db/datasets';
+import { listImportRuns } from '../../db/import-runs';
+import { datasetNameFor, detectLayout, importFolder, type ImportSummary } from '../../services/import';
+import { openStore, type Store } from '../../db/store';
 
 const MAX_LISTED = 20;
 

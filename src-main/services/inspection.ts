@@ -1,0 +1,135 @@
+/**
+ * The `inspection` group: one image or a folder inspected with a model version, the stored
+ * runs and results, their reports. The model runs in the engine host (`inspect-image`,
+ * `inspect-batch`); this side keeps the rows and relays progress.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { ArgsOf, SingleInspection } from '../common/api';
+import type { BatchProgressData, BatchResult } from '../common/engine-jobs';
+import { AppError, isAppError } from '../common/errors';
+import { toDataRef } from '../db/files';
+import { addInspectionResults, createInspectionRun, finishInspectionRun, getInspectionRun, listInspectionResults, listInspectionRuns, type AddResultInput } from '../db/inspections';
+import { getModelVersion } from '../db/model-versions';
+import type { GroupHandlers, ServiceContext } from './context';
+import { absolute, bundlePath, checkOutFile, copyOut, modelFor, needEngine, runtimeOf, sha256Hex } from './engine-work';
+import type { JobContext, StartedJob } from './job-hub';
+
+async function inspectImage(ctx: ServiceContext, args: ArgsOf<'inspection.inspectImage'>): Promise<SingleInspection> {
+  const { store } = ctx;
+  const root = store.layout.root;
+  const eng = needEngine(ctx.engine, 'Inspecting an image');
+  const mv = modelFor(store, args);
+  const bundle = bundlePath(store, mv);
+  const id = `${Date.now()}-${randomBytes(4).toString('hex')}`;
+  const work = join(root, 'inspections', 'single', id);
+  await mkdir(work, { recursive: true });
+  // the picture is kept in the data folder so the UI may show it beside its heat map
+  const name = (args.image?.fileName ?? basename(args.path ?? 'image')).replace(/[^A-Za-z0-9._-]+/g, '_').slice(-100) || 'image';
+  const copy = join(work, name);
+  if (args.image) await writeFile(copy, args.image.bytes);
+  else {
+    const src = resolve(args.path!);
+    try {
+      await copyFile(src, copy);
+    } catch (e) {
+      throw new AppError('NOT_FOUND', `Cannot read image ${src}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, { subject: src, hint: 'Check the path.' });
+    }
+  }
+  const r = await eng.run('inspect-image', { bundle, image: copy, out: work, threshold: mv.threshold ?? undefined, cacheDir: root, ...(await runtimeOf(ctx)) });
+  if (r.verdict === 'error' || r.score === null || !r.heatmap) {
+    throw new AppError('BAD_IMAGE', r.error ?? 'The image could not be inspected.', { subject: args.path ?? name, hint: 'Use a PNG, JPEG, BMP, TIFF or WebP picture.' });
+  }
+  return { path: args.path ?? null, imagePath: copy, score: r.score, verdict: r.verdict, threshold: r.threshold, modelVersionId: mv.id, heatmapPath: r.heatmap };
+}
+
+async function startBatch(ctx: ServiceContext, args: ArgsOf<'inspection.startBatch'>, job: JobContext): Promise<StartedJob<unknown> & { runId: number }> {
+  const { store } = ctx;
+  const root = store.layout.root;
+  const eng = needEngine(ctx.engine, 'Batch inspection');
+  const mv = getModelVersion(store, args.modelId);
+  const bundle = bundlePath(store, mv);
+  const folder = resolve(args.folder);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new AppError('NOT_FOUND', `The folder ${folder} does not exist.`, { subject: folder, hint: 'Check the path.' });
+  const run = createInspectionRun(store, { source: folder, modelVersionId: mv.id, threshold: args.threshold ?? mv.threshold });
+  const out = join(root, 'inspections', String(run.id));
+  const rt = await runtimeOf(ctx);
+  const toRow = (r: BatchResult): AddResultInput => ({
+    path: r.path,
+    // a file that could not be read has no content hash; its path stands in (one row per file)
+    sha256: r.sha256 ?? sha256Hex(`unreadable\0${r.path}`),
+    score: r.score,
+    verdict: r.verdict,
+    heatmapFile: r.heatmap ? toDataRef(root, r.heatmap) : null,
+    error: r.error,
+  });
+  const done = (async () => {
+    try {
+      const res = await eng.run('inspect-batch', { bundle, input: folder, out, threshold: run.threshold ?? undefined, cacheDir: root, ...rt }, {
+        signal: job.signal,
+        onProgress: (p) => {
+          const d = p.data as Partial<BatchProgressData> | undefined;
+          if (d?.results?.length) {
+            try {
+              addInspectionResults(store, { runId: run.id, results: d.results.map(toRow) });
+            } catch (e) {
+              console.error(`bgad: storing results of inspection run #${run.id} failed: ${(e as Error).message}`);
+            }
+          }
+          job.progress({ fraction: p.fraction, message: p.message, etaMs: p.etaMs, data: d ? { done: d.done ?? 0, total: d.total ?? 0, imagesPerSecond: d.imagesPerSecond ?? 0 } : undefined });
+        },
+      });
+      finishInspectionRun(store, { runId: run.id, status: 'completed' });
+      return { runId: run.id, ...res };
+    } catch (e) {
+      const cancelled = job.signal.aborted || (isAppError(e) && e.code === 'CANCELLED');
+      try {
+        finishInspectionRun(store, { runId: run.id, status: cancelled ? 'cancelled' : 'failed', error: cancelled ? undefined : (e as Error).message });
+      } catch (e2) {
+        console.error(`bgad: closing inspection run #${run.id} failed: ${(e2 as Error).message}`);
+      }
+      throw e;
+    }
+  })();
+  return { runId: run.id, done };
+}
+
+async function exportReport(ctx: ServiceContext, args: ArgsOf<'inspection.exportReport'>): Promise<{ path: string }> {
+  const run = getInspectionRun(ctx.store, args.runId);
+  const file = join(ctx.store.layout.root, 'inspections', String(run.id), args.format === 'pdf' ? 'report.pdf' : 'results.csv');
+  if (!existsSync(file)) {
+    throw new AppError('NOT_FOUND', `Inspection run #${run.id} has no ${args.format.toUpperCase()} report.`, { hint: 'Reports are written when a run completes; run the inspection again.' });
+  }
+  const overwrite = args.overwrite === true;
+  const out = checkOutFile(args.outPath, args.format, overwrite);
+  await copyOut(file, out, overwrite);
+  return { path: out };
+}
+
+export function inspectionHandlers(ctx: ServiceContext): GroupHandlers<'inspection'> {
+  const { store, jobs } = ctx;
+  return {
+    'inspection.inspectImage': async (a) => {
+      if ((a.path === undefined) === (a.image === undefined)) {
+        throw new AppError('BAD_ARGUMENT', 'Give either the path of an image or its bytes, not both.', { subject: 'args.path' });
+      }
+      return inspectImage(ctx, a);
+    },
+    'inspection.startBatch': async (a) => {
+      const r = await jobs.start('inspection', (job) => startBatch(ctx, a, job));
+      return { jobId: r.jobId, runId: r.runId! };
+    },
+    'inspection.listRuns': async (a) => listInspectionRuns(store, { datasetId: a.datasetId, modelVersionId: a.modelId }),
+    'inspection.getRun': async (a) => getInspectionRun(store, a.runId),
+    'inspection.results': async (a) => {
+      const r = listInspectionResults(store, a);
+      return {
+        total: r.total,
+        items: r.items.map(({ heatmapFile, ...rest }) => ({ ...rest, heatmapPath: heatmapFile === null ? null : absolute(store.layout.root, heatmapFile) })),
+      };
+    },
+    'inspection.exportReport': (a) => exportReport(ctx, a),
+  };
+}
