@@ -36,10 +36,11 @@
 //   7      model                       the trained model: bundle files, backbone check, the scorer, threshold, records
 //   8      reports                     PDF, CSV, HTML reports of an inspection
 //   9      training, inspection        training and evaluation; scanning and inspecting folders
-//   10     engine                      engine jobs, worker loop, worker-thread host
-//   11     services                    the application services: the contract's handlers, one file per group; the importer, the job hub
-//   12     api-host                    dispatch and the HTTP server behind the contract
-//   13     app, server, cli, preload   entry points: desktop app, browser-mode server, command line, preload
+//   10     station                     station mode: folder watcher with settle, event queue on disk, webhook and MQTT sinks
+//   11     engine                      engine jobs, worker loop, worker-thread host
+//   12     services                    the application services: the contract's handlers, one file per group; the importer, the job hub
+//   13     api-host                    dispatch and the HTTP server behind the contract
+//   14     app, server, cli, preload   entry points: desktop app, browser-mode server, command line, preload
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, posix, relative, resolve, sep } from 'node:path';
@@ -71,6 +72,7 @@ export const LAYERS = [
   ['model'],
   ['reports'],
   ['training', 'inspection'],
+  ['station'],
   ['engine'],
   ['services'],
   ['api-host'],

@@ -88,11 +88,125 @@ function toFileResult(r: LogResult, root: string, out: string, threshold: number
   };
 }
 
-type Prepared =
+/** A file read, hashed and decoded, ready for the model. */
+export type PreparedImage = { kind: 'image'; file: ScannedFile; sha256: string; chw: Float32Array; width: number; height: number };
+
+export type Prepared =
   | { kind: 'done'; file: ScannedFile; record: LogResult }
   /** A result without inference: a file that could not be inspected, or bytes already scored under another name. */
   | { kind: 'record'; file: ScannedFile; record: LogResult; reused: boolean }
-  | { kind: 'image'; file: ScannedFile; sha256: string; chw: Float32Array; width: number; height: number };
+  | PreparedImage;
+
+export interface FileInspectorOptions {
+  /** The input folder (absolute): results name files relative to it. */
+  input: string;
+  /** The output folder (absolute): pictures go to its heatmaps/ and thumbs/. */
+  out: string;
+  threshold: number;
+  log: ResultsLog;
+  maxFileBytes?: number;
+  maxPixels?: number;
+  /**
+   * Whether a file whose path and bytes already have an error result is inspected again
+   * (default true: a re-run of `bgad inspect` retries them); false counts it as done.
+   */
+  retryErrors?: boolean;
+}
+
+/** One file's outcome from FileInspector.inspect. */
+export interface InspectedFile {
+  record: LogResult;
+  result: InspectionFileResult;
+  /** False when the file already had this result in results.jsonl (same path and bytes): nothing was written. */
+  appended: boolean;
+  /** True when no inference ran: the result was already there, or the same bytes were scored under another name. */
+  resumed: boolean;
+}
+
+/**
+ * The per-file inspection shared by `inspectFolder` (which batches and prefetches) and the
+ * station (`bgad watch`, one file at a time): read the bytes safely, hash them, reuse or skip
+ * against the results log, decode, score, write the pictures, append the result line.
+ */
+export class FileInspector {
+  readonly scale: HeatScale;
+  readonly inputSize: number;
+
+  constructor(readonly model: InspectionModel, readonly o: FileInspectorOptions) {
+    this.inputSize = model.inputSize;
+    this.scale = heatScale(o.threshold, model.source.bundle.meta.calibration.mapMax);
+  }
+
+  /** Reads, hashes and decodes a file; never throws for a bad file (its error result comes back). */
+  async prepare(file: ScannedFile): Promise<Prepared> {
+    const { log } = this.o;
+    let buf: Buffer;
+    try {
+      buf = await readImageBytes(file.path, { maxBytes: this.o.maxFileBytes });
+    } catch (e) {
+      return { kind: 'record', file, record: errorRecord(file.rel, null, e), reused: false };
+    }
+    const sha256 = createHash('sha256').update(buf).digest('hex');
+    const prior = log.byPath.get(file.rel);
+    if (prior && prior.sha256 === sha256 && (prior.verdict !== 'error' || this.o.retryErrors === false)) return { kind: 'done', file, record: prior };
+    const same = log.bySha.get(sha256);
+    if (same) return { kind: 'record', file, record: { ...same, path: file.rel, at: new Date().toISOString() }, reused: true }; // same bytes under another name
+    try {
+      const img = await loadImageTensorFromBuffer(buf, this.inputSize, file.path, { maxPixels: this.o.maxPixels ?? DEFAULT_MAX_PIXELS });
+      return { kind: 'image', file, sha256, chw: img.chw, width: img.info.width, height: img.info.height };
+    } catch (e) {
+      return { kind: 'record', file, record: errorRecord(file.rel, sha256, e), reused: false };
+    }
+  }
+
+  /** Scores prepared images in one ONNX Runtime run. */
+  async score(batch: PreparedImage[]): Promise<{ score: number; map: Float32Array }[]> {
+    const S = this.inputSize;
+    const pixels = new Float32Array(batch.length * 3 * S * S);
+    batch.forEach((p, j) => pixels.set(p.chw, j * 3 * S * S));
+    return this.model.score(pixels, batch.length);
+  }
+
+  /**
+   * Writes a scored image's heat map, overlay and thumbnails; returns its result line (not yet
+   * appended). A picture that cannot be written gives an error result; a full disk throws.
+   */
+  async pictures(p: PreparedImage, score: number, map: Float32Array): Promise<LogResult> {
+    const { out, threshold } = this.o;
+    try {
+      const names = pictureNames(p.file.rel);
+      const pics = await renderHeatPictures(p.chw, map, this.inputSize, p.width, p.height, this.scale);
+      await writePictureFiles(out, names, pics);
+      return {
+        type: 'result', path: p.file.rel, sha256: p.sha256, score, verdict: verdictOf(score, threshold), errorCode: null, error: null,
+        ...names, width: p.width, height: p.height, at: new Date().toISOString(),
+      };
+    } catch (e) {
+      if (isAppError(e) && e.code === 'DISK_FULL') throw e;
+      return errorRecord(p.file.rel, p.sha256, e);
+    }
+  }
+
+  /** A result line as the reports see it (absolute paths, the verdict at this threshold). */
+  toResult(r: LogResult, resumed: boolean): InspectionFileResult {
+    return toFileResult(r, this.o.input, this.o.out, this.o.threshold, resumed);
+  }
+
+  /** Inspects one file end to end; a new result is flushed to results.jsonl before this resolves. */
+  async inspect(file: ScannedFile): Promise<InspectedFile> {
+    const p = await this.prepare(file);
+    if (p.kind === 'done') return { record: p.record, result: this.toResult(p.record, true), appended: false, resumed: true };
+    let record: LogResult;
+    if (p.kind === 'record') record = p.record;
+    else {
+      const [r] = await this.score([p]);
+      record = await this.pictures(p, r!.score, r!.map);
+    }
+    await this.o.log.append(record);
+    const resumed = p.kind === 'record' && p.reused;
+    return { record, result: this.toResult(record, resumed), appended: true, resumed };
+  }
+}
 
 function validateOptions(o: InspectFolderOptions): void {
   if (o.threshold !== undefined && !Number.isFinite(o.threshold)) throw new AppError('BAD_ARGUMENT', `The threshold must be a finite number, got ${o.threshold}.`);
@@ -160,13 +274,11 @@ interface PipelineOptions extends InspectFolderOptions {
 }
 
 async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs: { path: string; rel: string; reason: string }[], o: PipelineOptions) {
-  const S = model.inputSize;
   // Batch 1 is the fastest on a CPU here: the scoring head's per-position tensors stay in cache.
   const B = o.batchSize ?? 1;
   const depth = Math.max(4, 2 * B);
-  const maxPixels = o.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const { log, out, input, threshold } = o;
-  const scale: HeatScale = heatScale(threshold, model.source.bundle.meta.calibration.mapMax);
+  const { log } = o;
+  const inspector = new FileInspector(model, o);
   const results = new Map<string, InspectionFileResult>();
   const total = files.length + badDirs.length;
   let done = 0;
@@ -187,7 +299,7 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
   /** Records a result (flushed to results.jsonl unless it is already there), then reports it. */
   const finish = async (r: LogResult, how: { append: boolean; resumed: boolean }) => {
     if (how.append) await log.append(r);
-    const res = toFileResult(r, input, out, threshold, how.resumed);
+    const res = inspector.toResult(r, how.resumed);
     results.set(r.path, res);
     done++;
     if (!how.resumed) { inspected++; tLast = performance.now(); }
@@ -200,46 +312,11 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
     await finish(errorRecord(d.rel, null, new AppError('BAD_IMAGE', `Cannot read folder ${d.path}: ${d.reason}.`, { subject: d.path })), fresh);
   }
 
-  const prepare = async (file: ScannedFile): Promise<Prepared> => {
-    let buf: Buffer;
-    try {
-      buf = await readImageBytes(file.path, { maxBytes: o.maxFileBytes });
-    } catch (e) {
-      return { kind: 'record', file, record: errorRecord(file.rel, null, e), reused: false };
-    }
-    const sha256 = createHash('sha256').update(buf).digest('hex');
-    const prior = log.byPath.get(file.rel);
-    if (prior && prior.sha256 === sha256 && prior.verdict !== 'error') return { kind: 'done', file, record: prior };
-    const same = log.bySha.get(sha256);
-    if (same) return { kind: 'record', file, record: { ...same, path: file.rel, at: new Date().toISOString() }, reused: true }; // same bytes under another name
-    try {
-      const img = await loadImageTensorFromBuffer(buf, S, file.path, { maxPixels });
-      return { kind: 'image', file, sha256, chw: img.chw, width: img.info.width, height: img.info.height };
-    } catch (e) {
-      return { kind: 'record', file, record: errorRecord(file.rel, sha256, e), reused: false };
-    }
-  };
-
-  const writePictures = async (p: Extract<Prepared, { kind: 'image' }>, score: number, map: Float32Array): Promise<LogResult> => {
-    const names = pictureNames(p.file.rel);
-    const pics = await renderHeatPictures(p.chw, map, S, p.width, p.height, scale);
-    await Promise.all([
-      writeOut(join(out, names.heatmap), pics.mapPng),
-      writeOut(join(out, names.overlay), pics.overlayPng),
-      writeOut(join(out, names.thumbnail), pics.thumbJpeg),
-      writeOut(join(out, names.overlayThumbnail), pics.overlayThumbJpeg),
-    ]);
-    return {
-      type: 'result', path: p.file.rel, sha256: p.sha256, score, verdict: verdictOf(score, threshold), errorCode: null, error: null,
-      ...names, width: p.width, height: p.height, at: new Date().toISOString(),
-    };
-  };
-
   const queue: Promise<Prepared>[] = [];
   let next = 0;
   const fill = () => {
     while (queue.length < depth && next < files.length) {
-      const p = prepare(files[next++]!);
+      const p = inspector.prepare(files[next++]!);
       p.catch(() => undefined);
       queue.push(p);
     }
@@ -255,22 +332,16 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
     if (writeError) throw writeError;
   };
 
-  const runBatch = async (batch: Extract<Prepared, { kind: 'image' }>[]) => {
-    const n = batch.length;
-    const pixels = new Float32Array(n * 3 * S * S);
-    batch.forEach((p, j) => pixels.set(p.chw, j * 3 * S * S));
-    const scored = await model.score(pixels, n);
+  const runBatch = async (batch: PreparedImage[]) => {
+    const scored = await inspector.score(batch);
     batch.forEach((p, j) => {
       const { score, map } = scored[j]!;
-      track(writePictures(p, score, map).then((r) => finish(r, fresh), (e) => {
-        if (isAppError(e) && e.code === 'DISK_FULL') throw e;
-        return finish(errorRecord(p.file.rel, p.sha256, e), fresh);
-      }));
+      track(inspector.pictures(p, score, map).then((r) => finish(r, fresh)));
     });
   };
 
   fill();
-  let batch: Extract<Prepared, { kind: 'image' }>[] = [];
+  let batch: PreparedImage[] = [];
   try {
     while (queue.length || batch.length) {
       if (o.signal?.aborted) throw cancelled('The inspection');
@@ -296,6 +367,18 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
   }
   const ordered = [...badDirs.map((d) => d.rel), ...files.map((f) => f.rel)].map((rel) => results.get(rel)!).filter(Boolean);
   return { results: ordered, inspected, inspectMs: inspected ? tLast - tFirst : 0 };
+}
+
+type Pictures = Awaited<ReturnType<typeof renderHeatPictures>>;
+
+/** Writes a file's four pictures below the output folder, each atomically. */
+async function writePictureFiles(out: string, names: ReturnType<typeof pictureNames>, pics: Pictures): Promise<void> {
+  await Promise.all([
+    writeOut(join(out, names.heatmap), pics.mapPng),
+    writeOut(join(out, names.overlay), pics.overlayPng),
+    writeOut(join(out, names.thumbnail), pics.thumbJpeg),
+    writeOut(join(out, names.overlayThumbnail), pics.overlayThumbJpeg),
+  ]);
 }
 
 async function writeOut(path: string, bytes: Uint8Array): Promise<void> {
@@ -352,13 +435,7 @@ export async function inspectImage(opts: InspectImageOptions): Promise<Inspectio
     if (opts.out) {
       const names = pictureNames(rel);
       const pics = await renderHeatPictures(img.chw, r!.map, S, img.info.width, img.info.height, heatScale(threshold, model.source.bundle.meta.calibration.mapMax));
-      const outDir = resolve(opts.out);
-      await Promise.all([
-        writeOut(join(outDir, names.heatmap), pics.mapPng),
-        writeOut(join(outDir, names.overlay), pics.overlayPng),
-        writeOut(join(outDir, names.thumbnail), pics.thumbJpeg),
-        writeOut(join(outDir, names.overlayThumbnail), pics.overlayThumbJpeg),
-      ]);
+      await writePictureFiles(resolve(opts.out), names, pics);
       record = { ...record, ...names };
     }
     return { ...toFileResult(record, dirname(path), opts.out ? resolve(opts.out) : '', threshold, false), map: r!.map, threshold };

@@ -12,6 +12,7 @@ export async function loadCommands(): Promise<Command[]> {
     import('./export'),
     import('./inspect'),
     import('./train'),
+    import('./watch'),
     import('./datasets'),
     import('./db'),
     import('./import'),
