@@ -100,15 +100,74 @@ export async function openExtractor(backboneId: string | undefined, cacheRoot: s
   return { spec, extractor, cache };
 }
 
+type Progress = (fraction: number, message: string) => void;
+type FeatureShape = { channels: number; height: number; width: number };
+
+/** What the steps of one training run share once the backbone is open. */
+interface TrainRun {
+  opts: TrainModelOptions;
+  cfg: TrainConfig;
+  progress: Progress;
+  spec: BackboneSpec;
+  extractor: FeatureExtractor;
+  cache: FeatureCache;
+  /** Backbone input size in pixels. */
+  S: number;
+  /** Images that could not be read, skipped (normal training and held-out images). */
+  skipped: { path: string; reason: string }[];
+  onError: (path: string, e: AppError) => void;
+}
+
+/** The training images of every level, their features in shared-memory arenas. */
+interface TrainFeatures {
+  levelImages: LevelImage[][];
+  shapes: FeatureShape[] | null;
+  arenas: FeatureArena[];
+  trainHashes: string[];
+  featureMsPerImage: number;
+}
+
 export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel> {
   const cfg = resolveConfig(opts.preset ?? 'fast', opts.overrides);
-  const progress = (fraction: number, message: string, extra: Partial<EngineProgress> = {}) => opts.onProgress?.({ fraction, message, ...extra });
+  const progress: Progress = (fraction, message) => opts.onProgress?.({ fraction, message });
   if (!opts.category && !opts.dataDir) throw new AppError('BAD_ARGUMENT', 'Training needs a data folder or a dataset.');
   const cat = opts.category ?? scanCategory(opts.dataDir!);
+  // The seed's Rng forks, in this order (the model depends on it): the known anomalies (when
+  // any are asked for), the held-out normals, the synthetic anomalies (when there are known ones).
   const rng = new Rng(cfg.seed);
-  // Without an explicit count, use the known anomalies there are, up to the default.
+  const { known, testDefects } = chooseKnownAnomalies(opts, cat, rng, progress);
+  const { heldOut, trainNormals } = splitHeldOutNormals(cat, cfg, rng);
+
+  const cacheRoot = opts.cacheDir ?? defaultCacheRoot();
+  await mkdir(cacheRoot, { recursive: true });
+  progress(0.01, 'preparing the backbone');
+  const { spec, extractor, cache } = await openExtractor(opts.backboneId, cacheRoot, opts.threads, opts.executionProvider);
+  try {
+    const skipped: TrainRun['skipped'] = [];
+    const onError = (path: string, e: AppError) => {
+      skipped.push({ path, reason: e.message });
+      progress(0.02, `skipping ${path}: ${e.message}`);
+    };
+    const run: TrainRun = { opts, cfg, progress, spec, extractor, cache, S: spec.inputSize, skipped, onError };
+    const feats = await extractNormalFeatures(run, trainNormals, known.length);
+    const anomaliesUsed = await addKnownAndSyntheticAnomalies(run, feats, known, trainNormals, rng);
+    const { levels, train } = await trainLevels(run, feats);
+    const { calibration, threshold, heldHashes } = await calibrateAndThreshold(run, levels, train, heldOut);
+    const meta = bundleMeta(run, levels, train, { calibration, threshold, heldOut, heldHashes, anomaliesUsed, trainHashes: feats.trainHashes });
+    progress(1, 'trained');
+    return { bundle: { meta, weights: train.levels.map((l) => l.weights) }, category: cat, testGood: cat.testGood, testDefects, train, featureMsPerImage: feats.featureMsPerImage };
+  } finally {
+    await extractor.dispose();
+  }
+}
+
+/**
+ * The known anomalies: from train/<type> when present, else from the test set (then removed
+ * from it). Without an explicit count, the ones there are, up to the default. Forks `rng` once
+ * when any are asked for.
+ */
+function chooseKnownAnomalies(opts: TrainModelOptions, cat: CategoryData, rng: Rng, progress: Progress): { known: DefectImage[]; testDefects: DefectImage[] } {
   const nAnom = opts.anomalies ?? DEFAULT_KNOWN_ANOMALIES;
-  // Known anomalies: from train/<type> when present, else from the test set (then removed from it).
   const fromTrain = cat.trainDefects.length > 0;
   const pool = fromTrain ? cat.trainDefects : cat.testDefects;
   if (opts.anomalyTypes?.length) {
@@ -132,128 +191,149 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
     });
   }
   const usedPaths = new Set(known.map((d) => d.path));
-  const testDefects = cat.testDefects.filter((d) => !usedPaths.has(d.path));
+  return { known, testDefects: cat.testDefects.filter((d) => !usedPaths.has(d.path)) };
+}
 
-  // held-out normal images for calibration and the threshold
+/** Held-out normal images for calibration and the threshold; the rest train. Forks `rng` once. */
+function splitHeldOutNormals(cat: CategoryData, cfg: TrainConfig, rng: Rng): { heldOut: string[]; trainNormals: string[] } {
   const normals = rng.fork().shuffle([...cat.trainGood]);
   const nHeld = Math.min(cfg.heldOutMax, Math.max(cfg.heldOutMin, Math.round(normals.length * cfg.heldOutFraction)));
   if (normals.length - nHeld < 4) throw new AppError('BAD_DATASET', `${cat.dir} has only ${normals.length} normal training images.`, { hint: 'Add more defect-free images to train/good (at least 20 are recommended).' });
-  const heldOut = normals.slice(0, nHeld);
-  const trainNormals = normals.slice(nHeld).sort();
+  return { heldOut: normals.slice(0, nHeld), trainNormals: normals.slice(nHeld).sort() };
+}
 
-  const cacheRoot = opts.cacheDir ?? defaultCacheRoot();
-  await mkdir(cacheRoot, { recursive: true });
-  progress(0.01, 'preparing the backbone');
-  const { spec, extractor, cache } = await openExtractor(opts.backboneId, cacheRoot, opts.threads, opts.executionProvider);
-  const S = spec.inputSize;
-  try {
-    // normal features
-    const levelImages: LevelImage[][] = spec.taps.map(() => []);
-    let shapes = null as null | { channels: number; height: number; width: number }[];
-    const trainHashes: string[] = [];
-    const tFeat = performance.now();
-    let extracted = 0, i = 0;
-    const skipped: { path: string; reason: string }[] = [];
-    const onError = (path: string, e: AppError) => {
-      skipped.push({ path, reason: e.message });
-      progress(0.02, `skipping ${path}: ${e.message}`);
-    };
-    // features go straight into shared memory, where the level workers read them
-    const capacity = trainNormals.length + known.length * (1 + cfg.syntheticPerAnomaly);
-    let arenas: FeatureArena[] = [];
-    for await (const f of featuresForImages(trainNormals, { extractor, cache, sizePx: S, signal: opts.signal, onError })) {
-      if (!shapes) {
-        shapes = f.shapes;
-        arenas = f.shapes.map((sh) => new FeatureArena(sh.channels * sh.height * sh.width, capacity));
-      }
-      f.taps.forEach((t, k) => levelImages[k]!.push({ features: arenas[k]!.add(t), mask: null, weight: 1 }));
-      trainHashes.push(f.sha256);
-      if (!f.fromCache) extracted++;
-      i++;
-      if (i % 8 === 0) progress(0.02 + 0.18 * (i / trainNormals.length), `extracting features ${i}/${trainNormals.length}`);
+/**
+ * Normal features, straight into shared memory where the level workers read them (arenas
+ * sized for the known and synthetic anomalies too).
+ */
+async function extractNormalFeatures(run: TrainRun, trainNormals: string[], nKnown: number): Promise<TrainFeatures> {
+  const { cfg, progress, extractor, cache, S } = run;
+  const levelImages: LevelImage[][] = run.spec.taps.map(() => []);
+  let shapes = null as null | FeatureShape[];
+  const trainHashes: string[] = [];
+  const tFeat = performance.now();
+  let extracted = 0, i = 0;
+  const capacity = trainNormals.length + nKnown * (1 + cfg.syntheticPerAnomaly);
+  let arenas: FeatureArena[] = [];
+  for await (const f of featuresForImages(trainNormals, { extractor, cache, sizePx: S, signal: run.opts.signal, onError: run.onError })) {
+    if (!shapes) {
+      shapes = f.shapes;
+      arenas = f.shapes.map((sh) => new FeatureArena(sh.channels * sh.height * sh.width, capacity));
     }
-    const featureMsPerImage = extracted ? (performance.now() - tFeat) / extracted : NaN;
-    if (levelImages[0]!.length < 4) {
-      throw new AppError('BAD_DATASET', `Only ${levelImages[0]!.length} of ${trainNormals.length} normal training images could be read (first problem: ${skipped[0]?.reason ?? 'none'}).`, { hint: 'Fix or remove the unreadable images and train again.' });
-    }
-
-    // known anomalies as is, and copy-paste synthetic ones on random normal images
-    const anomaliesUsed: BundleMeta['anomaliesUsed'] = [];
-    if (known.length) {
-      progress(0.2, 'preparing known and synthetic anomalies');
-      const synthRng = rng.fork();
-      const synthImgs: { chw: Float32Array; mask: Uint8Array }[] = [];
-      for (const d of known) {
-        const mask = await readMaskAt(d.maskPath!, S);
-        const img = await loadImageTensor(d.path, S);
-        anomaliesUsed.push({ path: d.path, type: d.type, sha256: img.info.sha256 });
-        const feats = await extractor.extractBatchWithShapes(img.chw, 1);
-        feats.taps.forEach((t, k) => {
-          const sh = feats.shapes[k]!;
-          levelImages[k]!.push({ features: arenas[k]!.add(t), mask: maskToLevel(mask, S, sh.height, sh.width, cfg.maskPooling), weight: cfg.anomalyRepeats });
-        });
-        for (let j = 0; j < cfg.syntheticPerAnomaly; j++) {
-          const target = await loadImageTensor(trainNormals[synthRng.int(trainNormals.length)]!, S);
-          const s = syntheticAnomaly({ chw: img.chw, size: S }, mask, { chw: target.chw, size: S }, synthRng);
-          if (s) synthImgs.push({ chw: s.img.chw, mask: s.mask });
-        }
-      }
-      for (let b = 0; b < synthImgs.length; b += 8) {
-        const part = synthImgs.slice(b, b + 8);
-        const batch = new Float32Array(part.length * 3 * S * S);
-        part.forEach((p, j) => batch.set(p.chw, j * 3 * S * S));
-        const out = await extractor.extractBatchWithShapes(batch, part.length);
-        part.forEach((p, j) => out.taps.forEach((t, k) => {
-          const per = t.length / part.length;
-          const sh = out.shapes[k]!;
-          levelImages[k]!.push({ features: arenas[k]!.add(t.subarray(j * per, (j + 1) * per)), mask: maskToLevel(p.mask, S, sh.height, sh.width, cfg.maskPooling), weight: 1 });
-        }));
-      }
-    }
-
-    const levels: LevelData[] = spec.taps.map((t, k) => ({ channels: shapes![k]!.channels, height: shapes![k]!.height, width: shapes![k]!.width, images: levelImages[k]! }));
-    const steps = totalSteps(cfg, levelImages[0]!.length, levels[0]!.height * levels[0]!.width);
-    progress(0.22, `training ${steps} steps`);
-    const train = await trainFlows(levels, cfg, steps, { signal: opts.signal, onProgress: opts.onProgress, progressSpan: [0.22, 0.9], threads: opts.threads, executionProvider: opts.executionProvider });
-
-    // calibration on held-out normals
-    progress(0.9, 'calibrating on held-out normal images');
-    const headLevels: HeadLevel[] = train.levels.map((l) => ({ weights: l.weights, height: l.height, width: l.width }));
-    const channels = levels.map((l) => l.channels);
-    const heldFeats: Float32Array[][] = [];
-    const heldHashes: string[] = [];
-    for await (const f of featuresForImages(heldOut, { extractor, cache, sizePx: S, signal: opts.signal, onError })) {
-      heldFeats.push(f.taps);
-      heldHashes.push(f.sha256);
-    }
-    const calibration = await calibrate(headLevels, channels, S, heldFeats, opts);
-    const scorer = await Scorer.create(headLevels, channels, S, calibration, opts);
-    const heldScores: number[] = [];
-    for (const f of heldFeats) heldScores.push((await scorer.score([f]))[0]!.score);
-    await scorer.dispose();
-    const threshold = thresholdAtFalseRejectRate(heldScores, cfg.falseRejectRate);
-
-    const meta: BundleMeta = {
-      format: 'bgad-model',
-      formatVersion: 1,
-      createdAt: new Date().toISOString(),
-      config: cfg,
-      backbone: { id: spec.id, sha256: spec.sha256, inputSize: S },
-      levels: levels.map((l, k) => ({ channels: l.channels, height: l.height, width: l.width, stride: spec.taps[k]!.stride, tap: spec.taps[k]!.name, blocks: cfg.blocks, boundary: train.levels[k]!.boundary })),
-      calibration,
-      threshold,
-      thresholdRule: { kind: 'held-out-false-reject-rate', rate: cfg.falseRejectRate, heldOutImages: heldOut.length },
-      anomaliesUsed,
-      trainImageHashes: trainHashes,
-      skippedImages: skipped,
-      heldOutImageHashes: heldHashes,
-      training: { steps: train.steps, trainSeconds: train.trainMs / 1000, nanSteps: train.nanSteps },
-    };
-    progress(1, 'trained');
-    return { bundle: { meta, weights: train.levels.map((l) => l.weights) }, category: cat, testGood: cat.testGood, testDefects, train, featureMsPerImage };
-  } finally {
-    await extractor.dispose();
+    f.taps.forEach((t, k) => levelImages[k]!.push({ features: arenas[k]!.add(t), mask: null, weight: 1 }));
+    trainHashes.push(f.sha256);
+    if (!f.fromCache) extracted++;
+    i++;
+    if (i % 8 === 0) progress(0.02 + 0.18 * (i / trainNormals.length), `extracting features ${i}/${trainNormals.length}`);
   }
+  const featureMsPerImage = extracted ? (performance.now() - tFeat) / extracted : NaN;
+  if (levelImages[0]!.length < 4) {
+    throw new AppError('BAD_DATASET', `Only ${levelImages[0]!.length} of ${trainNormals.length} normal training images could be read (first problem: ${run.skipped[0]?.reason ?? 'none'}).`, { hint: 'Fix or remove the unreadable images and train again.' });
+  }
+  return { levelImages, shapes, arenas, trainHashes, featureMsPerImage };
+}
+
+/**
+ * Known anomalies as they are, and copy-paste synthetic ones on random normal images, added to
+ * the training images. Forks `rng` once when there are known anomalies.
+ */
+async function addKnownAndSyntheticAnomalies(run: TrainRun, feats: TrainFeatures, known: DefectImage[], trainNormals: string[], rng: Rng): Promise<BundleMeta['anomaliesUsed']> {
+  const { cfg, extractor, S } = run;
+  const anomaliesUsed: BundleMeta['anomaliesUsed'] = [];
+  if (!known.length) return anomaliesUsed;
+  run.progress(0.2, 'preparing known and synthetic anomalies');
+  const synthRng = rng.fork();
+  const synthImgs: { chw: Float32Array; mask: Uint8Array }[] = [];
+  for (const d of known) {
+    const mask = await readMaskAt(d.maskPath!, S);
+    const img = await loadImageTensor(d.path, S);
+    anomaliesUsed.push({ path: d.path, type: d.type, sha256: img.info.sha256 });
+    const out = await extractor.extractBatchWithShapes(img.chw, 1);
+    out.taps.forEach((t, k) => {
+      const sh = out.shapes[k]!;
+      feats.levelImages[k]!.push({ features: feats.arenas[k]!.add(t), mask: maskToLevel(mask, S, sh.height, sh.width, cfg.maskPooling), weight: cfg.anomalyRepeats });
+    });
+    for (let j = 0; j < cfg.syntheticPerAnomaly; j++) {
+      const target = await loadImageTensor(trainNormals[synthRng.int(trainNormals.length)]!, S);
+      const s = syntheticAnomaly({ chw: img.chw, size: S }, mask, { chw: target.chw, size: S }, synthRng);
+      if (s) synthImgs.push({ chw: s.img.chw, mask: s.mask });
+    }
+  }
+  await addSyntheticAnomalies(run, feats, synthImgs);
+  return anomaliesUsed;
+}
+
+/** Extracts the synthetic anomalies' features in batches of 8 and adds them (weight 1). */
+async function addSyntheticAnomalies(run: TrainRun, feats: TrainFeatures, synthImgs: { chw: Float32Array; mask: Uint8Array }[]): Promise<void> {
+  const { cfg, extractor, S } = run;
+  for (let b = 0; b < synthImgs.length; b += 8) {
+    const part = synthImgs.slice(b, b + 8);
+    const batch = new Float32Array(part.length * 3 * S * S);
+    part.forEach((p, j) => batch.set(p.chw, j * 3 * S * S));
+    const out = await extractor.extractBatchWithShapes(batch, part.length);
+    part.forEach((p, j) => out.taps.forEach((t, k) => {
+      const per = t.length / part.length;
+      const sh = out.shapes[k]!;
+      feats.levelImages[k]!.push({ features: feats.arenas[k]!.add(t.subarray(j * per, (j + 1) * per)), mask: maskToLevel(p.mask, S, sh.height, sh.width, cfg.maskPooling), weight: 1 });
+    }));
+  }
+}
+
+/** Trains the flows of every level on the collected images. */
+async function trainLevels(run: TrainRun, feats: TrainFeatures): Promise<{ levels: LevelData[]; train: TrainResult }> {
+  const { opts, cfg } = run;
+  const { levelImages, shapes } = feats;
+  const levels: LevelData[] = run.spec.taps.map((t, k) => ({ channels: shapes![k]!.channels, height: shapes![k]!.height, width: shapes![k]!.width, images: levelImages[k]! }));
+  const steps = totalSteps(cfg, levelImages[0]!.length, levels[0]!.height * levels[0]!.width);
+  run.progress(0.22, `training ${steps} steps`);
+  const train = await trainFlows(levels, cfg, steps, { signal: opts.signal, onProgress: opts.onProgress, progressSpan: [0.22, 0.9], threads: opts.threads, executionProvider: opts.executionProvider });
+  return { levels, train };
+}
+
+/** Calibration on the held-out normals, then the threshold at the configured false-reject rate. */
+async function calibrateAndThreshold(run: TrainRun, levels: LevelData[], train: TrainResult, heldOut: string[]): Promise<{ calibration: Calibration; threshold: number; heldHashes: string[] }> {
+  const { opts, extractor, cache, S } = run;
+  run.progress(0.9, 'calibrating on held-out normal images');
+  const headLevels: HeadLevel[] = train.levels.map((l) => ({ weights: l.weights, height: l.height, width: l.width }));
+  const channels = levels.map((l) => l.channels);
+  const heldFeats: Float32Array[][] = [];
+  const heldHashes: string[] = [];
+  for await (const f of featuresForImages(heldOut, { extractor, cache, sizePx: S, signal: opts.signal, onError: run.onError })) {
+    heldFeats.push(f.taps);
+    heldHashes.push(f.sha256);
+  }
+  const calibration = await calibrate(headLevels, channels, S, heldFeats, opts);
+  const scorer = await Scorer.create(headLevels, channels, S, calibration, opts);
+  const heldScores: number[] = [];
+  for (const f of heldFeats) heldScores.push((await scorer.score([f]))[0]!.score);
+  await scorer.dispose();
+  const threshold = thresholdAtFalseRejectRate(heldScores, run.cfg.falseRejectRate);
+  return { calibration, threshold, heldHashes };
+}
+
+function bundleMeta(
+  run: TrainRun,
+  levels: LevelData[],
+  train: TrainResult,
+  r: { calibration: Calibration; threshold: number; heldOut: string[]; heldHashes: string[]; anomaliesUsed: BundleMeta['anomaliesUsed']; trainHashes: string[] },
+): BundleMeta {
+  const { cfg, spec } = run;
+  return {
+    format: 'bgad-model',
+    formatVersion: 1,
+    createdAt: new Date().toISOString(),
+    config: cfg,
+    backbone: { id: spec.id, sha256: spec.sha256, inputSize: run.S },
+    levels: levels.map((l, k) => ({ channels: l.channels, height: l.height, width: l.width, stride: spec.taps[k]!.stride, tap: spec.taps[k]!.name, blocks: cfg.blocks, boundary: train.levels[k]!.boundary })),
+    calibration: r.calibration,
+    threshold: r.threshold,
+    thresholdRule: { kind: 'held-out-false-reject-rate', rate: cfg.falseRejectRate, heldOutImages: r.heldOut.length },
+    anomaliesUsed: r.anomaliesUsed,
+    trainImageHashes: r.trainHashes,
+    skippedImages: run.skipped,
+    heldOutImageHashes: r.heldHashes,
+    training: { steps: train.steps, trainSeconds: train.trainMs / 1000, nanSteps: train.nanSteps },
+  };
 }
 
 /**
