@@ -31,6 +31,7 @@ import { convertKerasToOnnx, KERAS_CONVERTER_VERSION } from './keras-to-onnx';
 import { loadNsfwjsModel, type NsfwjsModelName } from './nsfwjs-source';
 import { prepareImageInput, pruneToOutputs, tensorProducers } from './onnx-graph';
 import { buildFloatTwin, quantizedWithTaps } from './quantized-twin';
+import { appendTapTransform, type TapTransform } from './tap-transform';
 
 export type TapStride = 4 | 8 | 16;
 
@@ -108,17 +109,19 @@ interface BuiltIn {
   license: string;
   /** Bump to invalidate cached conversions. */
   version: number;
+  /** The side images are resized to (default DEFAULT_INPUT_SIZE). */
+  inputSize?: number;
   build(opts: Required<BackboneOptions>): Promise<{ model: OnnxModel; sourceSha256: string }>;
   unavailableReason(opts: Required<BackboneOptions>): string | null;
   /** What to do when it is unavailable (default: choose another backbone). */
   unavailableHint?(opts: Required<BackboneOptions>): string;
 }
 
-function nsfwjsBuiltIn(id: string, name: NsfwjsModelName, description: string, taps: TapSpec[]): BuiltIn {
+function nsfwjsBuiltIn(id: string, name: NsfwjsModelName, description: string, taps: TapSpec[], transform?: TapTransform): BuiltIn {
   return {
     id,
     description,
-    taps,
+    taps: transform ? taps.map((t, k) => ({ ...t, channels: transform.widths?.[k] ?? t.channels })) : taps,
     normalization: KERAS_TF,
     source: `nsfwjs@4.4.0 dist/models/${name} (Keras ${name}, frozen ImageNet layers only)`,
     license: 'MIT (nsfwjs); ImageNet weights from keras.applications (Apache-2.0)',
@@ -128,10 +131,33 @@ function nsfwjsBuiltIn(id: string, name: NsfwjsModelName, description: string, t
       const files = loadNsfwjsModel(name);
       const sourceSha256 = createHash('sha256').update(files.weightData).update(JSON.stringify(files.artifact.modelTopology)).digest('hex');
       const model = convertKerasToOnnx(files, { taps: taps.map((t) => t.name), inputName: INPUT_NAME, normalization: KERAS_TF, producer: `bgad-inspector keras-to-onnx (${id})` });
+      if (transform) appendTapTransform(model, taps.map((t) => ({ name: t.name, inChannels: t.channels })), transform);
       return { model, sourceSha256 };
     },
   };
 }
+
+const INCEPTION_TAPS: TapSpec[] = [
+  { name: 'activation_5', stride: 4, channels: 192 },
+  { name: 'mixed2', stride: 8, channels: 288 },
+  { name: 'mixed5', stride: 16, channels: 768 },
+];
+const MOBILENET_TAPS: TapSpec[] = [
+  { name: 'block_2_add', stride: 4, channels: 24 },
+  { name: 'block_5_add', stride: 8, channels: 32 },
+  { name: 'block_10_project_BN', stride: 16, channels: 96 },
+];
+const EXPERIMENTS: BuiltIn[] = (process.env.BGAD_EXPERIMENT_BACKBONES ?? '').split(',').filter(Boolean).map((e) => {
+  // e.g. inceptionv3:64/96/128:avg3
+  const [base, widths, avg, size] = e.split(':');
+  const w = widths && widths !== '-' ? widths.split('/').map(Number) : undefined;
+  const a = avg ? Number(avg.replace('avg', '')) : undefined;
+  const id = `${base}-x-${widths ?? '-'}-${avg ?? ''}${size ? `-${size}` : ''}`.replace(/\//g, '_');
+  const b = base === 'inceptionv3'
+    ? nsfwjsBuiltIn(id, 'inception_v3', 'experiment', INCEPTION_TAPS, { widths: w, average: a || undefined, seed: 1 })
+    : nsfwjsBuiltIn(id, 'mobilenet_v2', 'experiment', MOBILENET_TAPS, { widths: w, average: a || undefined, seed: 1 });
+  return { ...b, inputSize: size ? Number(size) : undefined };
+});
 
 export const ZOO_TAPS: TapSpec[] = [
   { name: '339', stride: 4, channels: 24 },
@@ -150,6 +176,7 @@ const BUILT_INS: BuiltIn[] = [
     { name: 'mixed2', stride: 8, channels: 288 },
     { name: 'mixed5', stride: 16, channels: 768 },
   ]),
+  ...EXPERIMENTS,
   {
     id: 'zoo-mobilenetv2-int8',
     description: 'ONNX Model Zoo MobileNetV2 int8 (ImageNet), run as a float twin',
@@ -347,7 +374,7 @@ async function buildOrLoad(id: string, o: Required<BackboneOptions>): Promise<Ba
   const onnxPath = join(dir, 'backbone.onnx');
   const metaPath = join(dir, 'meta.json');
   const spec = (sha256: string): BackboneSpec => ({
-    id: b.id, description: b.description, onnxPath, sha256, inputSize: DEFAULT_INPUT_SIZE, inputName: INPUT_NAME,
+    id: b.id, description: b.description, onnxPath, sha256, inputSize: b.inputSize ?? DEFAULT_INPUT_SIZE, inputName: INPUT_NAME,
     taps: b.taps.map((t) => ({ ...t })), normalization: b.normalization, source: b.source, license: b.license,
   });
   const cached = await readCached(onnxPath, metaPath, id, b.version);
