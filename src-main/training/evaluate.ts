@@ -18,7 +18,15 @@ import type { DefectImage } from './dataset';
 import type { ExecutionProvider } from '../common/records';
 import type { TestScores } from '../common/engine-jobs';
 
-export interface TypeMetrics { imageAuroc: number; pixelAuroc: number | null; aupro: number | null; count: number; seen: boolean }
+export interface TypeMetrics {
+  imageAuroc: number;
+  pixelAuroc: number | null;
+  aupro: number | null;
+  count: number;
+  seen: boolean;
+  /** Share of this type's images that fail at the model's threshold (score > threshold). */
+  recall: number;
+}
 
 export interface EvalMetrics {
   imageAuroc: number;
@@ -98,6 +106,7 @@ export async function evaluateWithScores(bundle: ModelBundle, testGood: string[]
     await extractor.dispose();
   }
   const widths = maps.map(() => S), heights = maps.map(() => S);
+  const thr = bundle.meta.threshold;
   const perType: Record<string, TypeMetrics> = {};
   const types = [...new Set(testDefects.map((d) => d.type))].sort();
   for (const type of types) {
@@ -109,9 +118,9 @@ export async function evaluateWithScores(bundle: ModelBundle, testGood: string[]
       aupro: hasMasks ? aupro(sub(maps), sub(masks), sub(widths), sub(heights), 0.3) : null,
       count: kept.filter((it) => it.type === type).length,
       seen: (opts.seenTypes ?? bundle.meta.anomaliesUsed.map((a) => a.type)).includes(type),
+      recall: recallOf(scores.filter((_, j) => kept[j]!.type === type), thr),
     };
   }
-  const thr = bundle.meta.threshold;
   const metrics: EvalMetrics = {
     imageAuroc: auroc(scores, labels),
     pixelAuroc: hasMasks ? pixelAuroc(maps, masks) : null,
@@ -125,4 +134,9 @@ export async function evaluateWithScores(bundle: ModelBundle, testGood: string[]
     featureMsPerImage: nExtracted ? featMs / nExtracted : NaN,
   };
   return { metrics, scores: { normal: scores.filter((_, j) => labels[j] === 0), defect: scores.filter((_, j) => labels[j] === 1) } };
+}
+
+/** Share of the scores above the threshold (0 for none). */
+export function recallOf(scores: number[], threshold: number): number {
+  return scores.length ? scores.filter((x) => x > threshold).length / scores.length : 0;
 }

@@ -21,7 +21,7 @@ async function extractor(spec: BackboneSpec): Promise<FeatureExtractor> {
 describe('listBackbones', () => {
   it('lists the built-in backbones with their availability', () => {
     const ids = listBackbones({ cacheDir: TEST_CACHE_DIR }).map((b) => b.id);
-    expect(ids).toEqual(['mobilenetv2', 'inceptionv3', 'zoo-mobilenetv2-int8']);
+    expect(ids).toEqual(['mobilenetv2', 'inceptionv3', 'inceptionv3-lite', 'zoo-mobilenetv2-int8']);
   });
 
   it('marks the zoo backbone unavailable with a reason when its file is absent', async () => {
@@ -47,18 +47,18 @@ describe('the default backbone', () => {
     }
   };
 
-  it('is mobilenetv2 where the zoo model file is absent', () => {
-    withModelsDir((dir) => expect(defaultBackboneId({ cacheDir: TEST_CACHE_DIR, modelsDir: dir })).toBe('mobilenetv2'));
+  it('is inceptionv3-lite (npm, every installation) where the zoo model file is absent', () => {
+    withModelsDir((dir) => expect(defaultBackboneId({ cacheDir: TEST_CACHE_DIR, modelsDir: dir })).toBe('inceptionv3-lite'));
   });
 
-  it('ignores a damaged zoo file: unavailable with the sha256 named, and the default stays mobilenetv2', () => {
+  it('ignores a damaged zoo file: unavailable with the sha256 named, and the default stays inceptionv3-lite', () => {
     withModelsDir((dir) => {
       mkdirSync(join(dir, 'mobilenetv2-12-int8'));
       writeFileSync(join(dir, ZOO_INT8_FILE), 'not the model');
       const zoo = listBackbones({ cacheDir: TEST_CACHE_DIR, modelsDir: dir }).find((b) => b.id === 'zoo-mobilenetv2-int8')!;
       expect(zoo.available).toBe(false);
       expect(zoo.reason).toMatch(/sha256 [0-9a-f]{64}, not the expected/);
-      expect(defaultBackboneId({ cacheDir: TEST_CACHE_DIR, modelsDir: dir })).toBe('mobilenetv2');
+      expect(defaultBackboneId({ cacheDir: TEST_CACHE_DIR, modelsDir: dir })).toBe('inceptionv3-lite');
     });
   });
 
@@ -90,8 +90,8 @@ describe('the default backbone', () => {
       // the env folder is gone: when ../shared is absent too, the zoo entry says why
       expect(await backbonesCmd.run({ values: { json: true }, positionals: [] }, io)).toBe(0);
       const out = JSON.parse(lines.join('\n')) as { default: string; backbones: { id: string; available: boolean; reason?: string }[] };
-      expect(out.default).toBe(ZOO_PRESENT ? 'zoo-mobilenetv2-int8' : 'mobilenetv2');
-      expect(out.backbones.map((b) => b.id)).toEqual(['mobilenetv2', 'inceptionv3', 'zoo-mobilenetv2-int8']);
+      expect(out.default).toBe(ZOO_PRESENT ? 'zoo-mobilenetv2-int8' : 'inceptionv3-lite');
+      expect(out.backbones.map((b) => b.id)).toEqual(['mobilenetv2', 'inceptionv3', 'inceptionv3-lite', 'zoo-mobilenetv2-int8']);
       lines.length = 0;
       expect(await backbonesCmd.run({ values: {}, positionals: [] }, io)).toBe(0);
       expect(lines.find((l) => l.startsWith(out.default))).toMatch(/\(default\)\s+available/);
