@@ -4,6 +4,8 @@
  *   GET  /api/events            WebSocket of ApiEvents
  *   GET  /files?path=           an image or heat map, through the path guard (&thumb=N: a JPEG preview)
  *   GET  /...                   the built renderer (dist/renderer), or a page saying to build it
+ *   /v1/inspect, /v1/health     the inference API for line controllers (v1-api.ts), when started
+ *                               with one (`bgad serve --api`); 404 otherwise
  * Who may call:
  *   - /api needs the per-start token in a header (`Authorization: Bearer` or `X-BGAD-Token`),
  *     never in the address.
@@ -15,6 +17,11 @@
  *     this server's, or Sec-Fetch-Site other than same-origin/none. Another port of this
  *     computer is another site.
  *   - The Host header must name this server (no DNS rebinding).
+ *   - /v1 is for programs: its key (v1-api.ts) instead of the token or cookie, and the same
+ *     other-site refusal (a web page cannot use a key it does not have, nor ride on cookies).
+ *   - Loopback only. With `host` (`bgad serve --api --host ADDR`) the server also listens on
+ *     that interface, where it answers /v1 only: the app's pages, /api, /files and the event
+ *     socket stay reachable from this computer only.
  * Bodies above 400 MB are answered 413 as soon as that is known (Content-Length, or a chunked
  * body passing it); bodies are read without copies (request-body.ts).
  * The event loop only routes: handlers are async and heavy work lives in the engine host.
@@ -23,7 +30,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { EVENTS_PATH, FILES_PATH, type ApiEvent, type ApiHandlers } from '../common/api';
@@ -34,12 +41,11 @@ import { guardFilePath } from './path-guard';
 import { parseThumbSize, thumbnail } from './thumbnails';
 import { contentTypeFor, STATIC_TYPES } from './static-types';
 import { cspString } from '../common/csp';
-import { BodyTooLargeError, declaredLength, decodeWireBody, readBody } from './request-body';
+import { BodyTooLargeError, declaredLength, decodeWireBody, lingerOnClose, readBody } from './request-body';
+import { V1_PREFIX, type V1Api } from './v1-api';
 
 export const LOOPBACK_HOST = '127.0.0.1';
 export const MAX_BODY_BYTES = 400 * 1024 * 1024;
-/** After an early answer (413), how long the rest of a body is read and dropped before the connection closes. */
-const LINGER_MS = 3000;
 
 export interface ApiServerOptions {
   handlers: ApiHandlers;
@@ -61,6 +67,14 @@ export interface ApiServerOptions {
   /** Fixed token (tests); default 32 random bytes per start. */
   token?: string;
   log?: Logger;
+  /** The inference API for line controllers (`/v1`); without it /v1 answers 404. */
+  v1?: V1Api;
+  /**
+   * An address of a network interface to listen on as well (`--host`), for /v1 only. A
+   * loopback address changes nothing; a wildcard (0.0.0.0, ::) listens there alone (it covers
+   * loopback too).
+   */
+  host?: string;
 }
 
 export interface RunningServer {
@@ -69,8 +83,25 @@ export interface RunningServer {
   token: string;
   /** The address to open, token included (it starts the page's session). */
   url: string;
+  /** Where /v1 is reachable from the network (`host`), e.g. http://192.168.1.20:8080; null on loopback only. */
+  networkUrl: string | null;
   close(): Promise<void>;
 }
+
+/** Whether an address (of a socket, or given with --host) is this computer's loopback. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.toLowerCase();
+  return a === 'localhost' || a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
+}
+
+/** Whether --host names every interface at once. */
+export function isWildcardAddress(address: string): boolean {
+  return address === '0.0.0.0' || address === '::' || address === '[::]';
+}
+
+/** An address as it goes into a URL (IPv6 in brackets). */
+const urlHost = (address: string) => (isIP(address) === 6 ? `[${address}]` : address);
 
 /** Browser mode also serves `.mjs`, `.woff` and source maps with their types. */
 const SERVER_TYPES: Readonly<Record<string, string>> = {
@@ -138,22 +169,6 @@ function cookieValue(req: IncomingMessage, name: string): string | undefined {
   return undefined;
 }
 
-/**
- * An early answer (413) may leave the client still sending its body; closing at once would
- * make the kernel reset the connection, and the client could lose the answer. So once the
- * answer is out, only our side is closed, and the rest of the body is read and dropped until
- * the client closes or LINGER_MS pass ("lingering close").
- */
-function lingerOnClose(socket: Socket): void {
-  (socket as Socket & { destroySoon(): void }).destroySoon = () => {
-    socket.end();
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-    timer.unref();
-    socket.once('end', () => socket.destroy());
-    socket.once('close', () => clearTimeout(timer));
-  };
-}
-
 const mb = (bytes: number) => Math.ceil(bytes / (1024 * 1024));
 
 function securityHeaders(res: ServerResponse): void {
@@ -191,17 +206,24 @@ function sendTooLarge(req: IncomingMessage, res: ServerResponse, limit: number, 
 }
 
 /** A port that cannot be used, in words (subject 'port'); other errors as they are. */
-function listenError(e: unknown, port: number): unknown {
+function listenError(e: unknown, port: number, host = LOOPBACK_HOST): unknown {
   const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new AppError('BAD_ARGUMENT', `${host} is not an address of this computer`, {
+      subject: 'port',
+      hint: 'give --host the address of one of its network interfaces (ip addr / ipconfig lists them), or 0.0.0.0 for all',
+      cause: e,
+    });
+  }
   if (code === 'EADDRINUSE') {
-    return new AppError('CONFLICT', `Port ${port} on ${LOOPBACK_HOST} is already in use`, {
+    return new AppError('CONFLICT', `Port ${port} on ${host} is already in use`, {
       subject: 'port',
       hint: 'stop the program that uses it, or choose another port with --port N (or leave --port out to take a free one)',
       cause: e,
     });
   }
   if (code === 'EACCES') {
-    return new AppError('FORBIDDEN', `Port ${port} on ${LOOPBACK_HOST} may not be used by this user`, {
+    return new AppError('FORBIDDEN', `Port ${port} on ${host} may not be used by this user`, {
       subject: 'port',
       hint: 'choose a port above 1023 with --port N (or leave --port out to take a free one)',
       cause: e,
@@ -324,13 +346,43 @@ async function serveStatic(gate: Gate, rendererDir: string, req: IncomingMessage
   createReadStream(file).pipe(res);
 }
 
-/** Every HTTP request: the Host check, then for /api and /files the site and token checks, then the route. */
+/** Every HTTP request: /v1 (its own checks, v1-api.ts) or, on loopback only, the Host check, then for /api and /files the site and token checks, then the route. */
 function handleRequest(gate: Gate, opts: ApiServerOptions & { rendererDir: string; log: Logger }, req: IncomingMessage, res: ServerResponse): void {
   securityHeaders(res);
-  if (!allowedHosts(gate).has(req.headers.host ?? '')) {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', `http://${LOOPBACK_HOST}:${gate.port()}`);
+  } catch {
+    return sendJson(res, 400, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'Malformed request address.' } });
+  }
+  const isV1 = url.pathname === '/v1' || url.pathname.startsWith(V1_PREFIX);
+  // programs on the line network name this server as they like (--host); the key guards /v1 there
+  const hostChecked = !(isV1 && opts.host && !isLoopbackAddress(opts.host));
+  if (!isV1 && !isLoopbackAddress(req.socket.localAddress)) {
+    return sendJson(res, 404, { ok: false, error: { code: 'NOT_FOUND', message: 'Only the inference API (/v1) is served on this address; the app itself answers on 127.0.0.1 only.' } });
+  }
+  if (hostChecked && !allowedHosts(gate).has(req.headers.host ?? '')) {
     return sendJson(res, 421, { ok: false, error: { code: 'FORBIDDEN', message: 'Unexpected Host header; use the address the server printed.' } });
   }
-  const url = new URL(req.url ?? '/', `http://${LOOPBACK_HOST}:${gate.port()}`);
+  if (isV1) {
+    const foreign = foreignSite(gate, req);
+    const answer = (status: number, error: { code: string; message: string; hint?: string }) => {
+      req.resume();
+      res.setHeader('Connection', 'close');
+      lingerOnClose(req.socket);
+      sendJson(res, status, { error });
+    };
+    if (foreign) {
+      return answer(403, { code: 'FORBIDDEN', message: `Refused a request sent by a web page (${foreign}): the /v1 API is for programs on the line, not for browsers.` });
+    }
+    if (!opts.v1) return answer(404, { code: 'NOT_FOUND', message: 'The inference API (/v1) is off.', hint: 'Start the server with: bgad serve --api' });
+    opts.v1.handle(req, res, url).catch((e: unknown) => {
+      opts.log(`bgad: ${req.method} ${url.pathname} failed: ${(e as Error)?.stack ?? String(e)}`);
+      if (!res.headersSent) answer(500, { code: 'ENGINE_FAILED', message: 'The request failed.' });
+      else res.destroy();
+    });
+    return;
+  }
   const isApi = url.pathname.startsWith('/api/');
   const isFiles = url.pathname === FILES_PATH;
   if (isApi || isFiles) {
@@ -371,6 +423,7 @@ function attachEventSocket(server: Server, gate: Gate, opts: ApiServerOptions, l
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (!allowedHosts(gate).has(req.headers.host ?? '')) return refuse(421, 'Misdirected Request');
+    if (!isLoopbackAddress(req.socket.localAddress)) return refuse(404, 'Not Found');
     if (url.pathname !== EVENTS_PATH) return refuse(404, 'Not Found');
     if (foreignSite(gate, req)) return refuse(403, 'Forbidden');
     if (!(hasSession(gate, req) || tokenMatches(headerToken(req), gate.token))) return refuse(401, 'Unauthorized');
@@ -418,34 +471,55 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningSer
   let port = 0;
   const gate: Gate = { token, session: randomBytes(32).toString('base64url'), port: () => port };
   const routeOpts = { ...opts, rendererDir: resolve(opts.rendererDir), log };
-  const server = createServer((req, res) => handleRequest(gate, routeOpts, req, res));
+  const handler = (req: IncomingMessage, res: ServerResponse) => handleRequest(gate, routeOpts, req, res);
+  const server = createServer(handler);
   const closeEvents = attachEventSocket(server, gate, opts, log);
-
-  try {
-    await new Promise<void>((ok, fail) => {
-      server.once('error', fail);
-      server.listen(opts.port ?? 0, LOOPBACK_HOST, () => {
-        server.off('error', fail);
+  const network = opts.host && !isLoopbackAddress(opts.host) ? opts.host.replace(/^\[(.*)\]$/, '$1') : null;
+  const wildcard = network !== null && isWildcardAddress(network);
+  const listen = (srv: Server, p: number, host: string) =>
+    new Promise<void>((ok, fail) => {
+      srv.once('error', fail);
+      srv.listen(p, host, () => {
+        srv.off('error', fail);
         ok();
       });
     });
+  const closeServer = (srv: Server) =>
+    new Promise<void>((ok) => {
+      srv.close(() => ok());
+      srv.closeAllConnections();
+    });
+
+  // a wildcard covers loopback too; a named interface gets a second listener on the same port
+  const primaryHost = wildcard ? network! : LOOPBACK_HOST;
+  try {
+    await listen(server, opts.port ?? 0, primaryHost);
   } catch (e) {
     closeEvents();
-    throw listenError(e, opts.port ?? 0);
+    throw listenError(e, opts.port ?? 0, primaryHost);
   }
   port = (server.address() as AddressInfo).port;
+  let second: Server | null = null;
+  if (network !== null && !wildcard) {
+    second = createServer(handler);
+    try {
+      await listen(second, port, network);
+    } catch (e) {
+      closeEvents();
+      await closeServer(server);
+      throw listenError(e, port, network);
+    }
+  }
 
   return {
     server,
     port,
     token,
     url: `http://${LOOPBACK_HOST}:${port}/?token=${encodeURIComponent(token)}`,
+    networkUrl: network !== null ? `http://${urlHost(network)}:${port}` : null,
     async close() {
       closeEvents();
-      await new Promise<void>((ok) => {
-        server.close(() => ok());
-        server.closeAllConnections();
-      });
+      await Promise.all([closeServer(server), ...(second ? [closeServer(second)] : [])]);
     },
   };
 }

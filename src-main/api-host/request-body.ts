@@ -8,7 +8,27 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { decodeWire, fromBase64 } from '../common/wire';
+
+/** After an early answer (413), how long the rest of a body is read and dropped before the connection closes. */
+const LINGER_MS = 3000;
+
+/**
+ * An early answer (413) may leave the client still sending its body; closing at once would
+ * make the kernel reset the connection, and the client could lose the answer. So once the
+ * answer is out, only our side is closed, and the rest of the body is read and dropped until
+ * the client closes or LINGER_MS pass ("lingering close").
+ */
+export function lingerOnClose(socket: Socket): void {
+  (socket as Socket & { destroySoon(): void }).destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('end', () => socket.destroy());
+    socket.once('close', () => clearTimeout(timer));
+  };
+}
 
 /** The body passed the limit (announced or while arriving). */
 export class BodyTooLargeError extends Error {

@@ -1,17 +1,22 @@
 /**
  * `bgad serve`: the whole app in a browser, on 127.0.0.1 only. Shared by the CLI command
  * and dist/server/main.js. Returns when the server stops (SIGINT/SIGTERM or `stop()`).
+ * With `api` (`--api`) or the `apiEnabled` setting it also answers the inference API for line
+ * controllers (v1-api.ts), with the data folder's key (db/api-key.ts, created here when
+ * missing); `host` makes /v1 (only) reachable on a network interface too.
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isAppError } from '../common/errors';
+import { AppError, isAppError } from '../common/errors';
+import { apiKeyPath, ensureApiKey } from '../db/api-key';
 import { resolveDataDir } from '../db/paths';
 import { EngineHost } from '../engine/engine-host';
 import { JobHub, lazyEngine, openServices, SettingsStore, type HostedServices, type ServicesSource } from '../services';
 import { startApiServer, type RunningServer } from './http-server';
+import { API_MAX_MB_LIMIT, createV1Api, DEFAULT_API_MAX_MB } from './v1-api';
 
 export interface ServeOptions {
   port?: number;
@@ -24,6 +29,15 @@ export interface ServeOptions {
   services?: ServicesSource;
   token?: string;
   out?(line: string): void;
+  /** Answer the inference API (/v1) from the start (`--api`); else only while the `apiEnabled` setting is on. */
+  api?: boolean;
+  /** Largest image accepted by /v1/inspect, in MiB (default 64). */
+  apiMaxMb?: number;
+  /** Images inspected at once by /v1/inspect (default 2), and how many more may wait (default 8). */
+  apiConcurrency?: number;
+  apiQueue?: number;
+  /** A network interface where /v1 is reachable as well (`--host`); needs `api`. */
+  host?: string;
 }
 
 /** Walks up from `start` to the folder holding this app's package.json. */
@@ -105,13 +119,23 @@ export function startErrorLine(e: unknown): string | null {
 }
 
 export async function startServe(opts: ServeOptions): Promise<{ server: RunningServer; jobs: JobHub; services: HostedServices; stop(): Promise<void> }> {
+  if (opts.host !== undefined && !opts.api) {
+    throw new AppError('BAD_ARGUMENT', '--host makes the inference API reachable from the network, so it needs --api', { subject: 'port', hint: 'add --api (the app itself is served on 127.0.0.1 only)' });
+  }
+  const maxMb = opts.apiMaxMb ?? DEFAULT_API_MAX_MB;
+  if (!(maxMb > 0 && maxMb <= API_MAX_MB_LIMIT)) throw new AppError('BAD_ARGUMENT', `--api-max-mb must be above 0 and at most ${API_MAX_MB_LIMIT}`, { subject: 'port', hint: `leave it out for ${DEFAULT_API_MAX_MB} MiB` });
   const dataDir = opts.services?.dataDir ?? resolveDataDir({ dataDir: opts.dataDir });
   const settings = new SettingsStore(join(dataDir, 'settings.json'), { dataDir, executionProvider: 'cpu', threads: 0 });
   const source = opts.services ?? openServices({ dataDir, engine: lazyEngine(() => EngineHost.workerThread()), runtime: () => settings.get() });
   const jobs = new JobHub();
-  const services = source.host({ jobs, settings, mode: 'browser', version: appVersion(opts.appRoot), canChangeDataDir: false });
+  const version = appVersion(opts.appRoot);
+  const services = source.host({ jobs, settings, mode: 'browser', version, canChangeDataDir: false });
+  const apiEnabled = async () => opts.api === true || (await settings.get()).apiEnabled === true;
   let server: RunningServer;
   try {
+    const apiOn = await apiEnabled();
+    // the key exists before the first request (made once, kept across restarts)
+    if (apiOn) ensureApiKey(dataDir);
     server = await startApiServer({
       handlers: services.handlers,
       subscribe: (l) => jobs.subscribe(l),
@@ -121,6 +145,16 @@ export async function startServe(opts: ServeOptions): Promise<{ server: RunningS
       thumbCacheDir: join(dataDir, 'thumbnails'),
       port: opts.port,
       token: opts.token,
+      host: opts.host,
+      v1: createV1Api({
+        handlers: services.handlers,
+        dataDir,
+        version,
+        enabled: apiEnabled,
+        maxBodyBytes: Math.round(maxMb * 1024 * 1024),
+        concurrency: opts.apiConcurrency,
+        queue: opts.apiQueue,
+      }),
     });
   } catch (e) {
     if (!opts.services) await services.close();
@@ -132,6 +166,13 @@ export async function startServe(opts: ServeOptions): Promise<{ server: RunningS
   out(`  data folder: ${dataDir}`);
   if (missing.length) out(`  not available in this build: ${missing.join(', ')}`);
   out('  Only this computer can connect (127.0.0.1); the token in the address is the key. Press Ctrl+C to stop.');
+  if (await apiEnabled().catch(() => false)) {
+    const base = `http://127.0.0.1:${server.port}`;
+    out(`  Inference API: POST ${base}/v1/inspect, GET ${base}/v1/health (key in ${apiKeyPath(dataDir)}; print it with: bgad api-key${opts.dataDir ? ` --data-dir ${dataDir}` : ''})`);
+  }
+  if (server.networkUrl) {
+    out(`  WARNING: the inference API is reachable from the network at ${server.networkUrl}/v1/ (plain HTTP); the API key is its only protection. The app itself stays on 127.0.0.1.`);
+  }
   let closeLaunchPage: (() => void) | undefined;
   if (opts.open) {
     try {

@@ -49,6 +49,10 @@ export interface Settings {
   executionProvider: ExecutionProvider;
   /** Intra-op threads for ONNX Runtime; 0 = automatic. */
   threads: number;
+  /** Browser mode: answer the inference API for line controllers (`/v1/inspect`, `/v1/health`) as `bgad serve --api` does. */
+  apiEnabled?: boolean;
+  /** The data folder's API key, when one exists (read only; `rotateApiKey: true` in setSettings makes a new one). */
+  apiKey?: string;
 }
 
 export interface PathCheck {
@@ -170,6 +174,79 @@ export interface SingleInspection {
   heatmapPath: string;
 }
 
+/** One result of a running station, as the Station view shows it (paths for `fileUrl`). */
+export interface StationResultItem {
+  /** The file as it arrived (absolute; it may have been moved since, see movedTo). */
+  path: string;
+  /** Relative to the watched folder, `/`-separated. */
+  rel: string;
+  score: number | null;
+  verdict: 'pass' | 'fail' | 'error';
+  /** Why the file could not be inspected (verdict error), else null. */
+  error: string | null;
+  /** The picture as the model saw it (a thumbnail in the output folder), when written. */
+  imagePath: string | null;
+  /** The heat map (PNG, the picture's size), when written. */
+  heatmapPath: string | null;
+  /** The heat-map overlay thumbnail, when written. */
+  overlayPath: string | null;
+  /** Where --move-to put the file; null when not moved. */
+  movedTo: string | null;
+  /** When the result was written (epoch ms). */
+  timeMs: number;
+  /** From the file found complete to its result on disk; null for a result recovered after a restart. */
+  latencyMs: number | null;
+}
+
+/** The Station view's state of the station (`station.status`): the running one, or the last one until another starts. */
+export interface StationStatus {
+  stationId: string;
+  /** The inspection run its results are stored in (reports: `inspection.exportReport`). */
+  runId: number;
+  modelId: number;
+  modelNumber: number;
+  datasetId: number;
+  state: 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+  /** Why it stopped on its own (state failed). */
+  error: SerializedError | null;
+  input: string;
+  out: string;
+  moveTo: string | null;
+  settleMs: number;
+  webhook: string | null;
+  mqtt: { url: string; topic: string } | null;
+  threshold: number;
+  startedAtMs: number;
+  stoppedAtMs: number | null;
+  counts: { total: number; pass: number; fail: number; error: number };
+  /** pass / total; null before the first result. */
+  yield: number | null;
+  /** Results per second over the last minute. */
+  imagesPerSecond: number;
+  /** Files seen and not yet done (settling or waiting). */
+  pendingFiles: number;
+  /** Events not yet delivered, per receiver (webhook, mqtt). */
+  backlog: Record<string, number>;
+  /** The newest results first (up to 12). */
+  last: StationResultItem[];
+  /** Recent scores, oldest first (up to 200), for the chart; errors have no score and are left out. */
+  scores: { timeMs: number; score: number; verdict: 'pass' | 'fail' }[];
+  /** Fails in a row since the last pass. */
+  consecutiveFails: number;
+  alarmAfterFails: number;
+  /** Raised after alarmAfterFails fails in a row; stays until acknowledged. */
+  alarm: { raisedAtMs: number; fails: number; path: string } | null;
+  /** Recent notices (a receiver down or up, a dead letter, warnings), newest first (up to 10). */
+  notices: { timeMs: number; kind: 'warning' | 'sink-down' | 'sink-up' | 'dead-letter'; message: string }[];
+}
+
+/** A station's stored run (past shifts, for reports). */
+export interface StationRun extends InspectionRun {
+  input: string;
+  out: string;
+  moveTo: string | null;
+}
+
 /** Image file extensions the app reads (import, inspection, pickers), lower case, no dot. */
 export const IMAGE_FILE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'tif', 'tiff', 'bmp', 'webp', 'gif'] as const;
 
@@ -230,6 +307,7 @@ const split = v.oneOf(IMAGE_SPLITS);
 const provider = v.oneOf(EXECUTION_PROVIDERS);
 const jobId = v.string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'a job id' });
 const imageIds = v.array(v.id(), { min: 1, max: 100_000 });
+const stationId = v.string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'a station id' });
 const side = v.int({ min: 1, max: 65_535 });
 
 /** `training.start` params: one optional field per row of the training-parameter table. */
@@ -242,8 +320,14 @@ export const contract = {
     info: query<AppInfo>()(none, 'What is running where: version, mode, data folder, providers.'),
     getSettings: query<Settings>()(none, 'The current settings.'),
     setSettings: command<Settings>()(
-      v.object({ dataDir: v.optional(v.path()), executionProvider: v.optional(provider), threads: v.optional(v.int({ min: 0, max: 256 })) }),
-      'Changes settings; a new data folder takes effect on the next start (desktop app only).',
+      v.object({
+        dataDir: v.optional(v.path()),
+        executionProvider: v.optional(provider),
+        threads: v.optional(v.int({ min: 0, max: 256 })),
+        apiEnabled: v.optional(v.boolean()),
+        rotateApiKey: v.optional(v.boolean()),
+      }),
+      'Changes settings; a new data folder takes effect on the next start (desktop app only). `rotateApiKey` replaces the API key (the old one stops working).',
     ),
     checkPath: query<PathCheck>()(
       v.object({ path: v.path(), expect: v.oneOf(['folder', 'file', 'newFile'] as const) }),
@@ -377,9 +461,35 @@ export const contract = {
       'A page of results of a run (score sorts highest first).',
     ),
     exportReport: command<{ path: string }>()(
-      v.object({ runId: v.id(), format: v.oneOf(['pdf', 'csv'] as const), outPath: v.path(), overwrite: v.optional(v.boolean()) }),
-      'Writes a PDF or CSV report; an existing file is refused (CONFLICT) unless overwrite is true.',
+      v.object({
+        runId: v.id(),
+        format: v.oneOf(['pdf', 'csv'] as const),
+        outPath: v.path(),
+        overwrite: v.optional(v.boolean()),
+        fromMs: v.optional(v.int({ min: 0 })),
+        toMs: v.optional(v.int({ min: 0 })),
+      }),
+      'Writes a PDF or CSV report; an existing file is refused (CONFLICT) unless overwrite is true. `fromMs`/`toMs` (epoch ms, inclusive) keep the results stored in that time range (a station\'s shift).',
     ),
+  },
+  station: {
+    start: command<{ stationId: string; runId: number }>()(
+      v.object({
+        modelId: v.id(),
+        input: v.path(),
+        out: v.optional(v.path()),
+        settleMs: v.optional(v.int({ min: 0, max: 600_000 })),
+        moveTo: v.optional(v.path()),
+        webhook: v.optional(v.string({ min: 1, max: 2000 })),
+        mqtt: v.optional(v.object({ url: v.string({ min: 1, max: 2000 }), topic: v.string({ min: 1, max: 1000 }) })),
+        alarmAfterFails: v.optional(v.int({ min: 1, max: 10_000 })),
+      }),
+      'Starts a station (one at a time) in the server process: watches `input`, inspects each image once complete, stores the results as an inspection run. `out` defaults to the data folder.',
+    ),
+    stop: command<{ stopped: boolean }>()(v.object({ stationId }), 'Stops the station cleanly (the current image is finished and recorded); its run is completed.'),
+    status: query<StationStatus | null>()(none, 'The running station (or the last one) with its counters, recent results and scores, and the alarm; null when none has run.'),
+    acknowledgeAlarm: command<StationStatus>()(v.object({ stationId }), 'Lowers the alarm; it is raised again after the next N fails in a row.'),
+    runs: query<StationRun[]>()(v.object({ limit: v.optional(v.int({ min: 1, max: 1000 })) }), 'Runs of stations (shifts), newest first, for reports.'),
   },
 } as const satisfies Record<string, Record<string, MethodDef<unknown, unknown>>>;
 

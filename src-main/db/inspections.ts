@@ -188,3 +188,68 @@ export function inspectionSummary(store: Store, runId: unknown): InspectionSumma
       min(score) AS min_score, max(score) AS max_score, avg(score) AS mean_score FROM inspection_results WHERE run_id = ?`).get(id) as Record<string, number | null>;
   return { total: r.total ?? 0, pass: r.pass ?? 0, fail: r.fail ?? 0, error: r.error ?? 0, minScore: r.min_score ?? null, maxScore: r.max_score ?? null, meanScore: r.mean_score ?? null };
 }
+
+/** Keeps a long-running run (a station waiting for files) from being taken for a dead one. */
+export function heartbeatInspectionRun(store: Store, runId: unknown): void {
+  cached(store.db, `UPDATE inspection_runs SET heartbeat_at_ms = ? WHERE id = ? AND status = 'running'`).run(now(), asId(runId, 'runId'));
+}
+
+/**
+ * The results of a run stored in a time range (`created_at_ms`, both ends inclusive; either
+ * may be left out), in the order they were stored: a station's shift.
+ */
+export function inspectionResultsInRange(store: Store, input: { runId: unknown; fromMs?: number; toMs?: number }): StoredInspectionResult[] {
+  const runId = asId(input.runId, 'runId');
+  const from = input.fromMs === undefined ? null : asInt(input.fromMs, 'fromMs', 0, Number.MAX_SAFE_INTEGER);
+  const to = input.toMs === undefined ? null : asInt(input.toMs, 'toMs', 0, Number.MAX_SAFE_INTEGER);
+  return (cached(store.db, `SELECT * FROM inspection_results WHERE run_id = @runId AND (@from IS NULL OR created_at_ms >= @from) AND (@to IS NULL OR created_at_ms <= @to) ORDER BY id`)
+    .all({ runId, from, to }) as ResultRow[]).map(toResult);
+}
+
+// ---- station runs ---------------------------------------------------------------------------------
+
+/** An inspection run fed by a station (the app's Station view): where it watched and wrote. */
+export interface StationRunRecord extends InspectionRun {
+  input: string;
+  out: string;
+  moveTo: string | null;
+  options: Record<string, unknown>;
+}
+
+interface StationRow extends RunRow { input: string; out: string; move_to: string | null; options_json: string }
+
+const toStationRun = (r: StationRow): StationRunRecord => {
+  let options: Record<string, unknown> = {};
+  try {
+    options = JSON.parse(r.options_json) as Record<string, unknown>;
+  } catch {
+    // a damaged options column: the run is still listed
+  }
+  return { ...toInspectionRun(r), input: r.input, out: r.out, moveTo: r.move_to, options };
+};
+
+/** Starts the run of a station ('running', owned by this process): an inspection run of `input`, plus where it writes. */
+export function createStationRun(store: Store, input: { modelVersionId: number; input: string; out: string; moveTo?: string | null; threshold?: number | null; options?: Record<string, unknown> }): StationRunRecord {
+  const folder = asText(input.input, 'input', { maxLength: 4096 });
+  const out = asText(input.out, 'out', { maxLength: 4096 });
+  const moveTo = input.moveTo === undefined || input.moveTo === null ? null : asText(input.moveTo, 'moveTo', { maxLength: 4096 });
+  const options = JSON.stringify(input.options ?? {});
+  const db = store.db;
+  return db.transaction(() => {
+    const run = createInspectionRun(store, { source: folder, modelVersionId: input.modelVersionId, threshold: input.threshold });
+    cached(db, `INSERT INTO station_runs (run_id, input, out, move_to, options_json) VALUES (?, ?, ?, ?, ?)`).run(run.id, folder, out, moveTo, options);
+    return getStationRun(store, run.id)!;
+  }).immediate();
+}
+
+/** The station part of a run; null for a run that is not a station's. */
+export function getStationRun(store: Store, runId: unknown): StationRunRecord | null {
+  const r = cached(store.db, `SELECT r.*, s.input, s.out, s.move_to, s.options_json FROM inspection_runs r JOIN station_runs s ON s.run_id = r.id WHERE r.id = ?`).get(asId(runId, 'runId')) as StationRow | undefined;
+  return r ? toStationRun(r) : null;
+}
+
+/** Runs of stations, newest first. */
+export function listStationRuns(store: Store, input: { limit?: number } = {}): StationRunRecord[] {
+  const limit = input.limit === undefined ? 100 : asInt(input.limit, 'limit', 1, 10_000);
+  return (cached(store.db, `SELECT r.*, s.input, s.out, s.move_to, s.options_json FROM inspection_runs r JOIN station_runs s ON s.run_id = r.id ORDER BY r.id DESC LIMIT ?`).all(limit) as StationRow[]).map(toStationRun);
+}

@@ -254,11 +254,27 @@ BEGIN
 END;
 `;
 
+const stationRuns = /* sql */ `
+-- Station mode in the app: an inspection run fed by a watched folder, its results stored as
+-- they come. The row says where the station watched and wrote (absolute paths, chosen by the
+-- user like inspection_runs.source; the output folder may lie outside the data folder).
+CREATE TABLE station_runs (
+  run_id       INTEGER PRIMARY KEY REFERENCES inspection_runs(id) ON DELETE CASCADE,
+  input        TEXT NOT NULL,
+  out          TEXT NOT NULL,
+  move_to      TEXT,
+  options_json TEXT NOT NULL DEFAULT '{}'
+);
+-- reports of a time range (a shift) of one run
+CREATE INDEX inspection_results_time ON inspection_results(run_id, created_at_ms);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: '0010_init', sql: init },
   { version: 20, name: '0020_models_and_training', sql: modelsAndTraining },
   { version: 30, name: '0030_inspection', sql: inspection },
   { version: 40, name: '0040_audit_log', sql: auditLog },
+  { version: 50, name: '0050_station_runs', sql: stationRuns },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { PathCheck } from '../common/api';
 import { AppError } from '../common/errors';
+import { ensureApiKey, readApiKey, rotateApiKey } from '../db/api-key';
 import type { GroupHandlers, ServiceContext } from './context';
 
 const IMAGE_EXT = /\.(png|jpe?g|bmp|tiff?|webp)$/i;
@@ -54,8 +55,25 @@ export async function checkPath(path: string, expect: 'folder' | 'file' | 'newFi
   return out;
 }
 
+/**
+ * The settings with the data folder's API key (`bgad api-key`), when there is one; a damaged
+ * key file shows as no key (the Settings view's rotate button replaces it).
+ */
+function withApiKeyOf(dataDir: string) {
+  return <S extends object>(settings: S): S & { apiKey?: string } => {
+    let key: string | undefined;
+    try {
+      key = readApiKey(dataDir)?.key;
+    } catch {
+      key = undefined;
+    }
+    return key === undefined ? settings : { ...settings, apiKey: key };
+  };
+}
+
 export function appHandlers(ctx: Pick<ServiceContext, 'dataDir' | 'settings' | 'mode' | 'version' | 'dialogs' | 'canChangeDataDir'>): GroupHandlers<'app'> {
   const { dataDir, dialogs } = ctx;
+  const withApiKey = withApiKeyOf(dataDir);
   const noDialogs = (): never => {
     throw new AppError('UNAVAILABLE', 'There is no native file picker in browser mode.', { hint: 'Type the path into the field instead.' });
   };
@@ -71,14 +89,19 @@ export function appHandlers(ctx: Pick<ServiceContext, 'dataDir' | 'settings' | '
       executionProviders: ['cpu'],
       cpuCount: cpus().length,
     }),
-    'app.getSettings': async () => ({ ...(await ctx.settings.get()), ...(ctx.canChangeDataDir ? {} : { dataDir }) }),
+    'app.getSettings': async () => withApiKey({ ...(await ctx.settings.get()), ...(ctx.canChangeDataDir ? {} : { dataDir }) }),
     'app.setSettings': async (a) => {
       if (a.dataDir !== undefined && !ctx.canChangeDataDir && a.dataDir !== dataDir) {
         throw new AppError('BAD_ARGUMENT', 'The data folder of a running server cannot be changed from the browser.', {
           hint: 'Restart it with: bgad serve --data-dir <folder>',
         });
       }
-      return ctx.settings.update(a);
+      const { rotateApiKey: rotate, ...patch } = a;
+      // the inference API needs its key: made when the API is switched on (or asked for), kept after
+      if (rotate) rotateApiKey(dataDir);
+      else if (patch.apiEnabled) ensureApiKey(dataDir);
+      const saved = await ctx.settings.update(patch);
+      return withApiKey(ctx.canChangeDataDir ? saved : { ...saved, dataDir });
     },
     'app.checkPath': (a) => checkPath(a.path, a.expect),
     'app.pickFolder': (a) => (dialogs ? dialogs.pickFolder(a) : noDialogs()),

@@ -17,6 +17,7 @@ import type { Awaitable } from './job-hub';
 import { jobsHandlers } from './jobs';
 import { masksHandlers } from './masks';
 import { modelsHandlers } from './models';
+import { stationHandlers, stationManager } from './station';
 import { trainingHandlers } from './training';
 
 export type { DialogsPort, EngineRunner, GroupHandlers, HostContext, RuntimeSettings, ServiceContext } from './context';
@@ -38,6 +39,7 @@ export function createApiHandlers(ctx: ServiceContext): ApiHandlers {
     ...trainingHandlers(ctx),
     ...modelsHandlers(ctx),
     ...inspectionHandlers(ctx),
+    ...stationHandlers(ctx),
   };
 }
 
@@ -84,12 +86,16 @@ export function servicesForStore(store: Store, opts: ServicesOptions = {}): Serv
     host(host) {
       const ctx: ServiceContext = { ...host, dataDir, store, ...opts };
       const files = fileAccess(store);
+      const stations = stationManager(ctx);
       return {
         handlers: createApiHandlers(ctx),
         unavailable: unavailableMethods(ctx),
-        fileRoots: files.fileRoots,
+        // a station's output and move-to folders may lie outside the data folder
+        fileRoots: () => [...files.fileRoots(), ...stations.fileRoots()],
         isImportedImage: files.isImportedImage,
         close: async () => {
+          // the station finishes its current image and closes its run before the database closes
+          await stations.shutdown();
           await opts.engine?.dispose();
           store.close();
         },

@@ -1,18 +1,25 @@
 /**
  * The `inspection` group: one image or a folder inspected with a model version, the stored
  * runs and results, their reports. The model runs in the engine host (`inspect-image`,
- * `inspect-batch`); this side keeps the rows and relays progress.
+ * `inspect-batch`); this side keeps the rows and relays progress. A folder run's reports are
+ * the files its job wrote; a station's run (services/station.ts), or a time range of any run,
+ * is reported from the results stored in the database, with the pictures of its output folder.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import type { ArgsOf, SingleInspection } from '../common/api';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { ArgsOf, InspectionRun, SingleInspection, StoredInspectionResult } from '../common/api';
 import type { BatchProgressData, BatchResult } from '../common/engine-jobs';
 import { AppError, isAppError } from '../common/errors';
-import { toDataRef } from '../db/files';
-import { addInspectionResults, createInspectionRun, finishInspectionRun, getInspectionRun, listInspectionResults, listInspectionRuns, type AddResultInput } from '../db/inspections';
+import { fromDataRef, toDataRef } from '../db/files';
+import { addInspectionResults, createInspectionRun, finishInspectionRun, getInspectionRun, getStationRun, inspectionResultsInRange, listInspectionResults, listInspectionRuns, type AddResultInput, type StationRunRecord } from '../db/inspections';
 import { getModelVersion } from '../db/model-versions';
+import { writeFileAtomic } from '../fs/atomic-file';
+import { modelInfo, pictureNames } from '../inspection/inspect';
+import { readModelSource } from '../model/bundle-file';
+import type { InspectionFileResult, InspectionReport } from '../model/records';
+import { toCsv, writePdfReport } from '../reports';
 import type { GroupHandlers, ServiceContext } from './context';
 import { absolute, bundlePath, checkOutFile, copyOut, modelFor, needEngine, runtimeOf, sha256Hex } from './engine-work';
 import type { JobContext, StartedJob } from './job-hub';
@@ -98,13 +105,85 @@ async function startBatch(ctx: ServiceContext, args: ArgsOf<'inspection.startBat
 
 async function exportReport(ctx: ServiceContext, args: ArgsOf<'inspection.exportReport'>): Promise<{ path: string }> {
   const run = getInspectionRun(ctx.store, args.runId);
+  const station = getStationRun(ctx.store, run.id);
+  const ranged = args.fromMs !== undefined || args.toMs !== undefined;
+  if (args.fromMs !== undefined && args.toMs !== undefined && args.fromMs > args.toMs) {
+    throw new AppError('BAD_ARGUMENT', 'The time range ends before it starts.', { subject: 'args.toMs', hint: 'Give a "to" time after the "from" time.' });
+  }
+  const overwrite = args.overwrite === true;
+  // a station's run (and any time range) is reported from the results stored so far
+  if (station || ranged) return exportStoredReport(ctx, run, station, args);
   const file = join(ctx.store.layout.root, 'inspections', String(run.id), args.format === 'pdf' ? 'report.pdf' : 'results.csv');
   if (!existsSync(file)) {
     throw new AppError('NOT_FOUND', `Inspection run #${run.id} has no ${args.format.toUpperCase()} report.`, { hint: 'Reports are written when a run completes; run the inspection again.' });
   }
-  const overwrite = args.overwrite === true;
   const out = checkOutFile(args.outPath, args.format, overwrite);
   await copyOut(file, out, overwrite);
+  return { path: out };
+}
+
+/** "2025-05-04 10:31 UTC" */
+const utc = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC');
+
+/** A stored result as the reports see it; its pictures are found in the run's output folder. */
+function storedFileResult(root: string, input: string, out: string, r: StoredInspectionResult): InspectionFileResult {
+  const rel = relative(input, r.path);
+  const relPath = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : basename(r.path);
+  const names = pictureNames(relPath);
+  const found = (name: string) => {
+    const p = join(out, name);
+    return existsSync(p) ? p : null;
+  };
+  return {
+    path: r.path, rel: relPath, sha256: r.sha256, score: r.score, verdict: r.verdict, error: r.error, errorCode: null,
+    heatmap: r.heatmapFile ? absolute(root, r.heatmapFile) : found(names.heatmap), overlay: found(names.overlay),
+    thumbnail: found(names.thumbnail), overlayThumbnail: found(names.overlayThumbnail), width: null, height: null, resumed: false,
+  };
+}
+
+/** The report of a run's stored results (a station's run, or a time range of any run). */
+async function storedReport(ctx: ServiceContext, run: InspectionRun, station: StationRunRecord | null, range: { fromMs?: number; toMs?: number }): Promise<InspectionReport> {
+  const root = ctx.store.layout.root;
+  if (run.modelVersionId === null) throw new AppError('NOT_FOUND', `The model of inspection run #${run.id} was deleted; its report cannot be made.`, { hint: 'Export the results with the CSV of a run whose model still exists.' });
+  const mv = getModelVersion(ctx.store, run.modelVersionId);
+  if (!mv.bundleFile || !existsSync(fromDataRef(root, mv.bundleFile))) throw new AppError('BAD_MODEL', `The model file of version ${mv.number} is missing.`, { hint: 'Restore the data folder from a backup.' });
+  const model = modelInfo(await readModelSource(fromDataRef(root, mv.bundleFile)));
+  const input = station?.input ?? run.source;
+  const out = station?.out ?? join(root, 'inspections', String(run.id));
+  const rows = inspectionResultsInRange(ctx.store, { runId: run.id, fromMs: range.fromMs, toMs: range.toMs });
+  const results = rows.map((r) => storedFileResult(root, input, out, r));
+  const count = (v: string) => results.filter((r) => r.verdict === v).length;
+  const startMs = range.fromMs ?? run.startedAtMs ?? run.createdAtMs;
+  const endMs = range.toMs ?? run.finishedAtMs ?? Date.now();
+  const spanMs = Math.max(1, (rows.at(-1)?.createdAtMs ?? startMs) - (rows[0]?.createdAtMs ?? startMs));
+  const threshold = run.threshold ?? model.threshold;
+  const what = station ? 'station' : 'folder';
+  return {
+    // the PDF prints this line under its title: the range the report covers goes with the folder
+    input: range.fromMs !== undefined || range.toMs !== undefined ? `${input} (${what}; results from ${utc(startMs)} to ${utc(endMs)})` : input,
+    out, model, threshold, thresholdSource: threshold === model.threshold ? 'model' : 'override',
+    total: results.length, pass: count('pass'), fail: count('fail'), error: count('error'), resumed: 0, inspected: results.length, results,
+    startedAt: new Date(startMs).toISOString(), elapsedMs: Math.max(0, endMs - startMs), inspectMs: spanMs,
+    imagesPerSecond: results.length > 1 ? ((results.length - 1) * 1000) / spanMs : 0, msPerImage: results.length > 1 ? spanMs / (results.length - 1) : 0,
+    peakRssMb: 0, reports: {},
+  };
+}
+
+async function exportStoredReport(ctx: ServiceContext, run: InspectionRun, station: StationRunRecord | null, args: ArgsOf<'inspection.exportReport'>): Promise<{ path: string }> {
+  const overwrite = args.overwrite === true;
+  const out = checkOutFile(args.outPath, args.format, overwrite);
+  const report = await storedReport(ctx, run, station, args);
+  // written whole in the data folder first, then copied: an existing file is never half replaced
+  const work = join(ctx.store.layout.root, 'inspections', String(run.id), 'exports');
+  await mkdir(work, { recursive: true });
+  const tmp = join(work, `${randomBytes(6).toString('hex')}.${args.format}`);
+  try {
+    if (args.format === 'csv') await writeFileAtomic(tmp, Buffer.from(toCsv(report.results), 'utf8'));
+    else await writePdfReport(tmp, report);
+    await copyOut(tmp, out, overwrite);
+  } finally {
+    await rm(tmp, { force: true });
+  }
   return { path: out };
 }
 

@@ -27,7 +27,8 @@ export class SettingsStore {
     }
     try {
       // Stored values pass the same validator as the API, so a hand-edited file cannot inject junk.
-      const parsed = contract.app.setSettings.args.parse(JSON.parse(text), 'settings');
+      // (`rotateApiKey` is an action, never a stored value)
+      const { rotateApiKey: _action, ...parsed } = contract.app.setSettings.args.parse(JSON.parse(text), 'settings');
       return { ...this.#defaults, ...parsed };
     } catch (e) {
       console.warn(`bgad: ignoring unreadable settings file ${this.#file}: ${(e as Error).message}`);
@@ -35,8 +36,10 @@ export class SettingsStore {
     }
   }
 
-  async update(patch: { dataDir?: string; executionProvider?: ExecutionProvider; threads?: number }): Promise<Settings> {
-    const next = { ...(await this.get()), ...patch };
+  async update(patch: { dataDir?: string; executionProvider?: ExecutionProvider; threads?: number; apiEnabled?: boolean }): Promise<Settings> {
+    // only what is a setting is stored (not the API key, which has its own file, nor actions)
+    const { dataDir, executionProvider, threads, apiEnabled } = { ...(await this.get()), ...patch };
+    const next: Settings = { dataDir, executionProvider, threads, ...(apiEnabled === undefined ? {} : { apiEnabled }) };
     await writeFileAtomic(this.#file, Buffer.from(JSON.stringify(next, null, 2) + '\n', 'utf8'), {
       mapError: (e) => new AppError((e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'DISK_FULL' : 'BAD_ARGUMENT', `Cannot save the settings to ${this.#file}: ${(e as Error).message}`, {
         subject: this.#file,

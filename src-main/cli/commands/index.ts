@@ -6,6 +6,7 @@ import type { Command } from '../command';
  */
 export async function loadCommands(): Promise<Command[]> {
   const mods = await Promise.all([
+    import('./api-key'),
     import('./backbones'),
     import('./bench'),
     import('./eval'),
