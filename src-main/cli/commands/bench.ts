@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { writeFile } from 'node:fs/promises';
-import type { Command } from '../command';
+import type { CliIO, Command } from '../command';
 import { optNum, str, UsageError } from '../command';
 import { benchEngine } from '../../training/bench-engine';
 import { benchBackbones } from '../../backbones/bench';
@@ -8,10 +8,11 @@ import { benchDb } from '../../services/bench-db';
 import { trainModel } from '../../training/pipeline';
 import { defaultCacheRoot } from '../../db/paths';
 import { evaluateModel } from '../../training/evaluate';
+import { benchWatch, SLOW_WRITE_CHUNKS, SLOW_WRITE_GAP_MS, type BenchWatchReport } from '../../station/bench';
 
 const command: Command = {
   name: 'bench',
-  summary: 'Benchmarks: engine (training step GFLOP/s), backbones (ms/image, AUROC), db (import, listing)',
+  summary: 'Benchmarks: engine (training step GFLOP/s), backbones (ms/image, AUROC), db (import, listing), watch (station images/s, latency)',
   usage: `Usage:
   bgad bench engine [--positions N] [--threads N] [--seconds S] [--json FILE]
       one BGAD training step (8 coupling blocks, 128-dim condition) at C = 24, 96, 200 and a
@@ -20,10 +21,19 @@ const command: Command = {
       ms/image at 256x256 for each available backbone, and the fast-preset image and pixel
       AUROC of BGAD on DIR (one category)
   bgad bench db [--import DIR] [--json FILE]
-      import time of DIR and listing a page of 100 from 10,000 images with filters`,
+      import time of DIR and listing a page of 100 from 10,000 images with filters
+  bgad bench watch --model FILE.bgad --images DIR [--rate N] [--seconds S] [--settle-ms N]
+                   [--warmup S] [--slow-write] [--threads N] [--json FILE]
+      the station (bgad watch) on a temp folder into which images from DIR (cycled, each with
+      distinct bytes) are dropped at N/s (default 10) for S s (default 60), each renamed into
+      place (--slow-write: written in ${SLOW_WRITE_CHUNKS} chunks ${SLOW_WRITE_GAP_MS} ms apart); prints sustained images/s and
+      the latency from file complete to announced verdict (p50/p95/p99, settle included,
+      default settle 1000 ms), against the target of 10 images/s with p95 under 1 s. Make a
+      model with: bgad train --data CATEGORY_DIR --out FILE.bgad`,
   options: {
     positions: { type: 'string' }, threads: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'string' },
     data: { type: 'string' }, images: { type: 'string' }, 'no-eval': { type: 'boolean' }, steps: { type: 'string' }, import: { type: 'string' },
+    model: { type: 'string' }, rate: { type: 'string' }, 'settle-ms': { type: 'string' }, warmup: { type: 'string' }, 'slow-write': { type: 'boolean' },
   },
   positionals: true,
   async run({ values, positionals }, io) {
@@ -64,13 +74,47 @@ const command: Command = {
       });
     } else if (what === 'db') {
       result = await benchDb({ importSrc: typeof values.import === 'string' ? resolve(values.import) : undefined });
+    } else if (what === 'watch') {
+      result = await runBenchWatch(values, io);
     } else {
-      throw new UsageError(`bench needs one of: engine, backbones, db${what ? ` (got "${what}")` : ''}`);
+      throw new UsageError(`bench needs one of: engine, backbones, db, watch${what ? ` (got "${what}")` : ''}`);
     }
     const text = JSON.stringify(result, null, 2);
     io.out(text);
     if (typeof values.json === 'string') await writeFile(resolve(values.json), text + '\n');
-    return 0;
+    // a file without exactly one result is a station bug, not a slow machine
+    const w = result as Partial<BenchWatchReport>;
+    return what === 'watch' && (w.missing || w.duplicates) ? 1 : 0;
   },
 };
+
+/** `bgad bench watch`: progress and the verdict line on stderr, the figures as JSON on stdout. */
+async function runBenchWatch(values: Record<string, unknown>, io: CliIO): Promise<BenchWatchReport> {
+  const opts = {
+    model: str(values.model, 'model'),
+    images: str(values.images, 'images'),
+    rate: optNum(values.rate, 'rate', { min: 0.1, max: 1000 }),
+    seconds: optNum(values.seconds, 'seconds', { min: 1 }),
+    settleMs: optNum(values['settle-ms'], 'settle-ms', { min: 0, integer: true }),
+    warmupSeconds: optNum(values.warmup, 'warmup', { min: 0 }),
+    threads: optNum(values.threads, 'threads', { min: 1, integer: true }),
+    slowWrite: values['slow-write'] === true,
+  };
+  const ac = new AbortController();
+  const onSigint = () => { io.err('bench watch: stopping...'); ac.abort(); };
+  process.once('SIGINT', onSigint);
+  try {
+    const r = await benchWatch({ ...opts, signal: ac.signal, log: (l) => io.err(l) });
+    const l = r.latencyMs;
+    const m = r.latencyMinusSettleMs;
+    io.err(`bench watch: ${r.dropped} dropped, ${r.results} results (${r.verdicts.pass} pass, ${r.verdicts.fail} fail, ${r.verdicts.error} error), ${r.missing} missing, ${r.duplicates} duplicated; backlog at the end ${r.backlogAtEnd}, drained in ${r.drainSeconds} s; peak RSS ${r.peakRssMb} MB, ${r.cpuMsPerImage} ms of CPU per image`);
+    io.err(`  latency file complete -> verdict (ms, ${r.steadyFiles} files after a ${r.warmupSeconds} s warm-up): p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max}; minus the ${r.settleMs} ms settle: p50 ${m.p50}  p95 ${m.p95}  p99 ${m.p99}`);
+    io.err(`  load average ${r.loadAverage.start.join(' ')} at the start, ${r.loadAverage.end.join(' ')} at the end (${r.cores} cores)`);
+    io.err(r.target.line);
+    return r;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 export default command;
