@@ -16,6 +16,7 @@ const nodeEntries = [
   ['src-main/cli/bgad.ts', 'dist/cli/bgad.js', 'esm'],
   ['src-main/engine/engine-worker.ts', 'dist/engine/worker.js', 'esm'],
   ['src-main/training/level-worker.ts', 'dist/engine/level-worker.js', 'esm'],
+  ['src-main/station/worker.ts', 'dist/engine/station-worker.js', 'esm'],
   ['src-main/server/main.ts', 'dist/server/main.js', 'esm'],
   ['src-main/app/main.ts', 'dist/app/main.cjs', 'cjs'],
   ['src-main/app/engine-process.ts', 'dist/app/engine-process.cjs', 'cjs'],

@@ -10,9 +10,17 @@ import { loadBundle } from '../model/bundle-file';
 import { scoreImageFiles } from '../model/score-images';
 import { inspectFolder, inspectImage } from '../inspection/inspect';
 import { exportModel } from '../inspection/export';
-import type { TypedJobHandlers } from './engine-worker-core';
+import { onEngineShutdown, type TypedJobHandlers } from './engine-worker-core';
+import { ModelCache } from './model-cache';
 
 export type { BatchResult, ScoreSplitParams, ScoreSplitResult } from '../common/engine-jobs';
+
+/**
+ * The models `inspect-image` keeps open between jobs (the app's single image, /v1/inspect):
+ * the two most recently used, each reopened when its bundle file changes (model-cache.ts).
+ */
+export const inspectionModels = new ModelCache(2);
+onEngineShutdown(() => inspectionModels.dispose());
 
 export const APP_JOB_HANDLERS: TypedJobHandlers<'score-split' | 'inspect-image' | 'inspect-batch' | 'export-model'> = {
   /**
@@ -31,9 +39,10 @@ export const APP_JOB_HANDLERS: TypedJobHandlers<'score-split' | 'inspect-image' 
     return result;
   },
 
-  /** One image: score, verdict and heat-map pictures written under `out`. */
+  /** One image: score, verdict and heat-map pictures written under `out`, with a model kept open between jobs. */
   async 'inspect-image'(p) {
-    const r = await inspectImage({ model: p.bundle, image: p.image, out: p.out, threshold: p.threshold, cacheDir: p.cacheDir, threads: p.threads });
+    const runtime = { cacheDir: p.cacheDir, threads: p.threads };
+    const r = await inspectionModels.use(p.bundle, runtime, (model) => inspectImage({ model, image: p.image, out: p.out, threshold: p.threshold, ...runtime }));
     const { map: _map, ...rest } = r;
     return rest;
   },

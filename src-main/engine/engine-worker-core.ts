@@ -27,6 +27,23 @@ export interface EngineTransport {
   pid: number;
 }
 
+/** How long the engine waits for its shutdown hooks before it exits anyway. */
+const SHUTDOWN_HOOKS_MS = 1000;
+const shutdownHooks = new Set<() => Promise<void>>();
+
+/** Registers work done when the engine is asked to shut down (releasing open models), before it exits. */
+export function onEngineShutdown(hook: () => Promise<void>): void {
+  shutdownHooks.add(hook);
+}
+
+/** Runs the shutdown hooks, for at most `SHUTDOWN_HOOKS_MS`; never throws. */
+export async function runShutdownHooks(): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<void>((ok) => { timer = setTimeout(ok, SHUTDOWN_HOOKS_MS); });
+  await Promise.race([Promise.allSettled([...shutdownHooks].map(async (h) => h())), limit]);
+  clearTimeout(timer);
+}
+
 export function runEngineLoop(transport: EngineTransport, handlers: Record<string, JobHandler>): void {
   const running = new Map<string, AbortController>();
   transport.onRequest((req) => {
@@ -36,7 +53,7 @@ export function runEngineLoop(transport: EngineTransport, handlers: Record<strin
     }
     if (req.type === 'shutdown') {
       for (const ac of running.values()) ac.abort();
-      transport.exit(0);
+      void runShutdownHooks().then(() => transport.exit(0));
       return;
     }
     if (req.type !== 'start') return;

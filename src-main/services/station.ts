@@ -8,23 +8,25 @@
  * finds it again through `station.status`; it stops on `station.stop` or when the services
  * close (the app quits, the server stops).
  *
- * ONNX Runtime runs in this process here: runStation scores each image through
- * model/scorer.ts's InferenceSession, whose `run` is synchronous inside onnxruntime-node (a
- * promise resolved after the native call returns), so each image's inference (tens of ms at
- * the default backbone, one thread) holds this event loop. The engine host offers no
- * long-running watch job to move it to (its jobs are one-shot, and runStation owns its model),
- * so the station stays here until the engine gets such a job.
+ * The station runs in a worker thread of its own (src-main/station/worker.ts, built to
+ * dist/engine/station-worker.js; `runStationInWorker` below is this side): runStation scores
+ * each image through onnxruntime-node, whose `run` is synchronous native work, so on this
+ * event loop every image would hold the HTTP server or the desktop app's main process for its
+ * inference. Results, notices and summaries come back as messages; they are stored in the
+ * database here, on this thread, as they arrive.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { ArgsOf, StationResultItem, StationRun, StationStatus } from '../common/api';
-import { AppError, serializeError } from '../common/errors';
+import { AppError, deserializeError, serializeError, type SerializedError } from '../common/errors';
 import { toDataRef } from '../db/files';
 import { addInspectionResult, createStationRun, finishInspectionRun, getInspectionRun, heartbeatInspectionRun, listStationRuns, type StationRunRecord } from '../db/inspections';
 import { getModelVersion } from '../db/model-versions';
 import type { Store } from '../db/store';
-import { runStation, DEFAULT_SETTLE_MS, type Station, type StationEvent, type StationResult } from '../station';
+import { findEngineScript } from '../runtime/built-files';
+import { DEFAULT_SETTLE_MS, STATION_WORKER_MARK, type Station, type StationEvent, type StationResult, type StationSummary, type StationWorkerMessage, type StationWorkerOptions } from '../station';
 import type { GroupHandlers, ServiceContext } from './context';
 import { bundlePath, runtimeOf, sha256Hex } from './engine-work';
 
@@ -60,6 +62,102 @@ function checkFolder(path: string, what: string): string {
   if (!st) throw new AppError('NOT_FOUND', `The ${what} ${abs} does not exist.`, { subject: abs, hint: 'Check the path, or create the folder first.' });
   if (!st.isDirectory()) throw new AppError('BAD_ARGUMENT', `The ${what} ${abs} is a file, not a folder.`, { subject: abs, hint: 'Choose a folder.' });
   return abs;
+}
+
+/** dist/engine/station-worker.js, the built station worker (scripts/build.mjs). */
+export function stationWorkerPath(): string {
+  const p = findEngineScript('station-worker.js');
+  if (p) return p;
+  throw new AppError('UNAVAILABLE', 'The station worker is not built (dist/engine/station-worker.js is missing).', { hint: 'Run "npm run build" in the BGAD Inspector folder.' });
+}
+
+export interface StationCallbacks {
+  onResult?: (r: StationResult) => void;
+  onEvent?: (e: StationEvent) => void;
+  onSummary?: (s: StationSummary) => void;
+}
+
+/** A station running in the station worker, as the services see it (the Station interface of runStation). */
+class WorkerStation implements Station {
+  readonly done: Promise<void>;
+  #summary: StationSummary;
+  #ended = false;
+  #settleDone!: (error: SerializedError | null) => void;
+  #settleStop!: (error: SerializedError | null) => void;
+  readonly #stopped: Promise<void>;
+
+  constructor(private readonly worker: Worker, readonly input: string, readonly out: string, readonly threshold: number, summary: StationSummary) {
+    this.#summary = summary;
+    const settled = (set: (f: (e: SerializedError | null) => void) => void) => new Promise<void>((ok, fail) => set((e) => (e ? fail(deserializeError(e)) : ok())));
+    this.done = settled((f) => { this.#settleDone = f; });
+    this.done.catch(() => undefined);
+    this.#stopped = settled((f) => { this.#settleStop = f; });
+    this.#stopped.catch(() => undefined);
+  }
+
+  summary(): StationSummary {
+    return { ...this.#summary, backlog: { ...this.#summary.backlog } };
+  }
+
+  update(summary: StationSummary): void {
+    this.#summary = summary;
+  }
+
+  stop(): Promise<void> {
+    if (!this.#ended) this.worker.postMessage({ type: 'stop' });
+    return this.#stopped;
+  }
+
+  /** The station has stopped (or its thread ended): its outcomes, and the thread ended. */
+  end(doneError: SerializedError | null, stopError: SerializedError | null): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#settleDone(doneError);
+    this.#settleStop(stopError);
+    void this.worker.terminate();
+  }
+}
+
+/**
+ * Starts a station in a worker thread of its own (src-main/station/worker.ts): resolves once it
+ * watches, as runStation does; its results, notices and summaries reach `on` on this thread.
+ */
+export function runStationInWorker(options: StationWorkerOptions, on: StationCallbacks, workerPath = stationWorkerPath()): Promise<Station> {
+  const worker = new Worker(workerPath, { workerData: STATION_WORKER_MARK });
+  const safely = (f: () => void) => { try { f(); } catch { /* a caller's bug must not stop the line */ } };
+  return new Promise<Station>((resolveStart, rejectStart) => {
+    let station: WorkerStation | null = null;
+    let failure: string | null = null;
+    worker.on('message', (m: StationWorkerMessage) => {
+      if (m.type === 'started') {
+        station = new WorkerStation(worker, m.input, m.out, m.threshold, m.summary);
+        resolveStart(station);
+        return;
+      }
+      if (m.type === 'start-failed') {
+        rejectStart(deserializeError(m.error));
+        void worker.terminate();
+        return;
+      }
+      if (m.type === 'end') {
+        station?.update(m.summary);
+        station?.end(m.doneError, m.stopError);
+        return;
+      }
+      station?.update(m.summary);
+      if (m.type === 'result') safely(() => on.onResult?.(m.result));
+      else if (m.type === 'event') safely(() => on.onEvent?.(m.event));
+      else if (m.periodic) safely(() => on.onSummary?.(m.summary));
+    });
+    worker.on('error', (e) => { failure ??= e.message; });
+    worker.on('exit', (code) => {
+      // the thread ended without its station's end (a crash): the station failed
+      const error = serializeError(new AppError('ENGINE_FAILED', `The station worker stopped${failure ? `: ${failure}` : ` with code ${code}`}.`, { hint: 'Start the station again; if it repeats, report the log.' }));
+      if (station) station.end(error, null);
+      else rejectStart(deserializeError(error));
+    });
+    worker.postMessage({ type: 'start', options });
+  });
 }
 
 /** One station started from the app: the runStation handle, its run, and what the Station view shows. */
@@ -258,10 +356,11 @@ export class StationManager {
     });
     this.#current = live;
     try {
-      live.station = await runStation({
+      live.station = await runStationInWorker({
         model: bundle, modelVersion: String(mv.number), input, out, moveTo: moveTo ?? undefined, settleMs: live.spec.settleMs,
         webhook: args.webhook, mqtt: args.mqtt, threshold: mv.threshold ?? undefined, cacheDir: store.layout.root, owner: 'the BGAD Inspector Station view',
         ...(await runtimeOf(this.ctx)),
+      }, {
         onResult: (r) => live.onResult(r),
         onEvent: (e) => live.onEvent(e),
       });

@@ -11,3 +11,4 @@ export { FolderWatcher, type FolderWatcherOptions } from './watcher';
 export { Settler } from './settle';
 export { moveInspected } from './move';
 export { CSV_FILE } from './csv-log';
+export { STATION_WORKER_MARK, type StationWorkerMessage, type StationWorkerOptions, type StationWorkerRequest } from './worker';

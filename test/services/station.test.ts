@@ -4,6 +4,7 @@
  * arrive, counters and the last results update, the results are stored as an inspection run, N
  * fails in a row raise the alarm (acknowledged, raised again), one station at a time, stop, a
  * shift's report by time range, and the station stopped cleanly when the services close.
+ * The station runs in its worker thread (dist/engine/station-worker.js, built when missing).
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ import { createModelVersion } from '../../src-main/db/model-versions';
 import { openStore, type Store } from '../../src-main/db/store';
 import { JobHub, SettingsStore, servicesForStore, type HostedServices } from '../../src-main/services';
 import { defaultStationOut } from '../../src-main/services/station';
-import { getFixture, removeDir, tempDir, waitFor, type Fixture } from '../station/helpers';
+import { ensureStationWorker, getFixture, removeDir, tempDir, waitFor, type Fixture } from '../station/helpers';
 
 let fx: Fixture;
 let dir: string;
@@ -53,6 +54,7 @@ async function expectError(p: Promise<unknown>, code: string, message: RegExp): 
 }
 
 beforeAll(async () => {
+  ensureStationWorker();
   fx = await getFixture();
   dir = tempDir('bgad-station-services-');
   store = openStore({ dataDir: join(dir, 'data') });

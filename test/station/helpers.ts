@@ -2,7 +2,7 @@
  * Helpers of the station tests: the inspection tests' fixture model, distinct small PNGs,
  * polling, a real HTTP receiver, free loopback ports, a real mosquitto broker.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -13,6 +13,14 @@ import type { LogResult } from '../../src-main/inspection/results-log';
 import type { ResultEvent } from '../../src-main/station/types';
 
 export { getFixture, tempDir, removeDir, bundledCli, REPO_ROOT, type Fixture } from '../inspection/fixture';
+import { REPO_ROOT } from '../inspection/fixture';
+
+/** Builds dist/ (the Node bundles) when the app's station worker (dist/engine/station-worker.js) is not there yet. */
+export function ensureStationWorker(): void {
+  if (!existsSync(join(REPO_ROOT, 'dist', 'engine', 'station-worker.js'))) {
+    execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--no-renderer'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  }
+}
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
