@@ -4,7 +4,7 @@
  * protocol -> engine process -> services -> IPC -> menu -> window. The main process only
  * routes: ONNX Runtime work runs in the engine utility process.
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, screen, session, utilityProcess } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, protocol, screen, session, Tray, utilityProcess } from 'electron';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { APP_ORIGIN, IPC_EVENT_CHANNEL, type ApiEvent, type MenuCommand, type Settings } from '../common/api';
@@ -17,11 +17,13 @@ import { makeSenderCheck, setupIpc } from './ipc';
 import { buildMenuTemplate } from './menu';
 import { registerAppScheme, setupProtocol } from './protocol';
 import { secureWebPreferences, setupSecurity } from './security';
+import { keepStationInTray, type StationTray } from './tray';
 import { loadWindowState, saveWindowState, type WindowState } from './window-state';
 
 registerAppScheme(protocol);
 
 let mainWindow: BrowserWindow | undefined;
+let stationTray: StationTray | undefined;
 
 function send(event: ApiEvent): void {
   if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(IPC_EVENT_CHANNEL, event);
@@ -36,6 +38,13 @@ function linuxWindowIcon(appRoot: string): string | undefined {
   if (process.platform !== 'linux') return undefined;
   const file = app.isPackaged ? join(process.resourcesPath, 'icon.png') : join(appRoot, 'resources', 'icon.png');
   return existsSync(file) ? file : undefined;
+}
+
+/** The tray icon: resources/icons/32x32.png (beside app.asar once packaged: icon.png), else empty. */
+function trayIcon(appRoot: string) {
+  const candidates = app.isPackaged ? [join(process.resourcesPath, 'icon.png')] : [join(appRoot, 'resources', 'icons', '32x32.png'), join(appRoot, 'resources', 'icon.png')];
+  const file = candidates.find((f) => existsSync(f));
+  return file ? nativeImage.createFromPath(file).resize({ width: 16, height: 16 }) : nativeImage.createEmpty();
 }
 
 async function createMainWindow(appRoot: string, stateFile: string): Promise<BrowserWindow> {
@@ -112,12 +121,26 @@ async function start(): Promise<void> {
   mainWindow.on('closed', () => {
     mainWindow = undefined;
   });
+  // closing the window while a station runs keeps it running in the tray
+  stationTray = keepStationInTray(mainWindow, {
+    stationRunning: async () => {
+      const s = await services.handlers['station.status']({});
+      return !!s && (s.state === 'running' || s.state === 'starting');
+    },
+    makeTray: () => new Tray(trayIcon(appRoot)),
+    buildMenu: (items) => Menu.buildFromTemplate(items),
+    quit: () => app.quit(),
+    onHidden: () => {
+      if (Notification.isSupported()) new Notification({ title: 'BGAD Inspector', body: 'The station keeps running. Open the window or quit from the tray icon.' }).show();
+    },
+  });
   await mainWindow.loadURL(`${APP_ORIGIN}/index.html`);
 
   let quitting = false;
   app.on('before-quit', (event) => {
     if (quitting) return;
     quitting = true;
+    stationTray?.allowClose();
     event.preventDefault();
     jobs.cancelAll();
     Promise.allSettled([services.close()]).finally(() => app.quit());
@@ -129,6 +152,7 @@ if (!app.requestSingleInstanceLock()) {
 } else {
   app.on('second-instance', () => {
     if (!mainWindow) return;
+    if (stationTray?.hidden) stationTray.show();
     if (mainWindow.isMinimized()) mainWindow.restore();
     mainWindow.focus();
   });
