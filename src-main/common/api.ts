@@ -247,6 +247,34 @@ export interface StationRun extends InspectionRun {
   moveTo: string | null;
 }
 
+/** One event of the append-only audit log (`audit.list`), as the Audit view and its CSV show it. */
+export interface AuditRecord {
+  id: number;
+  atMs: number;
+  /** `entity.action`, e.g. `image.label`, `mask.mask_create`, `model_version.threshold`, `model_version.activate`, `dataset.delete`. */
+  kind: string;
+  entity: string;
+  entityId: number | null;
+  action: string;
+  /** Who made the change, where the event names one; the database's own records (labels, masks, thresholds, activations) cannot know: null. */
+  actor: string | null;
+  datasetId: number | null;
+  /** The dataset's name, also after it was deleted (from its deletion's record). */
+  datasetName: string | null;
+  /** What was changed, in words: an image's file, `model v3`, a dataset's name. */
+  subject: string;
+  /** The change in words, e.g. `label: good → defect`. */
+  detail: string;
+  old: unknown;
+  new: unknown;
+}
+
+/** A page of the audit log, newest first, and how many events match the filters. */
+export interface AuditPage {
+  rows: AuditRecord[];
+  total: number;
+}
+
 /** Image file extensions the app reads (import, inspection, pickers), lower case, no dot. */
 export const IMAGE_FILE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'tif', 'tiff', 'bmp', 'webp', 'gif'] as const;
 
@@ -309,6 +337,14 @@ const jobId = v.string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternTe
 const imageIds = v.array(v.id(), { min: 1, max: 100_000 });
 const stationId = v.string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, patternText: 'a station id' });
 const side = v.int({ min: 1, max: 65_535 });
+/** The audit log's filters (`audit.list`, `audit.exportCsv`). */
+const auditFilters = {
+  fromMs: v.optional(v.int({ min: 0 })),
+  toMs: v.optional(v.int({ min: 0 })),
+  kinds: v.optional(v.array(v.string({ min: 1, max: 200 }), { max: 100 })),
+  search: v.optional(v.string({ max: 200 })),
+  datasetId: v.optional(v.id()),
+};
 
 /** `training.start` params: one optional field per row of the training-parameter table. */
 const trainingParams = v.object(
@@ -490,6 +526,17 @@ export const contract = {
     status: query<StationStatus | null>()(none, 'The running station (or the last one) with its counters, recent results and scores, and the alarm; null when none has run.'),
     acknowledgeAlarm: command<StationStatus>()(v.object({ stationId }), 'Lowers the alarm; it is raised again after the next N fails in a row.'),
     runs: query<StationRun[]>()(v.object({ limit: v.optional(v.int({ min: 1, max: 1000 })) }), 'Runs of stations (shifts), newest first, for reports.'),
+  },
+  audit: {
+    list: query<AuditPage>()(
+      v.object({ ...auditFilters, offset: v.optional(v.int({ min: 0 })), limit: v.optional(v.int({ min: 1, max: 1000 })) }),
+      'A page of the append-only audit log (labels, masks, thresholds, activations, deletions), newest first: `fromMs`/`toMs` (epoch ms, inclusive), `kinds` (`entity.action`), `search` (text in the subject, kind, dataset or values), `datasetId`; default 100 per page.',
+    ),
+    kinds: query<string[]>()(none, 'The kinds of event (`entity.action`) present in the audit log, sorted.'),
+    exportCsv: command<{ path: string; rows: number }>()(
+      v.object({ ...auditFilters, outPath: v.path(), overwrite: v.optional(v.boolean()) }),
+      'Writes the events matching the filters as CSV (UTF-8, a header, newest first, formula-looking cells neutralised); an existing file is refused (CONFLICT) unless overwrite is true.',
+    ),
   },
 } as const satisfies Record<string, Record<string, MethodDef<unknown, unknown>>>;
 

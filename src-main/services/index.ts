@@ -8,6 +8,7 @@ import { methods, type ApiHandlers, type MethodId } from '../common/api';
 import { fileAccess } from '../db/file-access';
 import { openStore, type Store } from '../db/store';
 import { appHandlers } from './app';
+import { auditHandlers } from './audit';
 import type { EngineRunner, HostContext, RuntimeSettings, ServiceContext } from './context';
 import { datasetsHandlers } from './datasets';
 import { defectTypesHandlers } from './defect-types';
@@ -40,6 +41,7 @@ export function createApiHandlers(ctx: ServiceContext): ApiHandlers {
     ...modelsHandlers(ctx),
     ...inspectionHandlers(ctx),
     ...stationHandlers(ctx),
+    ...auditHandlers(ctx),
   };
 }
 

@@ -3,7 +3,7 @@
  * kept in the address's #hash so a reload returns to the same place.
  */
 
-export const VIEWS = ['datasets', 'annotate', 'training', 'models', 'inspect', 'settings', 'station'] as const;
+export const VIEWS = ['datasets', 'annotate', 'training', 'models', 'inspect', 'settings', 'station', 'audit'] as const;
 export type View = (typeof VIEWS)[number];
 
 export interface Route {
