@@ -93,8 +93,9 @@ describe('engine host (training off the caller\'s event loop)', () => {
     });
     await expect(job).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(seen).not.toBeNull();
-    // 200 epochs over every position of the pool: far more steps than the fast preset
-    expect(seen!.steps).toBeGreaterThanOrEqual(10_000);
+    // 200 epochs over every position of the pool: far more steps than the fast preset's 1200
+    // (about 8,800 with inceptionv3-lite's 60x60 finest level, 10,000 and more at 64x64)
+    expect(seen!.steps).toBeGreaterThanOrEqual(5_000);
     expect(seen!.etaMs).toBeGreaterThan(0);
   });
 

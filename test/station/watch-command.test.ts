@@ -104,7 +104,7 @@ describe('bgad watch (command line)', () => {
     const second = watch(args);
     await waitFor(() => results(out).length >= 40, '40 results after the restart', 240_000, 100);
     const ids = results(out).map((r) => eventId(r));
-    await waitFor(() => ids.every((id) => receiver.ids().includes(id)), 'every event at the receiver', 60_000, 100);
+    await waitFor(() => ids.every((id) => receiver.ids().includes(id)), 'every event at the receiver', 180_000, 100);
 
     // the output folder is in use: a second watch and an inspect are refused (exit 2)
     const again = bgad(['watch', ...args]);
