@@ -255,27 +255,10 @@ class StationCore implements Station {
     w?.();
   }
 
-  /**
-   * One file at a time through the scorer, in arrival order; while file n is scored, file n-1's
-   * pictures, result line and announcement finish (sharp and fsync run on libuv's threads,
-   * so the two overlap on a 2-core PC). Results are announced in order.
-   */
   private async work(): Promise<void> {
-    let tail: Promise<void> = Promise.resolve();
-    const settle = async (): Promise<boolean> => {
-      try {
-        await tail;
-        return true;
-      } catch (e) {
-        this.fail(e);
-        return false;
-      }
-    };
     while (!this.stopping) {
       const job = this.jobs.shift();
       if (!job) {
-        if (!(await settle())) return;
-        if (this.jobs.length || this.stopping) continue;
         await new Promise<void>((r) => { this.wakeWorker = r; });
         continue;
       }
@@ -285,57 +268,37 @@ class StationCore implements Station {
           j.prepared.catch(() => undefined);
         }
       }
-      let finish: () => Promise<void>;
       try {
-        finish = await this.inspectJob(job);
+        await this.handle(job);
       } catch (e) {
-        this.release(job);
-        await settle();
         this.fail(e);
         return;
-      }
-      const previous = tail;
-      tail = (async () => {
-        await previous;
-        await finish();
-      })().finally(() => this.release(job));
-      tail.catch(() => undefined);
-      // at most one file finishing behind the one being scored
-      try {
-        await previous;
-      } catch (e) {
-        await settle();
-        this.fail(e);
-        return;
+      } finally {
+        const again = this.active.get(job.file.path) === 'again';
+        this.active.delete(job.file.path);
+        if (again && !this.stopping) this.watcher?.recheck(job.file.path);
       }
     }
-    await settle();
   }
 
-  private release(job: Job): void {
-    const again = this.active.get(job.file.path) === 'again';
-    this.active.delete(job.file.path);
-    if (again && !this.stopping) this.watcher?.recheck(job.file.path);
-  }
-
-  /** Scores the file (the part on the scorer); returns the steps that follow it. */
-  private async inspectJob(job: Job): Promise<() => Promise<void>> {
+  private async handle(job: Job): Promise<void> {
     const { inspector, log, moveTo } = this.p;
     const prepared = await job.prepared!;
     if (prepared.kind === 'done') {
       // inspected before (a restart, or the same bytes again): not announced again; a file
       // whose move was cut short by a crash is moved now
-      return async () => {
-        if (moveTo) await this.move(job.file, inspector.toResult(prepared.record, true).verdict);
-      };
+      if (moveTo) await this.move(job.file, inspector.toResult(prepared.record, true).verdict);
+      return;
     }
-    const scored = prepared.kind === 'record' ? null : (await inspector.score([prepared]))[0]!;
-    return async () => {
-      const record: LogResult = prepared.kind === 'record' ? prepared.record : await inspector.pictures(prepared, scored!.score, scored!.map);
-      await log.append(record);
-      const result = inspector.toResult(record, prepared.kind === 'record' && prepared.reused);
-      await this.publish(record, result, job.file, Date.now() - job.settledAt, false);
-    };
+    let record: LogResult;
+    if (prepared.kind === 'record') record = prepared.record;
+    else {
+      const [s] = await inspector.score([prepared]);
+      record = await inspector.pictures(prepared, s!.score, s!.map);
+    }
+    await log.append(record);
+    const result = inspector.toResult(record, prepared.kind === 'record' && prepared.reused);
+    await this.publish(record, result, job.file, Date.now() - job.settledAt, false);
   }
 
   /** The steps after the result line: CSV row, queued event, move, announcement. */

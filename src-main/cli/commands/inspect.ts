@@ -8,8 +8,8 @@ import { isAppError } from '../../common/errors';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../common/records';
 import { DEFAULT_MAX_FILE_BYTES } from '../../images/load';
 import { inspectFolder } from '../../inspection/inspect';
-import { checkOutputFolder } from '../../inspection/output-folder';
 import { REPORT_FORMATS, type ReportFormat } from '../../model/records';
+import { precheckOutputFolder, SETUP_ERRORS } from '../output-check';
 
 /** Exit status of `bgad inspect`, for a line controller. */
 export const INSPECT_EXIT = {
@@ -26,7 +26,6 @@ export const INSPECT_EXIT = {
 } as const;
 
 /** Errors that mean "the command cannot start as asked" (exit 2), not "a file failed" (exit 1) or "the run stopped" (exit 3). */
-const SETUP_ERRORS = new Set(['BAD_ARGUMENT', 'BAD_MODEL', 'BAD_BACKBONE', 'NOT_FOUND', 'UNAVAILABLE', 'CONFLICT']);
 
 const command: Command = {
   name: 'inspect',
@@ -107,12 +106,9 @@ Exit status:
       io.err(`bgad inspect: ${text}`);
       return code;
     };
-    try {
-      await checkOutputFolder(input, out); // before the model is loaded: a usage error at once
-    } catch (e) {
-      if (isAppError(e)) return fail(INSPECT_EXIT.usage, describeForTerminal(e));
-      return fail(INSPECT_EXIT.aborted, `cannot check the output folder: ${forTerminal((e as Error)?.message ?? String(e))}`);
-    }
+    // before the model is loaded: a usage error at once
+    const bad = await precheckOutputFolder(input, out, INSPECT_EXIT, fail);
+    if (bad !== null) return bad;
     const ac = AbortError.onSigint();
     const onProgress = progressPrinter(io, quiet);
     let s;

@@ -5,12 +5,11 @@ import { forTerminal, describeForTerminal, jsonForTerminal } from '../terminal-t
 import { isAppError } from '../../common/errors';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../common/records';
 import { DEFAULT_MAX_FILE_BYTES } from '../../images/load';
-import { checkOutputFolder } from '../../inspection/output-folder';
 import { runStation, DEFAULT_SETTLE_MS, type Station, type StationEvent, type StationResult, type StationSummary } from '../../station/index';
 import { INSPECT_EXIT } from './inspect';
+import { precheckOutputFolder, SETUP_ERRORS } from '../output-check';
 
 /** Errors that mean "the station cannot start as asked" (exit 2), as for `bgad inspect`. */
-const SETUP_ERRORS = new Set(['BAD_ARGUMENT', 'BAD_MODEL', 'BAD_BACKBONE', 'NOT_FOUND', 'UNAVAILABLE', 'CONFLICT']);
 
 function resultLine(r: StationResult): string {
   const { result, event, movedTo } = r;
@@ -120,12 +119,9 @@ Exit status:
       io.err(`bgad watch: ${text}`);
       return code;
     };
-    try {
-      await checkOutputFolder(input, out); // before the model is loaded: a usage error at once
-    } catch (e) {
-      if (isAppError(e)) return fail(INSPECT_EXIT.usage, describeForTerminal(e));
-      return fail(INSPECT_EXIT.aborted, `cannot check the output folder: ${forTerminal((e as Error)?.message ?? String(e))}`);
-    }
+    // before the model is loaded: a usage error at once
+    const bad = await precheckOutputFolder(input, out, INSPECT_EXIT, fail);
+    if (bad !== null) return bad;
     let station: Station;
     try {
       station = await runStation({
