@@ -18,6 +18,9 @@ export const MENU_ACCELERATORS: Readonly<Partial<Record<MenuCommand, string>>> =
   'go-models': 'CmdOrCtrl+4',
   'go-inspect': 'CmdOrCtrl+5',
   'go-settings': 'CmdOrCtrl+,',
+  // the numbers of the views' Alt+N keys (6 is Settings, which keeps CmdOrCtrl+,)
+  'go-station': 'CmdOrCtrl+7',
+  'go-audit': 'CmdOrCtrl+8',
 };
 
 export function buildMenuTemplate(send: (command: MenuCommand) => void, opts: { isMac: boolean; isDev: boolean }): MenuItemConstructorOptions[] {
@@ -48,6 +51,8 @@ export function buildMenuTemplate(send: (command: MenuCommand) => void, opts: { 
         item('Training', 'go-training'),
         item('Models', 'go-models'),
         item('Inspect', 'go-inspect'),
+        item('Station', 'go-station'),
+        item('Audit', 'go-audit'),
         { type: 'separator' },
         { role: 'resetZoom' },
         { role: 'zoomIn' },

@@ -278,7 +278,7 @@ export interface AuditPage {
 /** Image file extensions the app reads (import, inspection, pickers), lower case, no dot. */
 export const IMAGE_FILE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'tif', 'tiff', 'bmp', 'webp', 'gif'] as const;
 
-/** Commands from the desktop app's menu (browser mode has no menu; Alt+1…6 switch views in both). */
+/** Commands from the desktop app's menu (browser mode has no menu; Alt+1…8 switch views in both). */
 export const MENU_COMMANDS = [
   'new-dataset',
   'import-folder',
@@ -291,6 +291,8 @@ export const MENU_COMMANDS = [
   'go-models',
   'go-inspect',
   'go-settings',
+  'go-station',
+  'go-audit',
   'about',
 ] as const;
 export type MenuCommand = (typeof MENU_COMMANDS)[number];

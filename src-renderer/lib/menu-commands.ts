@@ -30,6 +30,8 @@ export const MENU_ACTIONS: Readonly<Record<MenuCommand, MenuAction>> = {
   'go-models': { view: 'models', request: false, does: 'shows Models' },
   'go-inspect': { view: 'inspect', request: false, does: 'shows Inspect' },
   'go-settings': { view: 'settings', request: false, does: 'shows Settings' },
+  'go-station': { view: 'station', request: false, does: 'shows Station' },
+  'go-audit': { view: 'audit', request: false, does: 'shows Audit' },
   about: { view: 'settings', request: true, does: 'Settings: shows the About panel (version, mode, platform)' },
 };
 

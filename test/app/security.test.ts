@@ -57,6 +57,23 @@ describe('menu', () => {
     expect(sent).toEqual(['import-folder']);
     expect(items.some((i) => i.role === 'toggleDevTools')).toBe(false);
   });
+
+  it('has Station and Audit in the View menu, with the numbers of their Alt+7 and Alt+8 keys', () => {
+    const sent: string[] = [];
+    const template = buildMenuTemplate((c) => sent.push(c), { isMac: false, isDev: false });
+    const view = template.find((m) => m.label === '&View')!.submenu as { label?: string; accelerator?: string; click?: () => void }[];
+    const labels = view.filter((i) => i.label).map((i) => i.label);
+    expect(labels).toEqual(['Datasets', 'Annotate', 'Training', 'Models', 'Inspect', 'Station', 'Audit']);
+    const station = view.find((i) => i.label === 'Station')!;
+    const audit = view.find((i) => i.label === 'Audit')!;
+    expect([station.accelerator, audit.accelerator]).toEqual(['CmdOrCtrl+7', 'CmdOrCtrl+8']);
+    station.click!();
+    audit.click!();
+    expect(sent).toEqual(['go-station', 'go-audit']);
+    // no two items share a shortcut
+    const keys = template.flatMap((m) => (Array.isArray(m.submenu) ? m.submenu : [])).map((i) => i.accelerator).filter(Boolean);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
 });
 
 describe('engine process transport', () => {

@@ -6,7 +6,7 @@ import { buildPreloadApi, type IpcRendererLike } from '../../src-main/preload/br
 import { createApiClient, ipcTransport, type Transport } from '../../src-renderer/lib/api-client';
 import { bindMenuCommands, MENU_ACTIONS, runMenuCommand, type MenuTarget } from '../../src-renderer/lib/menu-commands';
 
-const VIEWS = ['datasets', 'annotate', 'training', 'models', 'inspect', 'settings'];
+const VIEWS = ['datasets', 'annotate', 'training', 'models', 'inspect', 'settings', 'station', 'audit'];
 
 /** A fake ipcRenderer: `emit` is the main process's `webContents.send(IPC_EVENT_CHANNEL, event)`. */
 function fakeIpc() {
@@ -75,6 +75,8 @@ describe('menu commands in the desktop app', () => {
       'go models',
       'go inspect',
       'go settings',
+      'go station',
+      'go audit',
       'go settings', 'request about',
     ]);
 
