@@ -21,6 +21,8 @@ export interface InspectionFileResult extends FileOutcome {
   rel: string;
   /** True when the result comes from an earlier run of the same folder (resume). */
   resumed: boolean;
+  /** When the result was stored (epoch ms): reports of stored results (a station's shift) carry it. */
+  inspectedAtMs?: number;
 }
 
 export interface ModelInfo {

@@ -12,6 +12,23 @@
 import type { InspectionFileResult } from '../model/records';
 
 export const CSV_COLUMNS = ['path', 'sha256', 'score', 'verdict', 'error'] as const;
+/**
+ * Columns added to the reports of stored results (a station's shift report, a time range of a
+ * run): when each file was inspected, as ISO 8601 local time with its offset
+ * (`2025-05-04T10:31:02.123+02:00`, readable and sortable) and as epoch milliseconds (exact,
+ * for filtering).
+ */
+export const CSV_TIME_COLUMNS = ['inspected_at', 'inspected_at_ms'] as const;
+
+const pad = (n: number, width = 2) => String(Math.trunc(Math.abs(n))).padStart(width, '0');
+
+/** ISO 8601 in this computer's local time with its UTC offset, e.g. `2025-05-04T10:31:02.123+02:00`. */
+export function isoLocal(ms: number): string {
+  const d = new Date(ms);
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? '-' : '+';
+  return `${pad(d.getFullYear(), 4)}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}${sign}${pad(off / 60)}:${pad(off % 60)}`;
+}
 
 /** First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection). */
 const FORMULA_START = /^[=+\-@\t\r]/;
@@ -37,10 +54,21 @@ export function formatScore(score: number | null): string {
   return score === null ? '' : score.toFixed(6);
 }
 
-export function toCsv(results: readonly Pick<InspectionFileResult, 'rel' | 'sha256' | 'score' | 'verdict' | 'error'>[]): string {
-  const rows = [CSV_COLUMNS.join(',')];
+/**
+ * The CSV text. With `times`, every row also gets CSV_TIME_COLUMNS from its `inspectedAtMs`
+ * (empty where a result has none).
+ */
+export function toCsv(results: readonly Pick<InspectionFileResult, 'rel' | 'sha256' | 'score' | 'verdict' | 'error' | 'inspectedAtMs'>[], opts: { times?: boolean } = {}): string {
+  const rows = [(opts.times ? [...CSV_COLUMNS, ...CSV_TIME_COLUMNS] : CSV_COLUMNS).join(',')];
   // the score is a number (never neutralised: "-0.25" stays a number); every other cell is text
-  for (const r of results) rows.push([csvField(r.rel), csvField(r.sha256), formatScore(r.score), csvField(r.verdict), csvField(r.error)].join(','));
+  for (const r of results) {
+    const cells = [csvField(r.rel), csvField(r.sha256), formatScore(r.score), csvField(r.verdict), csvField(r.error)];
+    if (opts.times) {
+      const at = typeof r.inspectedAtMs === 'number' && Number.isFinite(r.inspectedAtMs) ? r.inspectedAtMs : null;
+      cells.push(at === null ? '' : isoLocal(at), at === null ? '' : String(at));
+    }
+    rows.push(cells.join(','));
+  }
   return rows.join('\r\n') + '\r\n';
 }
 

@@ -138,6 +138,7 @@ function storedFileResult(root: string, input: string, out: string, r: StoredIns
     path: r.path, rel: relPath, sha256: r.sha256, score: r.score, verdict: r.verdict, error: r.error, errorCode: null,
     heatmap: r.heatmapFile ? absolute(root, r.heatmapFile) : found(names.heatmap), overlay: found(names.overlay),
     thumbnail: found(names.thumbnail), overlayThumbnail: found(names.overlayThumbnail), width: null, height: null, resumed: false,
+    inspectedAtMs: r.createdAtMs,
   };
 }
 
@@ -178,7 +179,8 @@ async function exportStoredReport(ctx: ServiceContext, run: InspectionRun, stati
   await mkdir(work, { recursive: true });
   const tmp = join(work, `${randomBytes(6).toString('hex')}.${args.format}`);
   try {
-    if (args.format === 'csv') await writeFileAtomic(tmp, Buffer.from(toCsv(report.results), 'utf8'));
+    // each row with its inspection time, so a shift's CSV can be filtered by time
+    if (args.format === 'csv') await writeFileAtomic(tmp, Buffer.from(toCsv(report.results, { times: true }), 'utf8'));
     else await writePdfReport(tmp, report);
     await copyOut(tmp, out, overwrite);
   } finally {

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { CSV_COLUMNS, csvField, parseCsv, toCsv } from '../../src-main/reports/csv';
+import { CSV_COLUMNS, CSV_TIME_COLUMNS, csvField, isoLocal, parseCsv, toCsv } from '../../src-main/reports/csv';
 import { scoreHistogram } from '../../src-main/reports/histogram';
 import { renderHtmlReport } from '../../src-main/reports/html';
 import { writeReports } from '../../src-main/reports/index';
@@ -62,6 +62,34 @@ describe('the CSV report', () => {
     expect(text.split('\r\n')[0]).toBe('path,sha256,score,verdict,error');
     const parsed = parseCsv(text);
     expect(parsed).toEqual([[...CSV_COLUMNS], ['a,b/"odd" name.png', 'f'.repeat(64), '1.234568', 'fail', ''], ['x.png', '', '', 'error', rows[1]!.error]]);
+  });
+
+  it('gives each row of a shift report its inspection time: ISO 8601 local with the offset, and epoch ms', () => {
+    const tz = process.env.TZ;
+    // a half-hour offset east of UTC, and one west of it with daylight saving
+    try {
+      for (const [zone, expected] of [
+        ['Asia/Kolkata', '2025-05-04T16:01:02.345+05:30'],
+        ['America/New_York', '2025-05-04T06:31:02.345-04:00'],
+        ['UTC', '2025-05-04T10:31:02.345+00:00'],
+      ] as const) {
+        process.env.TZ = zone;
+        const at = Date.UTC(2025, 4, 4, 10, 31, 2, 345);
+        expect(isoLocal(at), zone).toBe(expected);
+        expect(Date.parse(isoLocal(at))).toBe(at);
+        const text = toCsv([{ rel: 'a.png', sha256: 'a'.repeat(64), score: 1.5, verdict: 'fail', error: null, inspectedAtMs: at }, { rel: 'b.png', sha256: null, score: null, verdict: 'error', error: 'unreadable' }], { times: true });
+        const [head, first, second] = parseCsv(text);
+        expect(head).toEqual([...CSV_COLUMNS, ...CSV_TIME_COLUMNS]);
+        expect(first).toEqual(['a.png', 'a'.repeat(64), '1.500000', 'fail', '', expected, String(at)]);
+        // a row without a time keeps its place, with empty time cells
+        expect(second).toEqual(['b.png', '', '', 'error', 'unreadable', '', '']);
+      }
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+    // without the option, the columns of `bgad inspect` and the station's results.csv
+    expect(toCsv([{ rel: 'a.png', sha256: null, score: 1, verdict: 'pass', error: null, inspectedAtMs: 5 }]).split('\r\n')[0]).toBe(CSV_COLUMNS.join(','));
   });
 });
 

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiHandlers, ModelVersion, StationStatus } from '../../src-main/common/api';
 import { isAppError } from '../../src-main/common/errors';
 import { getStationRun, listInspectionResults } from '../../src-main/db/inspections';
+import { parseCsv } from '../../src-main/reports/csv';
 import { createModelVersion } from '../../src-main/db/model-versions';
 import { openStore, type Store } from '../../src-main/db/store';
 import { JobHub, SettingsStore, servicesForStore, type HostedServices } from '../../src-main/services';
@@ -140,6 +141,17 @@ describe('station services', () => {
     expect(readFileSync(pdf.path).subarray(0, 5).toString()).toBe('%PDF-');
     const all = await h['inspection.exportReport']({ runId, format: 'csv', outPath: join(dir, 'all.csv') });
     expect(readFileSync(all.path, 'utf8').trim().split(/\r\n/)).toHaveLength(1 + 3);
+    // every row carries its inspection time (local ISO 8601 with the offset, and epoch ms), so a shift can be filtered
+    const [head, ...body] = parseCsv(readFileSync(all.path, 'utf8'));
+    expect(head!.slice(-2)).toEqual(['inspected_at', 'inspected_at_ms']);
+    const byName = new Map(rows.map((r) => [r.path.split(/[\\/]/).at(-1)!, r.createdAtMs]));
+    for (const cells of body) {
+      const ms = byName.get(cells[0]!.split('/').at(-1)!);
+      expect(ms, cells[0]).toBeDefined();
+      expect(cells.at(-1)).toBe(String(ms));
+      expect(cells.at(-2)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$/);
+      expect(Date.parse(cells.at(-2)!)).toBe(ms);
+    }
     // a range holding only the newest result
     const last = rows.at(-1)!;
     const part = await h['inspection.exportReport']({ runId, format: 'csv', outPath: join(dir, 'part.csv'), fromMs: last.createdAtMs, toMs: last.createdAtMs });
