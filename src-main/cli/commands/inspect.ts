@@ -1,31 +1,16 @@
-import { resolve } from 'node:path';
 import type { Command } from '../command';
-import { optNum, str, UsageError } from '../command';
+import { optNum, UsageError } from '../command';
 import { AbortError } from '../abort';
 import { progressPrinter } from '../progress';
 import { forTerminal, describeForTerminal, jsonForTerminal } from '../terminal-text';
 import { isAppError } from '../../common/errors';
-import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../common/records';
 import { DEFAULT_MAX_FILE_BYTES } from '../../images/load';
 import { inspectFolder } from '../../inspection/inspect';
 import { REPORT_FORMATS, type ReportFormat } from '../../model/records';
 import { precheckOutputFolder, SETUP_ERRORS } from '../output-check';
+import { INSPECT_EXIT, INSPECT_OPTIONS, parseInspectOptions, unexpectedErrorText } from '../inspect-options';
 
-/** Exit status of `bgad inspect`, for a line controller. */
-export const INSPECT_EXIT = {
-  /** Every file passed. */
-  passed: 0,
-  /** A file failed, or could not be read or inspected (the run itself finished). */
-  failed: 1,
-  /** Bad usage, a model that cannot be loaded, an output folder that cannot be used or is in use. */
-  usage: 2,
-  /** The run itself stopped: disk full, output not writable, an unexpected error mid-run. */
-  aborted: 3,
-  /** Cancelled with Ctrl-C (128 + SIGINT); the finished results are kept. */
-  cancelled: 130,
-} as const;
-
-/** Errors that mean "the command cannot start as asked" (exit 2), not "a file failed" (exit 1) or "the run stopped" (exit 3). */
+export { INSPECT_EXIT } from '../inspect-options';
 
 const command: Command = {
   name: 'inspect',
@@ -72,36 +57,17 @@ Exit status:
        results written so far are kept, run the same command again to continue
   130  cancelled with Ctrl-C; the results written so far are kept`,
   options: {
-    model: { type: 'string' },
-    input: { type: 'string' },
-    out: { type: 'string' },
-    threshold: { type: 'string' },
+    ...INSPECT_OPTIONS,
     format: { type: 'string' },
-    include: { type: 'string', multiple: true },
-    exclude: { type: 'string', multiple: true },
-    threads: { type: 'string' },
     batch: { type: 'string' },
     spin: { type: 'boolean' },
-    ep: { type: 'string' },
-    'cache-dir': { type: 'string' },
-    'max-file-mb': { type: 'string' },
-    json: { type: 'boolean' },
-    quiet: { type: 'boolean', short: 'q' },
   },
   async run({ values }, io) {
-    const model = resolve(str(values.model, 'model'));
-    const input = resolve(str(values.input, 'input'));
-    const out = resolve(str(values.out, 'out'));
-    const threshold = optNum(values.threshold, 'threshold');
-    const threads = optNum(values.threads, 'threads', { min: 1, max: 256, integer: true });
+    const o = parseInspectOptions(values);
+    const { input, out, quiet } = o;
     const batchSize = optNum(values.batch, 'batch', { min: 1, max: 64, integer: true });
     const formats = (typeof values.format === 'string' ? values.format : 'pdf,csv').split(',').map((f) => f.trim().toLowerCase()).filter(Boolean);
     for (const f of formats) if (!REPORT_FORMATS.includes(f as ReportFormat)) throw new UsageError(`--format: unknown report format "${f}" (use ${REPORT_FORMATS.join(', ')})`);
-    const ep = values.ep as string | undefined;
-    if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProvider)) throw new UsageError(`--ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
-    const maxFileMb = optNum(values['max-file-mb'], 'max-file-mb', { min: 1e-6, max: 1024 * 1024 });
-    const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []);
-    const quiet = values.quiet === true;
     const fail = (code: number, text: string) => {
       io.err(`bgad inspect: ${text}`);
       return code;
@@ -114,9 +80,8 @@ Exit status:
     let s;
     try {
       s = await inspectFolder({
-        model, input, out, threshold, formats: formats as ReportFormat[], include: list(values.include), exclude: list(values.exclude),
-        threads, batchSize, spin: values.spin === true, executionProvider: ep as ExecutionProvider | undefined, cacheDir: values['cache-dir'] as string | undefined,
-        maxFileBytes: maxFileMb === undefined ? undefined : Math.max(1, Math.floor(maxFileMb * 2 ** 20)),
+        model: o.model, input, out, threshold: o.threshold, formats: formats as ReportFormat[], include: o.include, exclude: o.exclude,
+        threads: o.threads, batchSize, spin: values.spin === true, executionProvider: o.executionProvider, cacheDir: o.cacheDir, maxFileBytes: o.maxFileBytes,
         owner: 'bgad inspect', signal: ac.signal, onProgress,
       });
     } catch (e) {
@@ -127,13 +92,10 @@ Exit status:
       }
       const kept = `The results written so far are in ${forTerminal(out)}/results.jsonl; run the same command again to continue.`;
       if (isAppError(e)) return fail(INSPECT_EXIT.aborted, `the run stopped: ${describeForTerminal(e)}\n  ${kept}`);
-      // not an expected failure: an errno error's message names the file; a bug also gets its stack
-      const err = e as NodeJS.ErrnoException;
-      const detail = err?.code ? forTerminal(err.message) : (err?.stack ?? String(e)).split('\n').map(forTerminal).join('\n');
-      return fail(INSPECT_EXIT.aborted, `the run stopped on an unexpected error: ${detail}\n  ${kept}`);
+      return fail(INSPECT_EXIT.aborted, `the run stopped on an unexpected error: ${unexpectedErrorText(e)}\n  ${kept}`);
     }
     if (!quiet) io.err('');
-    if (values.json) {
+    if (o.json) {
       const { results, ...rest } = s;
       io.out(jsonForTerminal(JSON.stringify({ ...rest, files: results.map((r) => ({ path: r.rel, sha256: r.sha256, score: r.score, verdict: r.verdict, error: r.error })) }, null, 2)));
     } else {

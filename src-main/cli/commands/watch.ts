@@ -1,15 +1,11 @@
-import { resolve } from 'node:path';
 import type { Command } from '../command';
-import { optNum, str, UsageError } from '../command';
+import { optNum, UsageError } from '../command';
 import { forTerminal, describeForTerminal, jsonForTerminal } from '../terminal-text';
 import { isAppError } from '../../common/errors';
-import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../../common/records';
 import { DEFAULT_MAX_FILE_BYTES } from '../../images/load';
 import { runStation, DEFAULT_SETTLE_MS, type Station, type StationEvent, type StationResult, type StationSummary } from '../../station/index';
-import { INSPECT_EXIT } from './inspect';
 import { precheckOutputFolder, SETUP_ERRORS } from '../output-check';
-
-/** Errors that mean "the station cannot start as asked" (exit 2), as for `bgad inspect`. */
+import { INSPECT_EXIT, INSPECT_OPTIONS, parseInspectOptions, unexpectedErrorText } from '../inspect-options';
 
 function resultLine(r: StationResult): string {
   const { result, event, movedTo } = r;
@@ -80,41 +76,21 @@ Exit status:
   3    the station stopped on an error (disk full, output not writable); the results written
        so far are kept, start it again to continue`,
   options: {
-    model: { type: 'string' },
-    input: { type: 'string' },
-    out: { type: 'string' },
+    ...INSPECT_OPTIONS,
     'settle-ms': { type: 'string' },
     'move-to': { type: 'string' },
     webhook: { type: 'string' },
     mqtt: { type: 'string' },
     'mqtt-topic': { type: 'string' },
-    threshold: { type: 'string' },
-    include: { type: 'string', multiple: true },
-    exclude: { type: 'string', multiple: true },
-    threads: { type: 'string' },
-    ep: { type: 'string' },
-    'cache-dir': { type: 'string' },
-    'max-file-mb': { type: 'string' },
     poll: { type: 'boolean' },
-    json: { type: 'boolean' },
-    quiet: { type: 'boolean', short: 'q' },
   },
   async run({ values }, io) {
-    const model = resolve(str(values.model, 'model'));
-    const input = resolve(str(values.input, 'input'));
-    const out = resolve(str(values.out, 'out'));
-    const threshold = optNum(values.threshold, 'threshold');
+    const o = parseInspectOptions(values);
+    const { input, out, quiet, json } = o;
     const settleMs = optNum(values['settle-ms'], 'settle-ms', { min: 0, max: 3_600_000, integer: true });
-    const threads = optNum(values.threads, 'threads', { min: 1, max: 256, integer: true });
-    const maxFileMb = optNum(values['max-file-mb'], 'max-file-mb', { min: 1e-6, max: 1024 * 1024 });
-    const ep = values.ep as string | undefined;
-    if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProvider)) throw new UsageError(`--ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
     const mqttUrl = values.mqtt as string | undefined;
     const topic = values['mqtt-topic'] as string | undefined;
     if ((mqttUrl === undefined) !== (topic === undefined)) throw new UsageError('--mqtt and --mqtt-topic go together');
-    const list = (v: unknown) => (Array.isArray(v) ? (v as string[]) : typeof v === 'string' ? [v] : []);
-    const quiet = values.quiet === true;
-    const json = values.json === true;
     const fail = (code: number, text: string) => {
       io.err(`bgad watch: ${text}`);
       return code;
@@ -125,11 +101,10 @@ Exit status:
     let station: Station;
     try {
       station = await runStation({
-        model, input, out, threshold, settleMs, threads, include: list(values.include), exclude: list(values.exclude),
+        model: o.model, input, out, threshold: o.threshold, settleMs, threads: o.threads, include: o.include, exclude: o.exclude,
         moveTo: values['move-to'] as string | undefined, webhook: values.webhook as string | undefined,
         mqtt: mqttUrl !== undefined ? { url: mqttUrl, topic: topic! } : undefined,
-        executionProvider: ep as ExecutionProvider | undefined, cacheDir: values['cache-dir'] as string | undefined,
-        maxFileBytes: maxFileMb === undefined ? undefined : Math.max(1, Math.floor(maxFileMb * 2 ** 20)),
+        executionProvider: o.executionProvider, cacheDir: o.cacheDir, maxFileBytes: o.maxFileBytes,
         usePolling: values.poll === true,
         owner: 'bgad watch',
         onResult: (r) => io.out(json ? jsonForTerminal(JSON.stringify(r.event)) : resultLine(r)),
@@ -162,9 +137,7 @@ Exit status:
     } catch (e) {
       const kept = `The results written so far are in ${forTerminal(out)}/results.jsonl; start it again to continue.`;
       if (isAppError(e)) return fail(INSPECT_EXIT.aborted, `the station stopped: ${describeForTerminal(e)}\n  ${kept}`);
-      const err = e as NodeJS.ErrnoException;
-      const detail = err?.code ? forTerminal(err.message) : (err?.stack ?? String(e)).split('\n').map(forTerminal).join('\n');
-      return fail(INSPECT_EXIT.aborted, `the station stopped on an unexpected error: ${detail}\n  ${kept}`);
+      return fail(INSPECT_EXIT.aborted, `the station stopped on an unexpected error: ${unexpectedErrorText(e)}\n  ${kept}`);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
