@@ -9,9 +9,9 @@ import { IMAGE_FILE_EXTENSIONS, type InspectionResult, type InspectionRun, type 
 import type { ApiClient } from '../api-client';
 import type { AppState } from '../app-state.svelte';
 import { fmtInt } from '../format';
-import { confirmedBySaveDialog, withExtension, writeAskingToOverwrite } from '../overwrite';
+import { ReportSaver } from '../report-save';
 import { DEFAULT_PAGE_SIZE, DEFAULT_RESULTS_VIEW, fetchPage, pageCount, pageForKey, resultsArgs, rowsLabel, sortedBy, type ResultsView } from '../paging';
-import { reportFileName, reportFormatOf, reportOutPath, type ReportFormat } from '../save-path';
+import { reportFileName, reportFormatOf, type ReportFormat } from '../save-path';
 
 /** The part of the API client the view uses. */
 export type InspectApi = Pick<ApiClient, 'models' | 'inspection' | 'jobs' | 'app'>;
@@ -60,8 +60,7 @@ export class InspectState {
   pageSize = $state<number>(DEFAULT_PAGE_SIZE);
   reportPath = $state('');
   runsLoaded = $state(false);
-  /** The path the save dialog returned (it asked before replacing a file there). */
-  #reportChosenPath: string | null = null;
+  readonly #reports: ReportSaver;
   /** The report path last proposed by the app (replaced when the run changes, unless edited). */
   #autoReportPath = '';
   #loadToken = 0;
@@ -84,6 +83,7 @@ export class InspectState {
     this.#api = api;
     this.#app = app;
     this.#opts = { confirm: (q) => window.confirm(q), searchDelayMs: 250, refreshMs: 1500, ...opts };
+    this.#reports = new ReportSaver(api, app, (q) => this.#opts.confirm(q));
 
     // the dataset's models (a new, activated or re-thresholded model: 'models')
     $effect(() => {
@@ -294,28 +294,12 @@ export class InspectState {
   async report(format: ReportFormat): Promise<void> {
     if (!this.runId || !this.reportPath.trim()) return;
     const runId = this.runId;
-    const outPath = reportOutPath(this.reportPath, format);
-    // the dialog's yes covers one write of the file it asked about
-    const confirmed = confirmedBySaveDialog(this.#reportChosenPath, outPath, format);
-    if (confirmed) this.#reportChosenPath = null;
-    try {
-      // an existing file is replaced only after a yes (or the save dialog's own question)
-      const r = await writeAskingToOverwrite((overwrite) => this.#api.inspection.exportReport({ runId, format, outPath, overwrite }), this.#opts.confirm, {
-        confirmed,
-        file: withExtension(outPath, format),
-        exists: async (file) => (await this.#api.app.checkPath({ path: file, expect: 'newFile' })).exists,
-      });
-      if (r) this.#app.notify({ kind: 'info', message: `Report written: ${r.path}` });
-      else this.#app.notify({ kind: 'info', message: 'The report was not saved; the existing file was kept.' });
-    } catch (e) {
-      this.#app.fail(e);
-    }
+    await this.#reports.save(this.reportPath, format, (outPath, overwrite) => this.#api.inspection.exportReport({ runId, format, outPath, overwrite }));
   }
 
   /** The save dialog returned `path`: the format its name asks for is the one to write next. */
   reportChosen(path: string): ReportFormat {
-    this.#reportChosenPath = path;
-    return reportFormatOf(path);
+    return this.#reports.chosen(path);
   }
 
   /** The report in the format of the path chosen (File > Export Report…). */

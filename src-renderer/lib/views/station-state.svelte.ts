@@ -10,8 +10,8 @@ import { untrack } from 'svelte';
 import type { ArgsOf, ModelVersion, StationRun, StationStatus } from '../../../src-main/common/api';
 import type { ApiClient } from '../api-client';
 import type { AppState } from '../app-state.svelte';
-import { confirmedBySaveDialog, withExtension, writeAskingToOverwrite } from '../overwrite';
-import { reportFormatOf, reportOutPath, type ReportFormat } from '../save-path';
+import { ReportSaver } from '../report-save';
+import type { ReportFormat } from '../save-path';
 
 /** The part of the API client the view uses. */
 export type StationApi = Pick<ApiClient, 'models' | 'station' | 'inspection' | 'app'>;
@@ -89,7 +89,7 @@ export class StationState {
   reportPath = $state('');
   /** The clock of the chart (advances with each poll). */
   nowMs = $state(0);
-  #reportChosenPath: string | null = null;
+  readonly #reports: ReportSaver;
   #autoReportPath = '';
   /** The station whose settings the form shows (filled once per station, on reattach or start). */
   #formOf: string | null = null;
@@ -105,6 +105,7 @@ export class StationState {
     this.#api = api;
     this.#app = app;
     this.#opts = { pollMs: 1000, confirm: (q) => window.confirm(q), now: () => Date.now(), ...opts };
+    this.#reports = new ReportSaver(api, app, (q) => this.#opts.confirm(q));
     this.nowMs = this.#opts.now();
 
     // the active model of every dataset (a newly activated model: 'models')
@@ -271,8 +272,7 @@ export class StationState {
 
   /** The save dialog returned `path`: the format its name asks for is the one to write next. */
   reportChosen(path: string): ReportFormat {
-    this.#reportChosenPath = path;
-    return reportFormatOf(path);
+    return this.#reports.chosen(path);
   }
 
   async report(format: ReportFormat): Promise<void> {
@@ -281,21 +281,10 @@ export class StationState {
     const fromMs = fromLocalInput(this.reportFrom);
     // to the end of the minute typed (the field shows minutes)
     const toMs = fromLocalInput(this.reportTo);
-    const outPath = reportOutPath(this.reportPath, format);
-    const confirmed = confirmedBySaveDialog(this.#reportChosenPath, outPath, format);
-    if (confirmed) this.#reportChosenPath = null;
+    const range = { ...(fromMs !== null ? { fromMs } : {}), ...(toMs !== null ? { toMs: toMs + 59_999 } : {}) };
     this.busy = true;
     try {
-      const range = { ...(fromMs !== null ? { fromMs } : {}), ...(toMs !== null ? { toMs: toMs + 59_999 } : {}) };
-      const r = await writeAskingToOverwrite((overwrite) => this.#api.inspection.exportReport({ runId, format, outPath, overwrite, ...range }), this.#opts.confirm, {
-        confirmed,
-        file: withExtension(outPath, format),
-        exists: async (file) => (await this.#api.app.checkPath({ path: file, expect: 'newFile' })).exists,
-      });
-      if (r) this.#app.notify({ kind: 'info', message: `Report written: ${r.path}` });
-      else this.#app.notify({ kind: 'info', message: 'The report was not saved; the existing file was kept.' });
-    } catch (e) {
-      this.#app.fail(e);
+      await this.#reports.save(this.reportPath, format, (outPath, overwrite) => this.#api.inspection.exportReport({ runId, format, outPath, overwrite, ...range }));
     } finally {
       this.busy = false;
     }
