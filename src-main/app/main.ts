@@ -7,7 +7,8 @@
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, protocol, screen, session, Tray, utilityProcess } from 'electron';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { APP_ORIGIN, IPC_EVENT_CHANNEL, type ApiEvent, type MenuCommand, type Settings } from '../common/api';
+import { APP_ORIGIN, DEFAULT_API_PORT, IPC_EVENT_CHANNEL, type ApiEvent, type MenuCommand, type Settings } from '../common/api';
+import { createApiListener } from '../api-host/api-listener';
 import { isAppError } from '../common/errors';
 import { resolveDataDir } from '../db/paths';
 import { JobHub, openServices, SettingsStore } from '../services';
@@ -93,6 +94,8 @@ async function start(): Promise<void> {
   const source = openServices({ dataDir, engine, runtime: () => settingsStore.get() });
   const jobs = new JobHub();
   jobs.subscribe(send);
+  // the inference API for line controllers (/v1 on 127.0.0.1:apiPort) while the setting is on
+  const apiListener = createApiListener({ dataDir, version: app.getVersion(), handlers: () => services.handlers });
   const services = source.host({
     jobs,
     settings: settingsStore,
@@ -100,8 +103,10 @@ async function start(): Promise<void> {
     version: app.getVersion(),
     dialogs: createDialogs(dialog, () => mainWindow, () => app.getPath('documents')),
     canChangeDataDir: true,
+    inferenceApi: apiListener,
   });
   const missing = services.unavailable;
+  void apiListener.apply({ enabled: settings.apiEnabled === true, port: settings.apiPort ?? DEFAULT_API_PORT });
   if (missing.length) console.warn(`bgad: not available in this build: ${missing.join(', ')}`);
 
   const fileRoots = async () => [dataDir, ...(await services.fileRoots())];
@@ -143,7 +148,7 @@ async function start(): Promise<void> {
     stationTray?.allowClose();
     event.preventDefault();
     jobs.cancelAll();
-    Promise.allSettled([services.close()]).finally(() => app.quit());
+    Promise.allSettled([apiListener.close(), services.close()]).finally(() => app.quit());
   });
 }
 

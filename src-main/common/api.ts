@@ -49,10 +49,29 @@ export interface Settings {
   executionProvider: ExecutionProvider;
   /** Intra-op threads for ONNX Runtime; 0 = automatic. */
   threads: number;
-  /** Browser mode: answer the inference API for line controllers (`/v1/inspect`, `/v1/health`) as `bgad serve --api` does. */
+  /**
+   * Answer the inference API for line controllers (`/v1/inspect`, `/v1/health`) as `bgad serve
+   * --api` does: in browser mode on the server's own port, in the desktop app on 127.0.0.1:`apiPort`.
+   */
   apiEnabled?: boolean;
+  /** Desktop app: the loopback port of the inference API (default DEFAULT_API_PORT; kept, so line controllers keep their address). */
+  apiPort?: number;
   /** The data folder's API key, when one exists (read only; `rotateApiKey: true` in setSettings makes a new one). */
   apiKey?: string;
+  /** Desktop app: whether the inference API is listening now, where, or why not (read only). */
+  apiListener?: ApiListenerStatus;
+}
+
+/** The desktop app's default port of the inference API (the `apiPort` setting). */
+export const DEFAULT_API_PORT = 8731;
+
+/** The desktop app's inference API server: off, listening at `url`, or failed to start (`error`, `hint`: e.g. the port is taken). */
+export interface ApiListenerStatus {
+  state: 'off' | 'on' | 'failed';
+  port: number;
+  url?: string;
+  error?: string;
+  hint?: string;
 }
 
 export interface PathCheck {
@@ -363,6 +382,7 @@ export const contract = {
         executionProvider: v.optional(provider),
         threads: v.optional(v.int({ min: 0, max: 256 })),
         apiEnabled: v.optional(v.boolean()),
+        apiPort: v.optional(v.int({ min: 1024, max: 65535 })),
         rotateApiKey: v.optional(v.boolean()),
       }),
       'Changes settings; a new data folder takes effect on the next start (desktop app only). `rotateApiKey` replaces the API key (the old one stops working).',

@@ -5,7 +5,7 @@
 import { access, constants, readdir, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import type { PathCheck } from '../common/api';
+import { DEFAULT_API_PORT, type PathCheck } from '../common/api';
 import { AppError } from '../common/errors';
 import { ensureApiKey, readApiKey, rotateApiKey } from '../db/api-key';
 import type { GroupHandlers, ServiceContext } from './context';
@@ -71,9 +71,10 @@ function withApiKeyOf(dataDir: string) {
   };
 }
 
-export function appHandlers(ctx: Pick<ServiceContext, 'dataDir' | 'settings' | 'mode' | 'version' | 'dialogs' | 'canChangeDataDir'>): GroupHandlers<'app'> {
+export function appHandlers(ctx: Pick<ServiceContext, 'dataDir' | 'settings' | 'mode' | 'version' | 'dialogs' | 'canChangeDataDir' | 'inferenceApi'>): GroupHandlers<'app'> {
   const { dataDir, dialogs } = ctx;
   const withApiKey = withApiKeyOf(dataDir);
+  const listener = () => (ctx.inferenceApi ? { apiListener: ctx.inferenceApi.status() } : {});
   const noDialogs = (): never => {
     throw new AppError('UNAVAILABLE', 'There is no native file picker in browser mode.', { hint: 'Type the path into the field instead.' });
   };
@@ -89,7 +90,7 @@ export function appHandlers(ctx: Pick<ServiceContext, 'dataDir' | 'settings' | '
       executionProviders: ['cpu'],
       cpuCount: cpus().length,
     }),
-    'app.getSettings': async () => withApiKey({ ...(await ctx.settings.get()), ...(ctx.canChangeDataDir ? {} : { dataDir }) }),
+    'app.getSettings': async () => withApiKey({ ...(await ctx.settings.get()), ...(ctx.canChangeDataDir ? {} : { dataDir }), ...listener() }),
     'app.setSettings': async (a) => {
       if (a.dataDir !== undefined && !ctx.canChangeDataDir && a.dataDir !== dataDir) {
         throw new AppError('BAD_ARGUMENT', 'The data folder of a running server cannot be changed from the browser.', {
@@ -101,7 +102,11 @@ export function appHandlers(ctx: Pick<ServiceContext, 'dataDir' | 'settings' | '
       if (rotate) rotateApiKey(dataDir);
       else if (patch.apiEnabled) ensureApiKey(dataDir);
       const saved = await ctx.settings.update(patch);
-      return withApiKey(ctx.canChangeDataDir ? saved : { ...saved, dataDir });
+      // the desktop app's /v1 server follows the setting at once (a taken port: the status says so)
+      if (ctx.inferenceApi && (patch.apiEnabled !== undefined || patch.apiPort !== undefined)) {
+        await ctx.inferenceApi.apply({ enabled: saved.apiEnabled === true, port: saved.apiPort ?? DEFAULT_API_PORT });
+      }
+      return withApiKey({ ...(ctx.canChangeDataDir ? saved : { ...saved, dataDir }), ...listener() });
     },
     'app.checkPath': (a) => checkPath(a.path, a.expect),
     'app.pickFolder': (a) => (dialogs ? dialogs.pickFolder(a) : noDialogs()),

@@ -7,7 +7,7 @@
  * inference, feature extraction) goes to the engine host (a worker thread or a utility
  * process) through `ctx.engine`; the services only start it and wait asynchronously.
  */
-import type { ApiHandlers, AppInfo, ExecutionProvider, Group, MethodId } from '../common/api';
+import type { ApiHandlers, ApiListenerStatus, AppInfo, ExecutionProvider, Group, MethodId } from '../common/api';
 import type { EngineRunner } from '../common/engine-jobs';
 import type { Store } from '../db/store';
 import type { Awaitable, JobHub } from './job-hub';
@@ -37,6 +37,14 @@ export interface HostContext {
   dialogs?: DialogsPort;
   /** Whether the data folder may be changed from the UI (desktop app: next start). */
   canChangeDataDir: boolean;
+  /** The desktop app's inference API server, switched by the `apiEnabled`/`apiPort` settings (browser mode serves /v1 itself). */
+  inferenceApi?: InferenceApiPort;
+}
+
+/** Starts, moves and stops the inference API server (api-host/api-listener.ts); never throws for a port that cannot be used: the status says so. */
+export interface InferenceApiPort {
+  apply(settings: { enabled: boolean; port: number }): Promise<ApiListenerStatus>;
+  status(): ApiListenerStatus;
 }
 
 export interface RuntimeSettings {

@@ -21,7 +21,7 @@ import { modelsHandlers } from './models';
 import { stationHandlers, stationManager } from './station';
 import { trainingHandlers } from './training';
 
-export type { DialogsPort, EngineRunner, GroupHandlers, HostContext, RuntimeSettings, ServiceContext } from './context';
+export type { DialogsPort, EngineRunner, GroupHandlers, HostContext, InferenceApiPort, RuntimeSettings, ServiceContext } from './context';
 export { JobHub, type Awaitable, type JobContext, type StartedJob } from './job-hub';
 export { SettingsStore } from './settings-store';
 

@@ -36,10 +36,10 @@ export class SettingsStore {
     }
   }
 
-  async update(patch: { dataDir?: string; executionProvider?: ExecutionProvider; threads?: number; apiEnabled?: boolean }): Promise<Settings> {
-    // only what is a setting is stored (not the API key, which has its own file, nor actions)
-    const { dataDir, executionProvider, threads, apiEnabled } = { ...(await this.get()), ...patch };
-    const next: Settings = { dataDir, executionProvider, threads, ...(apiEnabled === undefined ? {} : { apiEnabled }) };
+  async update(patch: { dataDir?: string; executionProvider?: ExecutionProvider; threads?: number; apiEnabled?: boolean; apiPort?: number }): Promise<Settings> {
+    // only what is a setting is stored (not the API key, which has its own file, nor actions or statuses)
+    const { dataDir, executionProvider, threads, apiEnabled, apiPort } = { ...(await this.get()), ...patch };
+    const next: Settings = { dataDir, executionProvider, threads, ...(apiEnabled === undefined ? {} : { apiEnabled }), ...(apiPort === undefined ? {} : { apiPort }) };
     await writeFileAtomic(this.#file, Buffer.from(JSON.stringify(next, null, 2) + '\n', 'utf8'), {
       mapError: (e) => new AppError((e as NodeJS.ErrnoException).code === 'ENOSPC' ? 'DISK_FULL' : 'BAD_ARGUMENT', `Cannot save the settings to ${this.#file}: ${(e as Error).message}`, {
         subject: this.#file,

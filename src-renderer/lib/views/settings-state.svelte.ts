@@ -1,10 +1,11 @@
 /**
  * The Settings view's state and logic (no DOM): the data folder (desktop app), the execution
  * provider, the threads and the number format, loaded from and saved to the services; the
- * inference API for line controllers (browser mode: on or off) and its key (shown, rotated).
+ * inference API for line controllers (on or off; the desktop app: its loopback port and whether
+ * it listens) and its key (shown, rotated).
  */
 import { untrack } from 'svelte';
-import type { ExecutionProvider, Settings } from '../../../src-main/common/api';
+import { DEFAULT_API_PORT, type ExecutionProvider, type Settings } from '../../../src-main/common/api';
 import type { ApiClient } from '../api-client';
 import type { AppState } from '../app-state.svelte';
 import { numberFormat, type NumberFormat } from '../format';
@@ -23,8 +24,10 @@ export class SettingsState {
   threads = $state(0);
   nf = $state<NumberFormat>(numberFormat());
   saving = $state(false);
-  /** Browser mode: answer /v1 (as `bgad serve --api`). */
+  /** Answer /v1 (as `bgad serve --api`): browser mode on the server's port, the desktop app on `apiPort`. */
   apiEnabled = $state(false);
+  /** Desktop app: the loopback port of /v1. */
+  apiPort = $state(DEFAULT_API_PORT);
   readonly #confirm: (question: string) => boolean;
 
   /** Execution providers of this computer. */
@@ -46,18 +49,23 @@ export class SettingsState {
       this.ep = s.executionProvider;
       this.threads = s.threads;
       this.apiEnabled = s.apiEnabled === true;
+      this.apiPort = s.apiPort ?? DEFAULT_API_PORT;
     }, (e) => this.#app.fail(e));
   }
 
   async save(): Promise<void> {
     this.saving = true;
     try {
-      const patch: { executionProvider: ExecutionProvider; threads: number; dataDir?: string; apiEnabled?: boolean } = { executionProvider: this.ep, threads: this.threads };
-      if (this.#app.info?.mode === 'electron' && this.dataDir !== this.settings?.dataDir) patch.dataDir = this.dataDir;
-      if (this.#app.info?.mode === 'browser') patch.apiEnabled = this.apiEnabled;
-      this.settings = await this.#api.app.setSettings(patch);
+      const patch: { executionProvider: ExecutionProvider; threads: number; dataDir?: string; apiEnabled?: boolean; apiPort?: number } = { executionProvider: this.ep, threads: this.threads, apiEnabled: this.apiEnabled };
+      const desktop = this.#app.info?.mode === 'electron';
+      if (desktop && this.dataDir !== this.settings?.dataDir) patch.dataDir = this.dataDir;
+      if (desktop) patch.apiPort = this.apiPort;
+      const saved = await this.#api.app.setSettings(patch);
+      this.settings = saved;
       this.#app.setNumberFormat(this.nf);
-      this.#app.notify({ kind: 'info', message: patch.dataDir ? 'Saved. The new data folder is used from the next start.' : 'Settings saved.' });
+      const api = saved.apiListener;
+      if (api?.state === 'failed') this.#app.notify({ kind: 'error', message: `Settings saved, but ${api.error ?? 'the inference API did not start'}.`, hint: api.hint });
+      else this.#app.notify({ kind: 'info', message: patch.dataDir ? 'Saved. The new data folder is used from the next start.' : 'Settings saved.' });
     } catch (e) {
       this.#app.fail(e);
     } finally {
