@@ -4,10 +4,8 @@ import type { Command } from '../command';
 import { str, UsageError } from '../command';
 import { TRAIN_OPTIONS, TRAIN_USAGE, parseTrainOptions } from '../train-options';
 import { progressPrinter } from '../progress';
-import { trainModel, measureFeatureMs } from '../../training/pipeline';
-import { saveBundle } from '../../model/bundle-file';
-import { evaluateModel } from '../../training/evaluate';
 import { scanCategory } from '../../training/dataset';
+import { leaveOneTypeOut, robustnessTableLines, trainAndEvaluate, type RobustnessRun } from '../../training/robustness';
 import { AbortError } from '../abort';
 
 const fmt = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '   -  ' : x.toFixed(3).padStart(6));
@@ -16,55 +14,8 @@ type TrainOpts = ReturnType<typeof parseTrainOptions>;
 type Io = Parameters<Command['run']>[1];
 
 /** The figures of one seed's run (what `--json` writes for a single seed). */
-async function evalOnce(data: string, o: TrainOpts, save: string | undefined, signal: AbortSignal, onProgress: ReturnType<typeof progressPrinter>) {
-  const t0 = performance.now();
-  const model = await trainModel({ dataDir: data, ...o, signal, onProgress: (p) => onProgress({ ...p, fraction: p.fraction * 0.8 }) });
-  if (save) await saveBundle(save, model.bundle);
-  const seenTypes = [...new Set(model.bundle.meta.anomaliesUsed.map((a) => a.type))];
-  const m = await evaluateModel(model.bundle, model.testGood, model.testDefects, {
-    cacheDir: o.cacheDir, threads: o.threads, executionProvider: o.executionProvider, signal, seenTypes,
-    onProgress: (p) => onProgress({ ...p, fraction: 0.8 + 0.2 * p.fraction }),
-  });
-  const meta = model.bundle.meta;
-  const protocol = o.anomalies === 0 ? 'unsupervised' : o.anomalyTypes?.length ? 'unseen' : 'seen';
-  let featureMs = Number.isFinite(model.featureMsPerImage) ? model.featureMsPerImage : m.featureMsPerImage;
-  if (!Number.isFinite(featureMs)) {
-    // every feature came from the cache: time the backbone on a few test images
-    featureMs = await measureFeatureMs(model.testGood, { backboneId: model.bundle.meta.backbone.id, cacheDir: o.cacheDir, threads: o.threads });
-  }
-  const unseen = Object.values(m.perType).filter((v) => !v.seen && v.imageAuroc !== null && Number.isFinite(v.imageAuroc));
-  return {
-    result: {
-      dataset: model.category.name,
-      imageAuroc: m.imageAuroc,
-      pixelAuroc: m.pixelAuroc,
-      aupro: m.aupro,
-      f1: m.f1,
-      threshold: m.threshold,
-      perType: m.perType,
-      /** Mean image AUROC of the defect types no known anomaly came from (null when all were seen). */
-      unseenMeanImageAuroc: unseen.length ? unseen.reduce((a, v) => a + v.imageAuroc!, 0) / unseen.length : null,
-      trainSeconds: meta.training!.trainSeconds,
-      totalSeconds: (performance.now() - t0) / 1000,
-      featureMsPerImage: Number.isFinite(featureMs) ? featureMs : null,
-      inferMsPerImage: m.inferMsPerImage,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
-      anomaliesUsed: meta.anomaliesUsed.length,
-      anomalies: meta.anomaliesUsed.map((a) => ({ type: a.type, file: a.path.split(/[\\/]/).pop() })),
-      protocol,
-      backbone: meta.backbone.id,
-      preset: meta.config.preset,
-      seed: meta.config.seed,
-      steps: meta.training!.steps,
-      nanSteps: meta.training!.nanSteps,
-      testCounts: m.counts,
-      skippedImages: [...(meta.skippedImages ?? []), ...m.skipped],
-      note: 'The known anomalies used for training are removed from the test set.',
-    },
-    m,
-  };
-}
-type EvalResult = Awaited<ReturnType<typeof evalOnce>>['result'];
+const evalOnce = (data: string, o: TrainOpts, save: string | undefined, signal: AbortSignal, onProgress: ReturnType<typeof progressPrinter>) => trainAndEvaluate({ dataDir: data }, o, { save, signal, onProgress });
+type EvalResult = RobustnessRun;
 
 function printOne(io: Io, r: EvalResult, m: Awaited<ReturnType<typeof evalOnce>>['m']): void {
   io.out(`${r.dataset}: ${r.protocol} protocol, ${r.anomaliesUsed} known anomalies, backbone ${r.backbone}, preset ${r.preset}, seed ${r.seed}`);
@@ -99,56 +50,16 @@ export function parseSeeds(raw: unknown): number[] | undefined {
   return seeds;
 }
 
-/** One defect type's row of the unseen-defect robustness report. */
-export interface RobustnessRow {
-  type: string;
-  count: number;
-  baseline: { imageAuroc: number; pixelAuroc: number | null; recall: number };
-  seen: { imageAuroc: number; pixelAuroc: number | null; recall: number } | null;
-  unseen: { imageAuroc: number; pixelAuroc: number | null; recall: number } | null;
-}
-
-const pick = (t: { imageAuroc: number; pixelAuroc: number | null; recall: number } | undefined) => (t ? { imageAuroc: t.imageAuroc, pixelAuroc: t.pixelAuroc, recall: t.recall } : null);
-
 /**
- * `--leave-one-type-out`: the unsupervised baseline, one model with known anomalies of every
- * type, and one model per type with that type held out of the known anomalies; per type, its
- * figures when seen, when unseen and without any known anomaly. (bgad/README.md: "unseen".)
+ * `--leave-one-type-out`: the unseen-defect report (training/robustness.ts), printed as a
+ * table; each run is announced on stderr.
  */
-async function leaveOneTypeOut(data: string, o: TrainOpts, io: Io, signal: AbortSignal, onProgress: ReturnType<typeof progressPrinter>) {
+async function leaveOneTypeOutCli(data: string, o: TrainOpts, io: Io, signal: AbortSignal, onProgress: ReturnType<typeof progressPrinter>) {
   const types = scanCategory(data).defectTypes;
   if (types.length < 2) throw new UsageError(`--leave-one-type-out needs at least two defect types under ${data}/train or test (found ${types.length ? types.join(', ') : 'none'})`);
-  const runs: { label: string; o: TrainOpts }[] = [
-    { label: 'baseline (no known anomalies)', o: { ...o, anomalies: 0, anomalyTypes: undefined } },
-    { label: 'all types known', o: { ...o, anomalyTypes: undefined } },
-    ...types.map((t) => ({ label: `${t} held out`, o: { ...o, anomalyTypes: types.filter((x) => x !== t) } })),
-  ];
-  const results: EvalResult[] = [];
-  for (const [i, r] of runs.entries()) {
-    io.err(`${r.label} (${i + 1} of ${runs.length})`);
-    results.push((await evalOnce(data, r.o, undefined, signal, onProgress)).result);
-  }
-  const [base, all, ...held] = results as [EvalResult, EvalResult, ...EvalResult[]];
-  const rows: RobustnessRow[] = types.map((t, k) => ({
-    type: t,
-    count: base.perType[t]?.count ?? 0,
-    baseline: pick(base.perType[t])!,
-    seen: all.perType[t]?.seen ? pick(all.perType[t]) : null,
-    unseen: held[k]!.perType[t] && !held[k]!.perType[t]!.seen ? pick(held[k]!.perType[t]) : null,
-  }));
-  const f = (x: { imageAuroc: number; pixelAuroc: number | null; recall: number } | null) => (x ? `${fmt(x.imageAuroc)} ${fmt(x.pixelAuroc)} ${fmt(x.recall)}` : '    -      -      -  ');
-  io.out(`${base.dataset}: unseen-defect robustness, backbone ${base.backbone}, preset ${base.preset}, seed ${base.seed}; image AUROC / pixel AUROC / recall at the threshold`);
-  io.out('');
-  io.out(`type              n   ${'seen'.padEnd(21)} ${'unseen (held out)'.padEnd(21)} baseline (no anomalies)`);
-  for (const r of rows) io.out(`${r.type.padEnd(14)} ${String(r.count).padStart(4)}  ${f(r.seen)}  ${f(r.unseen)}  ${f(r.baseline)}`);
-  const mean = (xs: (number | null | undefined)[]) => meanSpread(xs)?.mean ?? null;
-  const summary = {
-    seen: mean(rows.map((r) => r.seen?.imageAuroc)),
-    unseen: mean(rows.map((r) => r.unseen?.imageAuroc)),
-    baseline: mean(rows.map((r) => r.baseline.imageAuroc)),
-  };
-  io.out(`${'mean image AUROC'.padEnd(19)}  ${fmt(summary.seen)}                ${fmt(summary.unseen)}                ${fmt(summary.baseline)}`);
-  return { dataset: base.dataset, backbone: base.backbone, preset: base.preset, seed: base.seed, types, rows, meanImageAuroc: summary, runs: results };
+  const report = await leaveOneTypeOut({ dataDir: data }, o, { signal, onProgress, onRun: (label, i, n) => io.err(`${label} (${i} of ${n})`) });
+  for (const line of robustnessTableLines(report)) io.out(line);
+  return report;
 }
 
 const command: Command = {
@@ -166,7 +77,7 @@ const command: Command = {
     const save = typeof values.save === 'string' ? resolve(values.save) : undefined;
     if (values['leave-one-type-out'] === true) {
       if (seeds || save || o.anomalyTypes?.length || o.anomalies === 0) throw new UsageError('--leave-one-type-out chooses the known anomalies itself: leave out --seeds, --save, --anomaly-types and --anomalies 0');
-      const report = await leaveOneTypeOut(data, o, io, ac.signal, onProgress);
+      const report = await leaveOneTypeOutCli(data, o, io, ac.signal, onProgress);
       if (typeof values.json === 'string') await writeFile(resolve(values.json), JSON.stringify(report, null, 2) + '\n');
       return 0;
     }
