@@ -15,6 +15,7 @@ import type { Validator } from './validate';
 import { AppError } from './errors';
 import { EXECUTION_PROVIDERS, type FileOutcome } from './records';
 import type { EngineProgress } from './engine-protocol';
+import type { RobustnessReport } from './robustness';
 
 declare const resultBrand: unique symbol;
 export interface JobDef<A = unknown, R = unknown> {
@@ -155,6 +156,18 @@ export const engineJobs = {
   'export-model': job<{ path: string; sha256: string }>()(
     v.object({ bundle: v.path(), out: v.path(), cacheDir: v.optional(v.path()) }),
     'A portable ONNX file (image -> anomaly_map, pred_score), verified by a test run.',
+  ),
+  robustness: job<RobustnessReport>()(
+    v.object({
+      /** A database dataset's lists (training/dataset.ts CategoryData). */
+      category: opaqueObject<object>('the lists of a category'),
+      preset: v.optional(v.string({ min: 1, max: 64 })),
+      overrides: v.optional(opaqueObject<{ readonly [key: string]: unknown }>('training configuration overrides')),
+      anomalies: v.optional(v.number()),
+      backboneId: v.optional(v.string({ min: 1, max: 200 })),
+      ...runtime,
+    }),
+    'The unseen-defect robustness report (training/robustness.ts): 2 + defect types trainings and evaluations; keeps no model file.',
   ),
   sleep: job<{ sleptMs: number }>()(
     v.object({ ms: v.optional(v.number({ min: 0 })), ignoreCancel: v.optional(v.boolean()) }),

@@ -269,12 +269,27 @@ CREATE TABLE station_runs (
 CREATE INDEX inspection_results_time ON inspection_results(run_id, created_at_ms);
 `;
 
+const robustnessReports = /* sql */ `
+-- The unseen-defect robustness reports of a dataset (models.robustness): stored whole when the
+-- job completes (a cancelled or failed job stores nothing), so a report survives a restart.
+CREATE TABLE robustness_reports (
+  id            INTEGER PRIMARY KEY,
+  dataset_id    INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+  config_json   TEXT NOT NULL DEFAULT '{}',
+  report_json   TEXT NOT NULL,
+  duration_ms   INTEGER NOT NULL DEFAULT 0 CHECK (duration_ms >= 0),
+  created_at_ms INTEGER NOT NULL
+);
+CREATE INDEX robustness_reports_dataset ON robustness_reports(dataset_id, id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: '0010_init', sql: init },
   { version: 20, name: '0020_models_and_training', sql: modelsAndTraining },
   { version: 30, name: '0030_inspection', sql: inspection },
   { version: 40, name: '0040_audit_log', sql: auditLog },
   { version: 50, name: '0050_station_runs', sql: stationRuns },
+  { version: 54, name: '0054_robustness_reports', sql: robustnessReports },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

