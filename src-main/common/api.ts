@@ -16,6 +16,7 @@ import * as v from './validate';
 import type { Infer, Validator } from './validate';
 import type { EngineProgress } from './engine-protocol';
 import type { SerializedError } from './errors';
+import type { RobustnessReportRecord } from './robustness';
 import { TRAINING_PARAM_DEFS, TRAINING_PRESETS, type TrainingParamKey } from './training-params';
 import { EXECUTION_PROVIDERS, IMAGE_LABELS, IMAGE_SPLITS, VERDICTS } from './records';
 import type { Dataset, ExecutionProvider, DatasetSummary, DefectType, ImagePage, ImageRecord, ImportRun, InspectionResult, InspectionRun, InspectionSummary, MaskInfo, MaskPixels, ModelComparison, ModelVersion, TrainingRun } from './records';
@@ -27,7 +28,7 @@ import type { Dataset, ExecutionProvider, DatasetSummary, DefectType, ImagePage,
 
 export * from './records';
 
-export type JobKind = 'import' | 'training' | 'inspection' | 'export';
+export type JobKind = 'import' | 'training' | 'inspection' | 'export' | 'robustness';
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
 export interface AppInfo {
@@ -113,6 +114,7 @@ export interface Backbone {
 }
 
 export { TRAINING_PRESETS, type TrainingPreset } from './training-params';
+export type { RobustnessFigures, RobustnessReport, RobustnessReportRecord, RobustnessRow } from './robustness';
 
 /**
  * Advanced training parameters; anything left out comes from the preset. Their ranges, units,
@@ -488,6 +490,15 @@ export const contract = {
     export: command<{ path: string }>()(
       v.object({ modelId: v.id(), outPath: v.path(), overwrite: v.optional(v.boolean()) }),
       'Writes a portable ONNX bundle; an existing file is refused (CONFLICT) unless overwrite is true.',
+    ),
+    robustness: command<JobRef>()(
+      v.object({ datasetId: v.id(), preset: v.optional(v.oneOf(TRAINING_PRESETS)), backboneId: v.optional(v.string({ min: 1, max: 100 })), params: v.optional(trainingParams) }),
+      'Starts the unseen-defect robustness report (a job: 2 + defect types trainings and evaluations, cancellable); the job\'s result is { reportId }, stored with the dataset.',
+    ),
+    robustnessReports: query<RobustnessReportRecord[]>()(datasetRef, 'The stored unseen-defect robustness reports of a dataset, newest first.'),
+    exportRobustness: command<{ path: string }>()(
+      v.object({ reportId: v.id(), format: v.oneOf(['pdf', 'csv'] as const), outPath: v.path(), overwrite: v.optional(v.boolean()) }),
+      'Writes a robustness report as PDF or CSV; an existing file is refused (CONFLICT) unless overwrite is true.',
     ),
   },
   inspection: {

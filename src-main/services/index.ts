@@ -26,7 +26,7 @@ export { JobHub, type Awaitable, type JobContext, type StartedJob } from './job-
 export { SettingsStore } from './settings-store';
 
 /** Methods that cannot work without an engine runner (they answer UNAVAILABLE). */
-export const ENGINE_METHODS: readonly MethodId[] = ['training.start', 'models.export', 'inspection.inspectImage', 'inspection.startBatch'];
+export const ENGINE_METHODS: readonly MethodId[] = ['training.start', 'models.export', 'models.robustness', 'inspection.inspectImage', 'inspection.startBatch'];
 
 /** Every method of the contract over one context. */
 export function createApiHandlers(ctx: ServiceContext): ApiHandlers {

@@ -13,6 +13,7 @@ import { activateModelVersion, compareModelVersions, getModelVersion, listModelV
 import { rewriteBundleThreshold } from '../model/bundle-file';
 import type { GroupHandlers, ServiceContext } from './context';
 import { bundlePath, checkOutFile, copyOut, fileExists, needEngine, readScores, runtimeOf } from './engine-work';
+import { robustnessHandlers } from './robustness';
 
 async function histogram(ctx: ServiceContext, args: ArgsOf<'models.histogram'>): Promise<ScoreHistogram> {
   const { store } = ctx;
@@ -69,5 +70,7 @@ export function modelsHandlers(ctx: ServiceContext): GroupHandlers<'models'> {
     'models.activate': async (a) => activateModelVersion(store, a.modelId),
     'models.compare': async (a) => compareModelVersions(store, { a: a.modelIdA, b: a.modelIdB }),
     'models.export': (a) => exportModel(ctx, a),
+    // the unseen-defect robustness report (robustness.ts)
+    ...robustnessHandlers(ctx),
   };
 }

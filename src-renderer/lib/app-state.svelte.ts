@@ -36,6 +36,8 @@ export const JOB_TOPICS: Readonly<Record<JobKind, readonly Topic[]>> = {
   inspection: ['inspections'],
   // writes a file outside the data folder: nothing the views show changes
   export: [],
+  // a stored robustness report (the Models view lists them)
+  robustness: ['models'],
 };
 
 export interface JobView {

@@ -101,8 +101,9 @@ describe('topic invalidation', () => {
       training: ['datasets', 'models', 'training'],
       inspection: ['inspections'],
       export: [],
+      robustness: ['models'],
     };
-    for (const kind of ['import', 'training', 'inspection', 'export'] as const) {
+    for (const kind of ['import', 'training', 'inspection', 'export', 'robustness'] as const) {
       fake.forget();
       fake.emit({ type: 'progress', jobId: `j-${kind}`, kind, progress: { fraction: 0.5 } });
       await runes.root.settle();
