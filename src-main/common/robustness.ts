@@ -100,6 +100,9 @@ export const ROBUSTNESS_PROTOCOL_LABELS: Readonly<Record<RobustnessProtocol, str
   baseline: 'baseline (no known anomalies)',
 };
 
+/** Bar colours of the protocols (the Models view's chart and the PDF). */
+export const ROBUSTNESS_COLOURS: Readonly<Record<RobustnessProtocol, string>> = { seen: '#2f6fec', unseen: '#e07b18', baseline: '#8a94a3' };
+
 /** Mean of the finite values (null when none). */
 export function meanOf(xs: readonly (number | null | undefined)[]): number | null {
   const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));

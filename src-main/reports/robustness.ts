@@ -9,7 +9,7 @@
 import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import PDFDocument from 'pdfkit';
-import { ROBUSTNESS_PROTOCOL_LABELS, ROBUSTNESS_PROTOCOLS, type RobustnessFigures, type RobustnessReport, type RobustnessReportRecord } from '../common/robustness';
+import { ROBUSTNESS_COLOURS, ROBUSTNESS_PROTOCOL_LABELS, ROBUSTNESS_PROTOCOLS, type RobustnessFigures, type RobustnessReport, type RobustnessReportRecord } from '../common/robustness';
 import { commitTempFile, tempPathFor } from '../fs/atomic-file';
 import { csvField } from './csv';
 import { choosePdfFonts, printable, type PdfFonts } from './fonts';
@@ -34,8 +34,6 @@ const PAGE = { w: 841.89, h: 595.28 };
 const M = 40;
 const INK = '#1d232b';
 const MUTED = '#5b6673';
-/** Bar colours of the protocols (the Models view's chart uses the same). */
-export const ROBUSTNESS_COLOURS: Readonly<Record<(typeof ROBUSTNESS_PROTOCOLS)[number], string>> = { seen: '#2f6fec', unseen: '#e07b18', baseline: '#8a94a3' };
 
 type Doc = PDFKit.PDFDocument;
 
