@@ -10,6 +10,8 @@ import { DEFAULT_MAX_FILE_BYTES } from '../../images/load';
 import { inspectFolder } from '../../inspection/inspect';
 import { REPORT_FORMATS, type ReportFormat } from '../../model/records';
 import { precheckOutputFolder, SETUP_ERRORS } from '../output-check';
+import { REVIEW_BAND_OPTIONS, REVIEW_BAND_USAGE, reviewBandChoice } from '../review-band-options';
+import { describeReviewBand } from '../../common/review-band';
 
 /** Exit status of `bgad inspect`, for a line controller. */
 export const INSPECT_EXIT = {
@@ -21,6 +23,8 @@ export const INSPECT_EXIT = {
   usage: 2,
   /** The run itself stopped: disk full, output not writable, an unexpected error mid-run. */
   aborted: 3,
+  /** Only with --review-band or --review-range: nothing failed and nothing had an error, but a file is in the review band. */
+  review: 4,
   /** Cancelled with Ctrl-C (128 + SIGINT); the finished results are kept. */
   cancelled: 130,
 } as const;
@@ -36,6 +40,7 @@ const command: Command = {
   --input DIR            folder of images, searched recursively
   --out DIR              where results.jsonl, the reports and heatmaps/, thumbs/ go
   --threshold X          fail above X instead of the model's threshold
+${REVIEW_BAND_USAGE}
   --format LIST          reports to write: pdf,csv,html (default pdf,csv)
   --include GLOB         only files matching GLOB (repeatable; default: image extensions)
   --exclude GLOB         skip files matching GLOB (repeatable)
@@ -70,12 +75,15 @@ Exit status:
        (a file, the input folder) or is in use by another run
   3    the run itself stopped (disk full, output not writable, an unexpected error); the
        results written so far are kept, run the same command again to continue
+  4    only with --review-band or --review-range: no file failed or had an error, but at
+       least one is in the review band (a person decides); without them a review never occurs
   130  cancelled with Ctrl-C; the results written so far are kept`,
   options: {
     model: { type: 'string' },
     input: { type: 'string' },
     out: { type: 'string' },
     threshold: { type: 'string' },
+    ...REVIEW_BAND_OPTIONS,
     format: { type: 'string' },
     include: { type: 'string', multiple: true },
     exclude: { type: 'string', multiple: true },
@@ -93,6 +101,7 @@ Exit status:
     const input = resolve(str(values.input, 'input'));
     const out = resolve(str(values.out, 'out'));
     const threshold = optNum(values.threshold, 'threshold');
+    const reviewBand = reviewBandChoice(values);
     const threads = optNum(values.threads, 'threads', { min: 1, max: 256, integer: true });
     const batchSize = optNum(values.batch, 'batch', { min: 1, max: 64, integer: true });
     const formats = (typeof values.format === 'string' ? values.format : 'pdf,csv').split(',').map((f) => f.trim().toLowerCase()).filter(Boolean);
@@ -114,7 +123,7 @@ Exit status:
     let s;
     try {
       s = await inspectFolder({
-        model, input, out, threshold, formats: formats as ReportFormat[], include: list(values.include), exclude: list(values.exclude),
+        model, input, out, threshold, reviewBand, formats: formats as ReportFormat[], include: list(values.include), exclude: list(values.exclude),
         threads, batchSize, spin: values.spin === true, executionProvider: ep as ExecutionProvider | undefined, cacheDir: values['cache-dir'] as string | undefined,
         maxFileBytes: maxFileMb === undefined ? undefined : Math.max(1, Math.floor(maxFileMb * 2 ** 20)),
         owner: 'bgad inspect', signal: ac.signal, onProgress,
@@ -139,11 +148,13 @@ Exit status:
     } else {
       for (const r of s.results.filter((x) => x.verdict === 'error')) io.out(`error  ${forTerminal(r.rel)}: ${forTerminal(r.error ?? '')}`);
       for (const r of s.results.filter((x) => x.verdict === 'fail')) io.out(`fail   ${forTerminal(r.rel)}  score ${r.score!.toFixed(4)}`);
-      io.out(`${s.total} files: ${s.pass} pass, ${s.fail} fail, ${s.error} error; threshold ${s.threshold.toFixed(4)} (${s.thresholdSource === 'model' ? "the model's" : 'set for this run'})${s.resumed ? `; ${s.resumed} from an earlier run` : ''}`);
+      for (const r of s.results.filter((x) => x.verdict === 'review')) io.out(`review ${forTerminal(r.rel)}  score ${r.score!.toFixed(4)}`);
+      const band = s.reviewBand ? `, ${s.review ?? 0} review` : '';
+      io.out(`${s.total} files: ${s.pass} pass, ${s.fail} fail, ${s.error} error${band}; threshold ${s.threshold.toFixed(4)} (${s.thresholdSource === 'model' ? "the model's" : 'set for this run'})${s.reviewBand ? `; ${describeReviewBand(s.reviewBand)}` : ''}${s.resumed ? `; ${s.resumed} from an earlier run` : ''}`);
       io.out(`speed: ${s.inspected} files in ${(s.inspectMs / 1000).toFixed(1)} s = ${s.imagesPerSecond.toFixed(1)} images/s, ${s.msPerImage.toFixed(1)} ms/image; total ${(s.elapsedMs / 1000).toFixed(1)} s with model loading and reports; peak memory ${s.peakRssMb.toFixed(0)} MB`);
       io.out(`results: ${Object.values(s.reports).map((p) => forTerminal(p)).join(', ')}`);
     }
-    return s.fail || s.error ? INSPECT_EXIT.failed : INSPECT_EXIT.passed;
+    return s.fail || s.error ? INSPECT_EXIT.failed : s.review ? INSPECT_EXIT.review : INSPECT_EXIT.passed;
   },
 };
 export default command;

@@ -8,6 +8,8 @@ import { DEFAULT_MAX_FILE_BYTES } from '../../images/load';
 import { runStation, DEFAULT_SETTLE_MS, type Station, type StationEvent, type StationResult, type StationSummary } from '../../station/index';
 import { INSPECT_EXIT } from './inspect';
 import { precheckOutputFolder, SETUP_ERRORS } from '../output-check';
+import { describeReviewBand } from '../../common/review-band';
+import { REVIEW_BAND_OPTIONS, REVIEW_BAND_USAGE, reviewBandChoice } from '../review-band-options';
 
 /** Errors that mean "the station cannot start as asked" (exit 2), as for `bgad inspect`. */
 
@@ -19,11 +21,11 @@ function resultLine(r: StationResult): string {
   return `${result.verdict.padEnd(6)} ${name}  score ${result.score!.toFixed(4)}${tail}`;
 }
 
-function summaryLine(s: StationSummary): string {
+function summaryLine(s: StationSummary, band: boolean): string {
   const time = s.at.slice(11, 19);
   const y = s.yield === null ? '-' : `${(s.yield * 100).toFixed(1)} %`;
   const queue = Object.entries(s.backlog).map(([k, v]) => `${k} ${v}`).join(', ');
-  return `[${time}] ${s.total} results: ${s.pass} pass, ${s.fail} fail, ${s.error} error; yield ${y}; ${s.imagesPerSecond.toFixed(2)} images/s; ${s.pendingFiles} files waiting${queue ? `; events to deliver: ${queue}` : ''}`;
+  return `[${time}] ${s.total} results: ${s.pass} pass, ${s.fail} fail, ${s.error} error${band ? `, ${s.review} review` : ''}; yield ${y}; ${s.imagesPerSecond.toFixed(2)} images/s; ${s.pendingFiles} files waiting${queue ? `; events to deliver: ${queue}` : ''}`;
 }
 
 function noticeLine(e: StationEvent): string | null {
@@ -46,12 +48,15 @@ const command: Command = {
   --out DIR              results.jsonl, results.csv, heatmaps/, thumbs/ and station/ (the event queue)
   --settle-ms N          a file is read once its size and time stamp have not changed for N ms
                          (default ${DEFAULT_SETTLE_MS})
-  --move-to DIR          move each inspected file into DIR/pass, DIR/fail or DIR/error (keeping
-                         its sub-folder; a taken name gets -1, -2, ...)
+  --move-to DIR          move each inspected file into DIR/pass, DIR/fail or DIR/error (and
+                         DIR/review with a review band), keeping its sub-folder; a taken name
+                         gets -1, -2, ...
   --webhook URL          POST each result as JSON (header Idempotency-Key: the event id)
   --mqtt URL             publish each result with QoS 1 (mqtt://host:1883); needs --mqtt-topic
   --mqtt-topic T         the topic to publish on
   --threshold X          fail above X instead of the model's threshold
+${REVIEW_BAND_USAGE}
+                         (the events, results.csv and --move-to then carry review verdicts)
   --include GLOB         only files matching GLOB (repeatable; default: image extensions)
   --exclude GLOB         skip files matching GLOB (repeatable)
   --threads N            ONNX Runtime threads (default 1)
@@ -89,6 +94,7 @@ Exit status:
     mqtt: { type: 'string' },
     'mqtt-topic': { type: 'string' },
     threshold: { type: 'string' },
+    ...REVIEW_BAND_OPTIONS,
     include: { type: 'string', multiple: true },
     exclude: { type: 'string', multiple: true },
     threads: { type: 'string' },
@@ -104,6 +110,7 @@ Exit status:
     const input = resolve(str(values.input, 'input'));
     const out = resolve(str(values.out, 'out'));
     const threshold = optNum(values.threshold, 'threshold');
+    const reviewBand = reviewBandChoice(values);
     const settleMs = optNum(values['settle-ms'], 'settle-ms', { min: 0, max: 3_600_000, integer: true });
     const threads = optNum(values.threads, 'threads', { min: 1, max: 256, integer: true });
     const maxFileMb = optNum(values['max-file-mb'], 'max-file-mb', { min: 1e-6, max: 1024 * 1024 });
@@ -125,7 +132,7 @@ Exit status:
     let station: Station;
     try {
       station = await runStation({
-        model, input, out, threshold, settleMs, threads, include: list(values.include), exclude: list(values.exclude),
+        model, input, out, threshold, reviewBand, settleMs, threads, include: list(values.include), exclude: list(values.exclude),
         moveTo: values['move-to'] as string | undefined, webhook: values.webhook as string | undefined,
         mqtt: mqttUrl !== undefined ? { url: mqttUrl, topic: topic! } : undefined,
         executionProvider: ep as ExecutionProvider | undefined, cacheDir: values['cache-dir'] as string | undefined,
@@ -136,12 +143,12 @@ Exit status:
         onEvent: (e) => {
           if (e.type === 'started' && !quiet) {
             const waiting = Object.entries(e.backlog).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k} events`);
-            io.err(`bgad watch: watching ${forTerminal(e.input)} (threshold ${e.threshold.toFixed(4)}); results in ${forTerminal(e.out)}/results.jsonl${waiting.length ? `; still to deliver: ${waiting.join(', ')}` : ''}. Ctrl-C stops.`);
+            io.err(`bgad watch: watching ${forTerminal(e.input)} (threshold ${e.threshold.toFixed(4)}${e.reviewBand ? `; ${describeReviewBand(e.reviewBand)}` : ''}); results in ${forTerminal(e.out)}/results.jsonl${waiting.length ? `; still to deliver: ${waiting.join(', ')}` : ''}. Ctrl-C stops.`);
           }
           const line = noticeLine(e);
           if (line) io.err(line);
         },
-        onSummary: (s) => { if (!quiet) io.err(summaryLine(s)); },
+        onSummary: (s) => { if (!quiet) io.err(summaryLine(s, reviewBand !== undefined)); },
       });
     } catch (e) {
       if (isAppError(e) && SETUP_ERRORS.has(e.code)) return fail(INSPECT_EXIT.usage, describeForTerminal(e));
@@ -169,7 +176,7 @@ Exit status:
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    if (!quiet) io.err(summaryLine(station.summary()));
+    if (!quiet) io.err(summaryLine(station.summary(), reviewBand !== undefined));
     return 0;
   },
 };
