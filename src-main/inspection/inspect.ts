@@ -253,12 +253,12 @@ export async function inspectFolder(opts: InspectFolderOptions): Promise<Inspect
   const out = resolve(opts.out);
   await checkOutputFolder(input, out);
   const source = await readModelSource(opts.model);
+  const threshold = opts.threshold ?? source.bundle.meta.threshold;
+  const reviewBand = resolveReviewBand(opts.reviewBand, source, threshold); // before the model is loaded: a usage error at once
   const model = await openInspectionModel(source, opts);
   let log: ResultsLog | null = null;
   let lock: OutputLock | null = null;
   try {
-    const threshold = opts.threshold ?? source.bundle.meta.threshold;
-    const reviewBand = resolveReviewBand(opts.reviewBand, source, threshold);
     const scan = await scanInputFolder(input, { include: opts.include, exclude: opts.exclude, skipDirs: [out] });
     await makeOutputFolder(out);
     // one inspection per output folder: a second one would append every result again

@@ -110,6 +110,8 @@ export async function runStation(opts: StationOptions): Promise<Station> {
   if (!st.isDirectory()) throw new AppError('BAD_ARGUMENT', `The input ${input} is not a folder.`, { subject: input });
   await checkOutputFolder(input, out);
   const source = await readModelSource(opts.model);
+  const threshold = opts.threshold ?? source.bundle.meta.threshold;
+  const reviewBand = resolveReviewBand(opts.reviewBand, source, threshold);
   const model = await openInspectionModel(source, opts);
   const emit = (e: StationEvent) => { try { opts.onEvent?.(e); } catch { /* a caller's bug must not stop the line */ } };
   let lock: OutputLock | null = null;
@@ -125,8 +127,6 @@ export async function runStation(opts: StationOptions): Promise<Station> {
   };
   let core: StationCore | null = null;
   try {
-    const threshold = opts.threshold ?? source.bundle.meta.threshold;
-    const reviewBand = resolveReviewBand(opts.reviewBand, source, threshold);
     await makeOutputFolder(out);
     lock = await lockOutputFolder(out, { command: opts.owner ?? WATCH_COMMAND });
     log = await ResultsLog.open(join(out, RESULTS_FILE), { modelSha256: source.sha256, scoringSha256: source.scoringSha256, modelFile: source.file });

@@ -125,3 +125,21 @@ describe('bgad inspect --review-band with the model\'s band', () => {
     expect(asked.err).toMatch(/--review-range/);
   });
 });
+
+describe('bgad watch --review-band', () => {
+  it('refuses a model without a band, and a bad range, before it starts watching (exit 2)', async () => {
+    const { reviewBand: _b, ...meta } = fx.bundle.meta;
+    const file = join(root, 'watch-old.bgad');
+    await saveBundle(file, { ...fx.bundle, meta });
+    const watch = (...extra: string[]) => bgad(['watch', '--model', file, '--input', fx.testDir, '--out', join(root, 'watch-out'), '-q', ...extra]);
+    const none = watch('--review-band');
+    expect(none.code).toBe(2);
+    expect(none.err).toMatch(/bgad watch: .*has no review band/);
+    const junk = watch('--review-range', '3');
+    expect(junk.code).toBe(2);
+    expect(junk.err).toMatch(/--review-range must be two numbers/);
+    const help = bgad(['watch', '--help']).out;
+    expect(help).toMatch(/--review-band {10}judge with the model's review band/);
+    expect(help).toMatch(/DIR\/review with a review band/);
+  });
+});
