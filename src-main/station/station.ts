@@ -54,7 +54,7 @@ export function resultEvent(record: LogResult, result: InspectionFileResult, o: 
     score: record.score,
     verdict: result.verdict,
     threshold: o.threshold,
-    reviewBand: o.reviewBand ?? null,
+    ...(o.reviewBand ? { reviewBand: o.reviewBand } : {}),
     errorCode: record.errorCode,
     error: record.error,
     model: { version: o.modelVersion, file: o.source.file ? basename(o.source.file) : null, sha256: o.source.sha256 },

@@ -27,8 +27,8 @@ export interface ResultEvent {
   /** pass, fail or error; review (a person decides) only when the station runs with a review band. */
   verdict: Verdict;
   threshold: number;
-  /** The review band in use (scores in (low, high] get the verdict review); null: none. */
-  reviewBand: ReviewBand | null;
+  /** The review band in use (scores in (low, high] get the verdict review); absent without one, so the event is as before. */
+  reviewBand?: ReviewBand;
   errorCode: string | null;
   error: string | null;
   model: { version: string | null; file: string | null; sha256: string };
