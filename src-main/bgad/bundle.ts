@@ -9,6 +9,7 @@ import { packTensors, unpackTensors, type NamedTensor } from '../autodiff/tensor
 import type { FlowWeights } from './flow';
 import type { Calibration } from './score-head';
 import type { TrainConfig } from './config';
+import type { ReviewBand } from '../common/records';
 
 export const BUNDLE_FORMAT_VERSION = 1;
 const MAGIC = 'BGADMODL';
@@ -58,6 +59,14 @@ export interface BundleMeta {
    */
   threshold: number;
   thresholdRule: ThresholdRule;
+  /**
+   * The review band set in the app's Models view (scores with low < score <= high get the
+   * verdict `review` where a band is asked for: the app, `bgad inspect --review-band`); absent
+   * or null: none. Bundles written before it load as before.
+   */
+  reviewBand?: ReviewBand | null;
+  /** Image scores of the held-out normals the threshold was set on (absent in older bundles): the review band's default proposal. */
+  heldOutScores?: number[];
   anomaliesUsed: { path: string; type: string; sha256: string }[];
   trainImageHashes: string[];
   /** Training or held-out images that could not be read and were left out, with the reason. */
@@ -83,12 +92,20 @@ export function withThreshold(b: ModelBundle, threshold: number, at: Date = new 
   return { ...b, meta: { ...b.meta, threshold, thresholdRule: { kind: 'set-by-user', at: at.toISOString(), previous: b.meta.threshold, trained } } };
 }
 
+/** The same model with another review band (null: none); the caller checks it holds the threshold (common/review-band.ts). */
+export function withReviewBand(b: ModelBundle, band: ReviewBand | null): ModelBundle {
+  if (band && !(Number.isFinite(band.low) && Number.isFinite(band.high) && band.low < band.high)) throw new BundleError(`the review band must be two finite numbers with low < high (got ${band.low}, ${band.high})`);
+  const { reviewBand: _old, ...meta } = b.meta;
+  return { ...b, meta: band ? { ...meta, reviewBand: { low: band.low, high: band.high } } : meta };
+}
+
 /**
- * What decides the scores (everything but the threshold), so results scored by one version of a
+ * What decides the scores (everything but the threshold and the review band), so results scored by one version of a
  * model stay valid after its threshold changes: verdicts are re-derived from the scores.
  */
 export function scoringPart(b: ModelBundle): ModelBundle {
-  return { ...b, meta: { ...b.meta, threshold: 0, thresholdRule: { kind: 'held-out-false-reject-rate', rate: 0, heldOutImages: 0 } } };
+  const { reviewBand: _band, ...meta } = b.meta;
+  return { ...b, meta: { ...meta, threshold: 0, thresholdRule: { kind: 'held-out-false-reject-rate', rate: 0, heldOutImages: 0 } } };
 }
 
 export function encodeBundle(b: ModelBundle, sha256: (bytes: Uint8Array) => Uint8Array): Uint8Array {

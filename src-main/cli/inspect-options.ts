@@ -8,6 +8,8 @@ import type { OptionSpec } from './command';
 import { optNum, str, UsageError } from './command';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../common/records';
 import { forTerminal } from './terminal-text';
+import type { ReviewBand } from '../common/records';
+import { REVIEW_BAND_OPTIONS, reviewBandChoice } from './review-band-options';
 
 /** Exit status of `bgad inspect` (and `bgad watch`), for a line controller. */
 export const INSPECT_EXIT = {
@@ -19,6 +21,8 @@ export const INSPECT_EXIT = {
   usage: 2,
   /** The run itself stopped: disk full, output not writable, an unexpected error mid-run. */
   aborted: 3,
+  /** Only with --review-band or --review-range: nothing failed and nothing had an error, but a file is in the review band. */
+  review: 4,
   /** Cancelled with Ctrl-C (128 + SIGINT); the finished results are kept. */
   cancelled: 130,
 } as const;
@@ -29,6 +33,7 @@ export const INSPECT_OPTIONS: OptionSpec = {
   input: { type: 'string' },
   out: { type: 'string' },
   threshold: { type: 'string' },
+  ...REVIEW_BAND_OPTIONS,
   include: { type: 'string', multiple: true },
   exclude: { type: 'string', multiple: true },
   threads: { type: 'string' },
@@ -45,6 +50,8 @@ export interface InspectOptions {
   input: string;
   out: string;
   threshold: number | undefined;
+  /** --review-band / --review-range: none, the model's own band, or the range given. */
+  reviewBand: ReviewBand | 'model' | undefined;
   threads: number | undefined;
   executionProvider: ExecutionProvider | undefined;
   cacheDir: string | undefined;
@@ -71,6 +78,7 @@ export function parseInspectOptions(values: Record<string, unknown>): InspectOpt
     input,
     out,
     threshold,
+    reviewBand: reviewBandChoice(values),
     threads,
     executionProvider: ep as ExecutionProvider | undefined,
     cacheDir: values['cache-dir'] as string | undefined,

@@ -19,7 +19,10 @@ import type { SerializedError } from './errors';
 import type { RobustnessReportRecord } from './robustness';
 import { TRAINING_PARAM_DEFS, TRAINING_PRESETS, type TrainingParamKey } from './training-params';
 import { EXECUTION_PROVIDERS, IMAGE_LABELS, IMAGE_SPLITS, VERDICTS } from './records';
-import type { Dataset, ExecutionProvider, DatasetSummary, DefectType, ImagePage, ImageRecord, ImportRun, InspectionResult, InspectionRun, InspectionSummary, MaskInfo, MaskPixels, ModelComparison, ModelVersion, TrainingRun } from './records';
+import type { Dataset, ExecutionProvider, DatasetSummary, DefectType, ImagePage, ImageRecord, ImportRun, InspectionResult, InspectionRun, InspectionSummary, MaskInfo, MaskPixels, ModelComparison, ModelVersion, ReviewBand, TrainingRun, Verdict } from './records';
+import type { ReviewBandProposal } from './review-band';
+
+export type { ReviewBandProposal };
 
 // ---------------------------------------------------------------------------------------
 // Domain types that cross the boundary (plain JSON except where Uint8Array is stated). The
@@ -180,6 +183,10 @@ export interface ScoreHistogram {
   threshold: number | null;
   /** Scores of the frozen evaluation split, for ROC curves and draggable thresholds. */
   scores: { normal: number[]; defect: number[] };
+  /** The version's review band (null: none). */
+  reviewBand: ReviewBand | null;
+  /** The default band for its threshold: from the threshold at 1 % to the one at 0.1 % false-reject rate of the calibration normals (common/review-band.ts); null when it cannot be told. */
+  reviewBandProposal: ReviewBandProposal | null;
 }
 
 /** Result of inspecting one image. */
@@ -188,8 +195,11 @@ export interface SingleInspection {
   /** Absolute path of the inspected picture as kept in the data folder (display it with `fileUrl`). */
   imagePath?: string;
   score: number;
-  verdict: 'pass' | 'fail';
+  /** review: inside the model's review band (only when it has one). */
+  verdict: 'pass' | 'fail' | 'review';
   threshold: number;
+  /** The model's review band the verdict used (null: none). */
+  reviewBand?: ReviewBand | null;
   modelVersionId: number;
   /** Absolute path of the heat map PNG (display it with `fileUrl`). */
   heatmapPath: string;
@@ -202,7 +212,7 @@ export interface StationResultItem {
   /** Relative to the watched folder, `/`-separated. */
   rel: string;
   score: number | null;
-  verdict: 'pass' | 'fail' | 'error';
+  verdict: Verdict;
   /** Why the file could not be inspected (verdict error), else null. */
   error: string | null;
   /** The picture as the model saw it (a thumbnail in the output folder), when written. */
@@ -237,9 +247,12 @@ export interface StationStatus {
   webhook: string | null;
   mqtt: { url: string; topic: string } | null;
   threshold: number;
+  /** The model's review band the station judges with (null: none). */
+  reviewBand?: ReviewBand | null;
   startedAtMs: number;
   stoppedAtMs: number | null;
-  counts: { total: number; pass: number; fail: number; error: number };
+  /** `review`: results in the review band (absent or 0 without one). */
+  counts: { total: number; pass: number; fail: number; error: number; review?: number };
   /** pass / total; null before the first result. */
   yield: number | null;
   /** Results per second over the last minute. */
@@ -251,7 +264,7 @@ export interface StationStatus {
   /** The newest results first (up to 12). */
   last: StationResultItem[];
   /** Recent scores, oldest first (up to 200), for the chart; errors have no score and are left out. */
-  scores: { timeMs: number; score: number; verdict: 'pass' | 'fail' }[];
+  scores: { timeMs: number; score: number; verdict: 'pass' | 'fail' | 'review' }[];
   /** Fails in a row since the last pass. */
   consecutiveFails: number;
   alarmAfterFails: number;
@@ -484,7 +497,11 @@ export const contract = {
   models: {
     list: query<ModelVersion[]>()(datasetRef, 'Model versions of a dataset with their metrics.'),
     histogram: query<ScoreHistogram>()(v.object({ modelId: v.id(), bins: v.optional(v.int({ min: 5, max: 500 })) }), 'Score distribution on the frozen evaluation split.'),
-    setThreshold: command<ModelVersion>()(v.object({ modelId: v.id(), threshold: v.number() }), 'Sets the pass/fail threshold of a version (audited).'),
+    setThreshold: command<ModelVersion>()(v.object({ modelId: v.id(), threshold: v.number() }), 'Sets the pass/fail threshold of a version (audited); refused (CONFLICT) outside its review band.'),
+    setReviewBand: command<ModelVersion>()(
+      v.object({ modelId: v.id(), band: v.nullable(v.object({ low: v.number(), high: v.number() })) }),
+      'Sets a version\'s review band (scores with low < score <= high get the verdict review; it must hold the threshold), or clears it (null); audited, written into its bundle.',
+    ),
     activate: command<ModelVersion>()(v.object({ modelId: v.id() }), 'Makes a version the one used for inspection (audited).'),
     compare: query<ModelComparison>()(v.object({ modelIdA: v.id(), modelIdB: v.id() }), 'Two versions of one dataset side by side.'),
     export: command<{ path: string }>()(

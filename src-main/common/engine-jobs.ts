@@ -112,6 +112,8 @@ export interface InspectBatchResult {
   pass: number;
   fail: number;
   error: number;
+  /** Results in the review band (0 without one). */
+  review?: number;
   threshold: number;
   /** Report files by format (and `jsonl`, the results log). */
   reports: Partial<Record<string, string>>;
@@ -139,6 +141,9 @@ const trainArgs = v.object({
   evaluate: v.optional(v.boolean()),
 });
 
+/** A review band for the verdicts (scores in (low, high] get review); null or absent: none. */
+const reviewBandArg = v.nullable(v.object({ low: v.number(), high: v.number() }));
+
 export const engineJobs = {
   train: job<TrainJobResult>()(trainArgs, 'Trains a model (and optionally evaluates it); writes the bundle to `out`; returns the test split\'s scores.'),
   'score-split': job<ScoreSplitResult>()(
@@ -146,11 +151,11 @@ export const engineJobs = {
     'Image scores of a model on good and defective images: the fallback for model versions stored without their test scores.',
   ),
   'inspect-image': job<InspectedImage>()(
-    v.object({ bundle: v.path(), image: v.path(), out: v.path(), threshold: v.optional(v.number()), ...runtime }),
+    v.object({ bundle: v.path(), image: v.path(), out: v.path(), threshold: v.optional(v.number()), reviewBand: v.optional(reviewBandArg), ...runtime }),
     'One image: score, verdict and heat-map pictures written under `out`.',
   ),
   'inspect-batch': job<InspectBatchResult>()(
-    v.object({ bundle: v.path(), input: v.path(), out: v.path(), threshold: v.optional(v.number()), ...runtime }),
+    v.object({ bundle: v.path(), input: v.path(), out: v.path(), threshold: v.optional(v.number()), reviewBand: v.optional(reviewBandArg), ...runtime }),
     'A folder: results stream back in the progress events (BatchProgressData), reports written under `out`.',
   ),
   'export-model': job<{ path: string; sha256: string }>()(

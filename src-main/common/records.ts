@@ -27,8 +27,15 @@ export type ImageSplit = (typeof IMAGE_SPLITS)[number];
 export const RUN_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
-export const VERDICTS = ['pass', 'fail', 'error'] as const;
+/** `review`: the score lies in the model's review band (common/review-band.ts), so a person decides. */
+export const VERDICTS = ['pass', 'fail', 'error', 'review'] as const;
 export type Verdict = (typeof VERDICTS)[number];
+
+/** A review band: scores with low < score <= high get the verdict `review` (common/review-band.ts). */
+export interface ReviewBand {
+  low: number;
+  high: number;
+}
 
 /** What is known of one inspected file, in memory and in the results log alike. */
 export interface FileOutcome {
@@ -36,7 +43,7 @@ export interface FileOutcome {
   sha256: string | null;
   /** Image score (max of the anomaly map); null for files that could not be inspected. */
   score: number | null;
-  /** fail when score > threshold; error when the file could not be inspected. */
+  /** fail when score > threshold; review inside the review band (when one is used); error when the file could not be inspected. */
   verdict: Verdict;
   /** Why the file could not be inspected (the AppError message), else null. */
   error: string | null;
@@ -252,6 +259,8 @@ export interface ModelVersion {
   /** Calibration (explicit boundary, score normalisation) as written by training. */
   calibration: unknown;
   threshold: number | null;
+  /** Scores in (low, high] get the verdict `review` (set in the Models view); null: none. */
+  reviewBand: ReviewBand | null;
   /** Metrics on the frozen evaluation split (imageAuroc, pixelAuroc, aupro, ...). */
   metrics: Record<string, unknown>;
   evalSplit: unknown;
@@ -291,6 +300,8 @@ export interface InspectionRun {
   modelVersionId: number | null;
   source: string;
   threshold: number | null;
+  /** The review band in force when the run started; null: none. */
+  reviewBand: ReviewBand | null;
   status: RunStatus;
   pid: number | null;
   heartbeatAtMs: number | null;
@@ -305,6 +316,7 @@ export interface InspectionSummary {
   pass: number;
   fail: number;
   error: number;
+  review: number;
   minScore: number | null;
   maxScore: number | null;
   meanScore: number | null;

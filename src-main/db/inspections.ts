@@ -4,7 +4,8 @@
  * image replaces its earlier result instead of duplicating it.
  */
 import { AppError } from '../common/errors';
-import { VERDICTS, type InspectionRun, type InspectionSummary, type RunStatus as InspectionStatus, type StoredInspectionResult, type Verdict } from '../common/records';
+import { VERDICTS, type InspectionRun, type InspectionSummary, type ReviewBand, type RunStatus as InspectionStatus, type StoredInspectionResult, type Verdict } from '../common/records';
+import { checkReviewBand } from '../common/review-band';
 import type { Db } from './database';
 import { fromDataRef } from './files';
 import { cached } from './images';
@@ -14,11 +15,12 @@ import { asFinite, asId, asInt, asOneOf, asOptionalId, asText, bad, notFound } f
 export { VERDICTS };
 export type { InspectionRun, InspectionStatus, InspectionSummary, StoredInspectionResult, Verdict };
 
-interface RunRow { id: number; dataset_id: number | null; model_version_id: number | null; source: string; threshold: number | null; status: InspectionStatus; pid: number | null; heartbeat_at_ms: number | null; error: string | null; created_at_ms: number; started_at_ms: number | null; finished_at_ms: number | null }
+interface RunRow { id: number; dataset_id: number | null; model_version_id: number | null; source: string; threshold: number | null; status: InspectionStatus; pid: number | null; heartbeat_at_ms: number | null; error: string | null; created_at_ms: number; started_at_ms: number | null; finished_at_ms: number | null; review_low?: number | null; review_high?: number | null }
 interface ResultRow { id: number; run_id: number; path: string; sha256: string; score: number | null; verdict: Verdict; heatmap_file: string | null; error: string | null; created_at_ms: number }
 
 export const toInspectionRun = (r: RunRow): InspectionRun => ({
-  id: r.id, datasetId: r.dataset_id, modelVersionId: r.model_version_id, source: r.source, threshold: r.threshold, status: r.status, pid: r.pid,
+  id: r.id, datasetId: r.dataset_id, modelVersionId: r.model_version_id, source: r.source, threshold: r.threshold,
+  reviewBand: r.review_low != null && r.review_high != null ? { low: r.review_low, high: r.review_high } : null, status: r.status, pid: r.pid,
   heartbeatAtMs: r.heartbeat_at_ms, error: r.error, createdAtMs: r.created_at_ms, startedAtMs: r.started_at_ms, finishedAtMs: r.finished_at_ms,
 });
 const toResult = (r: ResultRow): StoredInspectionResult => ({
@@ -31,8 +33,12 @@ function getRunRow(db: Db, id: number): RunRow {
   return r;
 }
 
-/** Starts an inspection run ('running', owned by this process). */
-export function createInspectionRun(store: Store, input: { source: string; modelVersionId?: number; datasetId?: number; threshold?: number | null; pid?: number }): InspectionRun {
+/**
+ * Starts an inspection run ('running', owned by this process). Without a threshold it takes the
+ * model's; without a review band (undefined) the model's when that holds the run's threshold
+ * (null: none).
+ */
+export function createInspectionRun(store: Store, input: { source: string; modelVersionId?: number; datasetId?: number; threshold?: number | null; reviewBand?: ReviewBand | null; pid?: number }): InspectionRun {
   const source = asText(input.source, 'source', { maxLength: 4096 });
   const modelVersionId = asOptionalId(input.modelVersionId, 'modelVersionId') ?? null;
   let datasetId = asOptionalId(input.datasetId, 'datasetId') ?? null;
@@ -40,16 +46,24 @@ export function createInspectionRun(store: Store, input: { source: string; model
   const pid = input.pid === undefined ? process.pid : asInt(input.pid, 'pid', 1, 2 ** 31 - 1);
   const db = store.db;
   return db.transaction(() => {
+    let band: ReviewBand | null = null;
     if (modelVersionId !== null) {
-      const m = cached(db, `SELECT dataset_id, threshold FROM model_versions WHERE id = ?`).get(modelVersionId) as { dataset_id: number; threshold: number | null } | undefined;
+      const m = cached(db, `SELECT dataset_id, threshold, review_low, review_high FROM model_versions WHERE id = ?`).get(modelVersionId) as
+        { dataset_id: number; threshold: number | null; review_low: number | null; review_high: number | null } | undefined;
       if (!m) throw notFound('Model version', modelVersionId);
       if (datasetId !== null && datasetId !== m.dataset_id) throw bad(`Model version #${modelVersionId} belongs to another dataset.`);
       datasetId = m.dataset_id;
       threshold ??= m.threshold; // the threshold in force when the run started
+      // ... and the band in force, where it holds that threshold
+      if (input.reviewBand === undefined && m.review_low !== null && m.review_high !== null && threshold !== null && threshold >= m.review_low && threshold <= m.review_high) {
+        band = { low: m.review_low, high: m.review_high };
+      }
     } else if (datasetId !== null && !cached(db, `SELECT 1 FROM datasets WHERE id = ?`).get(datasetId)) throw notFound('Dataset', datasetId);
+    if (input.reviewBand) band = checkReviewBand(input.reviewBand, threshold, 'reviewBand');
     const t = now();
-    return toInspectionRun(cached(db, `INSERT INTO inspection_runs (dataset_id, model_version_id, source, threshold, status, pid, heartbeat_at_ms, created_at_ms, started_at_ms) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?) RETURNING *`)
-      .get(datasetId, modelVersionId, source, threshold, pid, t, t, t) as RunRow);
+    return toInspectionRun(cached(db, `INSERT INTO inspection_runs (dataset_id, model_version_id, source, threshold, review_low, review_high, status, pid, heartbeat_at_ms, created_at_ms, started_at_ms)
+      VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?) RETURNING *`)
+      .get(datasetId, modelVersionId, source, threshold, band?.low ?? null, band?.high ?? null, pid, t, t, t) as RunRow);
   }).immediate();
 }
 
@@ -185,8 +199,8 @@ export function listInspectionResults(store: Store, q: ListResultsQuery): { item
 export function inspectionSummary(store: Store, runId: unknown): InspectionSummary {
   const id = asId(runId, 'runId');
   const r = cached(store.db, `SELECT count(*) AS total, sum(verdict = 'pass') AS pass, sum(verdict = 'fail') AS fail, sum(verdict = 'error') AS error,
-      min(score) AS min_score, max(score) AS max_score, avg(score) AS mean_score FROM inspection_results WHERE run_id = ?`).get(id) as Record<string, number | null>;
-  return { total: r.total ?? 0, pass: r.pass ?? 0, fail: r.fail ?? 0, error: r.error ?? 0, minScore: r.min_score ?? null, maxScore: r.max_score ?? null, meanScore: r.mean_score ?? null };
+      sum(verdict = 'review') AS review, min(score) AS min_score, max(score) AS max_score, avg(score) AS mean_score FROM inspection_results WHERE run_id = ?`).get(id) as Record<string, number | null>;
+  return { total: r.total ?? 0, pass: r.pass ?? 0, fail: r.fail ?? 0, error: r.error ?? 0, review: r.review ?? 0, minScore: r.min_score ?? null, maxScore: r.max_score ?? null, meanScore: r.mean_score ?? null };
 }
 
 /** Keeps a long-running run (a station waiting for files) from being taken for a dead one. */
@@ -229,14 +243,14 @@ const toStationRun = (r: StationRow): StationRunRecord => {
 };
 
 /** Starts the run of a station ('running', owned by this process): an inspection run of `input`, plus where it writes. */
-export function createStationRun(store: Store, input: { modelVersionId: number; input: string; out: string; moveTo?: string | null; threshold?: number | null; options?: Record<string, unknown> }): StationRunRecord {
+export function createStationRun(store: Store, input: { modelVersionId: number; input: string; out: string; moveTo?: string | null; threshold?: number | null; reviewBand?: ReviewBand | null; options?: Record<string, unknown> }): StationRunRecord {
   const folder = asText(input.input, 'input', { maxLength: 4096 });
   const out = asText(input.out, 'out', { maxLength: 4096 });
   const moveTo = input.moveTo === undefined || input.moveTo === null ? null : asText(input.moveTo, 'moveTo', { maxLength: 4096 });
   const options = JSON.stringify(input.options ?? {});
   const db = store.db;
   return db.transaction(() => {
-    const run = createInspectionRun(store, { source: folder, modelVersionId: input.modelVersionId, threshold: input.threshold });
+    const run = createInspectionRun(store, { source: folder, modelVersionId: input.modelVersionId, threshold: input.threshold, reviewBand: input.reviewBand });
     cached(db, `INSERT INTO station_runs (run_id, input, out, move_to, options_json) VALUES (?, ?, ?, ?, ?)`).run(run.id, folder, out, moveTo, options);
     return getStationRun(store, run.id)!;
   }).immediate();

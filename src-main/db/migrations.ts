@@ -269,6 +269,47 @@ CREATE TABLE station_runs (
 CREATE INDEX inspection_results_time ON inspection_results(run_id, created_at_ms);
 `;
 
+const reviewBand = /* sql */ `
+-- The review band (issue 20): scores with low < score <= high get the verdict 'review'. Both
+-- ends or neither; the bundle file holds it too (rewritten with the row, like the threshold).
+ALTER TABLE model_versions ADD COLUMN review_low REAL;
+ALTER TABLE model_versions ADD COLUMN review_high REAL CHECK ((review_low IS NULL) = (review_high IS NULL) AND (review_high IS NULL OR review_low < review_high));
+-- the band in force when a run started (as threshold)
+ALTER TABLE inspection_runs ADD COLUMN review_low REAL;
+ALTER TABLE inspection_runs ADD COLUMN review_high REAL;
+
+CREATE TRIGGER audit_model_review_band AFTER UPDATE OF review_low, review_high ON model_versions
+WHEN OLD.review_low IS NOT NEW.review_low OR OLD.review_high IS NOT NEW.review_high
+BEGIN
+  INSERT INTO audit_log (at_ms, dataset_id, entity, entity_id, action, old_json, new_json)
+  VALUES (CAST(unixepoch('subsec') * 1000 AS INTEGER), NEW.dataset_id, 'model_version', NEW.id, 'review_band',
+          CASE WHEN OLD.review_low IS NULL THEN json_object('reviewBand', NULL) ELSE json_object('reviewBand', json_object('low', OLD.review_low, 'high', OLD.review_high)) END,
+          CASE WHEN NEW.review_low IS NULL THEN json_object('reviewBand', NULL) ELSE json_object('reviewBand', json_object('low', NEW.review_low, 'high', NEW.review_high)) END);
+END;
+
+-- inspection_results.verdict takes 'review': the table is rebuilt (SQLite cannot change a CHECK).
+-- Nothing references inspection_results, so dropping the old table cascades nowhere.
+CREATE TABLE inspection_results_new (
+  id            INTEGER PRIMARY KEY,
+  run_id        INTEGER NOT NULL REFERENCES inspection_runs(id) ON DELETE CASCADE,
+  path          TEXT NOT NULL,
+  sha256        TEXT NOT NULL,
+  score         REAL,
+  verdict       TEXT NOT NULL CHECK (verdict IN ('pass', 'fail', 'error', 'review')),
+  heatmap_file  TEXT,
+  error         TEXT,
+  created_at_ms INTEGER NOT NULL,
+  CHECK (verdict = 'error' OR score IS NOT NULL),
+  UNIQUE (run_id, sha256)
+);
+INSERT INTO inspection_results_new (id, run_id, path, sha256, score, verdict, heatmap_file, error, created_at_ms)
+  SELECT id, run_id, path, sha256, score, verdict, heatmap_file, error, created_at_ms FROM inspection_results;
+DROP TABLE inspection_results;
+ALTER TABLE inspection_results_new RENAME TO inspection_results;
+CREATE INDEX inspection_results_verdict ON inspection_results(run_id, verdict);
+CREATE INDEX inspection_results_time ON inspection_results(run_id, created_at_ms);
+`;
+
 const robustnessReports = /* sql */ `
 -- The unseen-defect robustness reports of a dataset (models.robustness): stored whole when the
 -- job completes (a cancelled or failed job stores nothing), so a report survives a restart.
@@ -289,6 +330,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 30, name: '0030_inspection', sql: inspection },
   { version: 40, name: '0040_audit_log', sql: auditLog },
   { version: 50, name: '0050_station_runs', sql: stationRuns },
+  { version: 51, name: '0051_review_band', sql: reviewBand },
   { version: 54, name: '0054_robustness_reports', sql: robustnessReports },
 ];
 

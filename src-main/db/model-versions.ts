@@ -8,7 +8,8 @@
  */
 import { join } from 'node:path';
 import { AppError } from '../common/errors';
-import { MODEL_STATUSES, type ModelComparison, type ModelStatus, type ModelVersion, type ValueDiff } from '../common/records';
+import { MODEL_STATUSES, type ModelComparison, type ModelStatus, type ModelVersion, type ReviewBand, type ValueDiff } from '../common/records';
+import { checkReviewBand, describeReviewBand } from '../common/review-band';
 import { dataFileErrors, fromDataRef, toDataRef } from './files';
 import { writeFileAtomicSync } from '../fs/atomic-file';
 import type { Db } from './database';
@@ -40,11 +41,15 @@ interface Row {
   id: number; dataset_id: number; number: number; name: string | null; backbone_id: string; backbone_hash: string; config_json: string; bundle_file: string | null;
   calibration_json: string; threshold: number | null; metrics_json: string; eval_split_json: string; status: ModelStatus; parent_id: number | null;
   training_run_id: number | null; is_active: number; created_at_ms: number; updated_at_ms: number;
+  /** Since migration 51 (absent when read from an older database). */
+  review_low?: number | null; review_high?: number | null;
 }
+
+const bandOf = (r: Row): ReviewBand | null => (r.review_low != null && r.review_high != null ? { low: r.review_low, high: r.review_high } : null);
 
 const toModel = (r: Row): ModelVersion => ({
   id: r.id, datasetId: r.dataset_id, number: r.number, name: r.name, backboneId: r.backbone_id, backboneHash: r.backbone_hash,
-  config: JSON.parse(r.config_json), bundleFile: r.bundle_file, calibration: JSON.parse(r.calibration_json), threshold: r.threshold,
+  config: JSON.parse(r.config_json), bundleFile: r.bundle_file, calibration: JSON.parse(r.calibration_json), threshold: r.threshold, reviewBand: bandOf(r),
   metrics: JSON.parse(r.metrics_json) as Record<string, unknown>, evalSplit: JSON.parse(r.eval_split_json), status: r.status, parentId: r.parent_id,
   trainingRunId: r.training_run_id, isActive: r.is_active === 1, createdAtMs: r.created_at_ms, updatedAtMs: r.updated_at_ms,
 });
@@ -140,8 +145,40 @@ export function setModelThreshold(store: Store, input: { id: unknown; threshold:
   const db = store.db;
   return db.transaction(() => {
     const r = getRow(db, mid);
+    const band = bandOf(r);
+    if (band && (threshold < band.low || threshold > band.high)) {
+      throw new AppError('CONFLICT', `The threshold ${threshold} lies outside the review band of version ${r.number} (${describeReviewBand(band)}); the threshold was not changed.`, {
+        hint: 'Clear the review band first (models.setReviewBand with band null), or set a band that holds the new threshold.',
+      });
+    }
     if (r.bundle_file) rewriteBundle(fromDataRef(store.layout.root, r.bundle_file), threshold, r.number);
     return toModel(cached(db, `UPDATE model_versions SET threshold = ?, updated_at_ms = ? WHERE id = ? RETURNING *`).get(threshold, now(), mid) as Row);
+  }).immediate();
+}
+
+/** Writes a review band (or none) into a model bundle file (absolute path) of version `versionNumber`, atomically. */
+export type BundleReviewBandWriter = (file: string, band: ReviewBand | null, versionNumber: number) => void;
+
+/**
+ * Sets or clears (null) a version's review band (audited by a trigger, like the threshold). It
+ * must hold the version's threshold. The bundle file is rewritten in the same transaction as
+ * the row (model/bundle-file.ts `rewriteBundleReviewBand`), so `bgad inspect --review-band` on
+ * the file uses the same band as the app.
+ */
+export function setModelReviewBand(store: Store, input: { id: unknown; band: unknown }, rewriteBundle: BundleReviewBandWriter): ModelVersion {
+  const mid = asId(input.id, 'modelVersionId');
+  if (input.band !== null && (typeof input.band !== 'object' || input.band === undefined)) throw bad('band must be {low, high} or null.');
+  const raw = input.band as { low: unknown; high: unknown } | null;
+  const db = store.db;
+  return db.transaction(() => {
+    const r = getRow(db, mid);
+    let band: ReviewBand | null = null;
+    if (raw) {
+      if (r.threshold === null) throw new AppError('CONFLICT', `Model version ${r.number} has no threshold, so it can have no review band.`, { hint: 'Set its threshold first.' });
+      band = checkReviewBand(raw, r.threshold, 'band');
+    }
+    if (r.bundle_file) rewriteBundle(fromDataRef(store.layout.root, r.bundle_file), band, r.number);
+    return toModel(cached(db, `UPDATE model_versions SET review_low = ?, review_high = ?, updated_at_ms = ? WHERE id = ? RETURNING *`).get(band?.low ?? null, band?.high ?? null, now(), mid) as Row);
   }).immediate();
 }
 

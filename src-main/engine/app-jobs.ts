@@ -42,7 +42,7 @@ export const APP_JOB_HANDLERS: TypedJobHandlers<'score-split' | 'inspect-image' 
   /** One image: score, verdict and heat-map pictures written under `out`, with a model kept open between jobs. */
   async 'inspect-image'(p) {
     const runtime = { cacheDir: p.cacheDir, threads: p.threads };
-    const r = await inspectionModels.use(p.bundle, runtime, (model) => inspectImage({ model, image: p.image, out: p.out, threshold: p.threshold, ...runtime }));
+    const r = await inspectionModels.use(p.bundle, runtime, (model) => inspectImage({ model, image: p.image, out: p.out, threshold: p.threshold, reviewBand: p.reviewBand, ...runtime }));
     const { map: _map, ...rest } = r;
     return rest;
   },
@@ -58,6 +58,7 @@ export const APP_JOB_HANDLERS: TypedJobHandlers<'score-split' | 'inspect-image' 
       input: p.input,
       out: p.out,
       threshold: p.threshold,
+      reviewBand: p.reviewBand,
       cacheDir: p.cacheDir,
       threads: p.threads,
       formats: ['pdf', 'csv'],
@@ -72,7 +73,7 @@ export const APP_JOB_HANDLERS: TypedJobHandlers<'score-split' | 'inspect-image' 
       },
     });
     if (pending.length) ctx.progress({ fraction: 1, message: 'finishing', data: { done: summary.total, total: summary.total, results: pending } });
-    return { total: summary.total, pass: summary.pass, fail: summary.fail, error: summary.error, threshold: summary.threshold, reports: summary.reports, out: summary.out };
+    return { total: summary.total, pass: summary.pass, fail: summary.fail, error: summary.error, review: summary.review ?? 0, threshold: summary.threshold, reports: summary.reports, out: summary.out };
   },
 
   /** A portable ONNX file (image -> anomaly_map, pred_score), verified by a test run. */

@@ -28,9 +28,31 @@ import { globError } from './glob';
 import { checkOutputFolder, lockOutputFolder, makeOutputFolder, type OutputLock } from './output-folder';
 import type { InspectFolderOptions } from './types';
 import { REPORT_FORMATS, type InspectionFileResult, type InspectionReport, type ModelInfo } from '../model/records';
-import type { Verdict } from '../common/records';
+import type { ReviewBand, Verdict } from '../common/records';
+import { checkReviewBand, judge } from '../common/review-band';
 
-export const verdictOf = (score: number, threshold: number): Verdict => (score > threshold ? 'fail' : 'pass');
+/** fail when score > threshold, else pass; `review` inside the review band when one is given (common/review-band.ts). */
+export const verdictOf = (score: number, threshold: number, band?: ReviewBand | null): Verdict => judge(score, threshold, band);
+
+/**
+ * The review band a run uses: none (undefined or null), the model's own ('model': refused when
+ * the model has none), or one given; it must hold the run's threshold.
+ */
+export function resolveReviewBand(choice: ReviewBand | 'model' | null | undefined, source: ModelSource, threshold: number): ReviewBand | null {
+  if (choice === undefined || choice === null) return null;
+  const model = source.file ?? 'the model';
+  if (choice === 'model') {
+    const band = source.bundle.meta.reviewBand ?? null;
+    if (!band) {
+      throw new AppError('BAD_ARGUMENT', `The model ${model} has no review band.`, {
+        subject: model,
+        hint: 'Set one in the app (Models view, beside the threshold) and use its bundle, or give the band for this run with --review-range LOW,HIGH.',
+      });
+    }
+    return checkReviewBand(band, threshold, `of the model ${model}`);
+  }
+  return checkReviewBand(choice, threshold, '(review range)');
+}
 
 export function modelInfo(src: ModelSource): ModelInfo {
   const m = src.bundle.meta;
@@ -43,6 +65,7 @@ export function modelInfo(src: ModelSource): ModelInfo {
     inputSize: m.backbone.inputSize,
     threshold: m.threshold,
     thresholdRule: m.thresholdRule,
+    reviewBand: m.reviewBand ?? null,
     mapMax: m.calibration.mapMax,
     trainingSteps: m.training?.steps ?? null,
     knownAnomalies: m.anomaliesUsed.length,
@@ -68,14 +91,14 @@ export function pictureNames(rel: string): { heatmap: string; overlay: string; t
   };
 }
 
-function toFileResult(r: LogResult, root: string, out: string, threshold: number, resumed: boolean): InspectionFileResult {
+function toFileResult(r: LogResult, root: string, out: string, threshold: number, band: ReviewBand | null, resumed: boolean): InspectionFileResult {
   const abs = (p: string | null) => (p ? join(out, p) : null);
   return {
     path: join(root, r.path),
     rel: r.path,
     sha256: r.sha256,
     score: r.score,
-    verdict: r.score === null ? 'error' : verdictOf(r.score, threshold),
+    verdict: r.score === null ? 'error' : verdictOf(r.score, threshold, band),
     error: r.error,
     errorCode: r.errorCode,
     heatmap: abs(r.heatmap),
@@ -103,6 +126,8 @@ export interface FileInspectorOptions {
   /** The output folder (absolute): pictures go to its heatmaps/ and thumbs/. */
   out: string;
   threshold: number;
+  /** Scores in (low, high] get the verdict review; null or absent: no band (common/review-band.ts). */
+  reviewBand?: ReviewBand | null;
   log: ResultsLog;
   maxFileBytes?: number;
   maxPixels?: number;
@@ -178,7 +203,7 @@ export class FileInspector {
       const pics = await renderHeatPictures(p.chw, map, this.inputSize, p.width, p.height, this.scale);
       await writePictureFiles(out, names, pics);
       return {
-        type: 'result', path: p.file.rel, sha256: p.sha256, score, verdict: verdictOf(score, threshold), errorCode: null, error: null,
+        type: 'result', path: p.file.rel, sha256: p.sha256, score, verdict: verdictOf(score, threshold, this.o.reviewBand), errorCode: null, error: null,
         ...names, width: p.width, height: p.height, at: new Date().toISOString(),
       };
     } catch (e) {
@@ -189,7 +214,7 @@ export class FileInspector {
 
   /** A result line as the reports see it (absolute paths, the verdict at this threshold). */
   toResult(r: LogResult, resumed: boolean): InspectionFileResult {
-    return toFileResult(r, this.o.input, this.o.out, this.o.threshold, resumed);
+    return toFileResult(r, this.o.input, this.o.out, this.o.threshold, this.o.reviewBand ?? null, resumed);
   }
 
   /** Inspects one file end to end; a new result is flushed to results.jsonl before this resolves. */
@@ -228,25 +253,26 @@ export async function inspectFolder(opts: InspectFolderOptions): Promise<Inspect
   const out = resolve(opts.out);
   await checkOutputFolder(input, out);
   const source = await readModelSource(opts.model);
+  const threshold = opts.threshold ?? source.bundle.meta.threshold;
+  const reviewBand = resolveReviewBand(opts.reviewBand, source, threshold); // before the model is loaded: a usage error at once
   const model = await openInspectionModel(source, opts);
   let log: ResultsLog | null = null;
   let lock: OutputLock | null = null;
   try {
-    const threshold = opts.threshold ?? source.bundle.meta.threshold;
     const scan = await scanInputFolder(input, { include: opts.include, exclude: opts.exclude, skipDirs: [out] });
     await makeOutputFolder(out);
     // one inspection per output folder: a second one would append every result again
     lock = await lockOutputFolder(out, { command: opts.owner });
     log = await ResultsLog.open(join(out, RESULTS_FILE), { modelSha256: source.sha256, scoringSha256: source.scoringSha256, modelFile: source.file });
-    await log.append({ type: 'run', startedAt, input, threshold, pid: process.pid });
-    const run = await runPipeline(model, scan.files, scan.unreadableDirs, { ...opts, input, out, threshold, log });
+    await log.append({ type: 'run', startedAt, input, threshold, ...(reviewBand ? { reviewBand } : {}), pid: process.pid });
+    const run = await runPipeline(model, scan.files, scan.unreadableDirs, { ...opts, input, out, threshold, reviewBand, log });
     await log.close();
     log = null;
     const results = run.results;
     const count = (v: Verdict) => results.filter((r) => r.verdict === v).length;
     const summary: InspectionReport = {
-      input, out, model: modelInfo(source), threshold, thresholdSource: opts.threshold === undefined ? 'model' : 'override',
-      total: results.length, pass: count('pass'), fail: count('fail'), error: count('error'),
+      input, out, model: modelInfo(source), threshold, thresholdSource: opts.threshold === undefined ? 'model' : 'override', reviewBand,
+      total: results.length, pass: count('pass'), fail: count('fail'), error: count('error'), review: count('review'),
       resumed: results.filter((r) => r.resumed).length, inspected: run.inspected,
       results, startedAt, elapsedMs: 0, inspectMs: run.inspectMs,
       imagesPerSecond: run.inspected ? (run.inspected * 1000) / Math.max(1, run.inspectMs) : 0,
@@ -266,10 +292,11 @@ export async function inspectFolder(opts: InspectFolderOptions): Promise<Inspect
   }
 }
 
-interface PipelineOptions extends InspectFolderOptions {
+interface PipelineOptions extends Omit<InspectFolderOptions, 'reviewBand'> {
   input: string;
   out: string;
   threshold: number;
+  reviewBand: ReviewBand | null;
   log: ResultsLog;
 }
 
@@ -391,6 +418,8 @@ export interface InspectImageOptions extends RuntimeOptions {
   model: string | ModelBundle | InspectionModel;
   image: string;
   threshold?: number;
+  /** A review band (`'model'`: the model's own, refused when it has none); absent: none. */
+  reviewBand?: ReviewBand | 'model' | null;
   /** When given, the pictures are written there (as by inspectFolder, named after the file name). */
   out?: string;
   maxPixels?: number;
@@ -410,9 +439,10 @@ export async function inspectImage(opts: InspectImageOptions): Promise<Inspectio
     const S = model.inputSize;
     const threshold = opts.threshold ?? model.source.bundle.meta.threshold;
     if (!Number.isFinite(threshold)) throw new AppError('BAD_ARGUMENT', `The threshold must be a finite number, got ${threshold}.`);
+    const band = resolveReviewBand(opts.reviewBand, model.source, threshold);
     const path = resolve(opts.image);
     const rel = path.split(/[\\/]/).pop()!;
-    const failed = (sha: string | null, e: unknown) => ({ ...toFileResult(errorRecord(rel, sha, e), dirname(path), opts.out ?? '', threshold, false), map: null, threshold });
+    const failed = (sha: string | null, e: unknown) => ({ ...toFileResult(errorRecord(rel, sha, e), dirname(path), opts.out ?? '', threshold, band, false), map: null, threshold });
     let buf: Buffer;
     try {
       buf = await readImageBytes(path, { maxBytes: opts.maxFileBytes });
@@ -429,7 +459,7 @@ export async function inspectImage(opts: InspectImageOptions): Promise<Inspectio
     }
     const [r] = await model.score(img.chw, 1);
     let record: LogResult = {
-      type: 'result', path: rel, sha256, score: r!.score, verdict: verdictOf(r!.score, threshold), errorCode: null, error: null,
+      type: 'result', path: rel, sha256, score: r!.score, verdict: verdictOf(r!.score, threshold, band), errorCode: null, error: null,
       heatmap: null, overlay: null, thumbnail: null, overlayThumbnail: null, width: img.info.width, height: img.info.height, at: new Date().toISOString(),
     };
     if (opts.out) {
@@ -438,7 +468,7 @@ export async function inspectImage(opts: InspectImageOptions): Promise<Inspectio
       await writePictureFiles(resolve(opts.out), names, pics);
       record = { ...record, ...names };
     }
-    return { ...toFileResult(record, dirname(path), opts.out ? resolve(opts.out) : '', threshold, false), map: r!.map, threshold };
+    return { ...toFileResult(record, dirname(path), opts.out ? resolve(opts.out) : '', threshold, band, false), map: r!.map, threshold };
   } finally {
     if (!opened) await model.dispose();
   }

@@ -4,7 +4,7 @@
  * or a full disk loses no finished result. A re-run reads it back and skips what is done.
  *
  *   {"type":"header","version":1,"modelSha256":"...","scoringSha256":"...","modelFile":"...","createdAt":"..."}
- *   {"type":"run","startedAt":"...","input":"...","threshold":1.23,"pid":123}
+ *   {"type":"run","startedAt":"...","input":"...","threshold":1.23,"pid":123}   (+ "reviewBand":{"low":..,"high":..} when one is used)
  *   {"type":"result","path":"sub/a.png","sha256":"...","score":0.8,"verdict":"pass",...}
  *
  * The first line binds the folder to one model: results of another model are refused rather

@@ -5,7 +5,7 @@
 import type { ModelBundle } from '../bgad/bundle';
 import type { EngineProgress } from '../common/engine-protocol';
 import type { ReportFormat, InspectionFileResult } from '../model/records';
-import type { ExecutionProvider } from '../common/records';
+import type { ExecutionProvider, ReviewBand } from '../common/records';
 
 export interface InspectionProgress extends EngineProgress {
   done: number;
@@ -20,6 +20,12 @@ export interface InspectFolderOptions {
   out: string;
   /** Overrides the model's threshold. */
   threshold?: number;
+  /**
+   * A review band (scores in (low, high] get the verdict review): `'model'` for the model's own
+   * (BAD_ARGUMENT when it has none), or one for this run; absent or null: none, as before.
+   * It must hold the threshold used.
+   */
+  reviewBand?: ReviewBand | 'model' | null;
   include?: string[];
   exclude?: string[];
   /** Reports to write at the end (results.jsonl is always written); default pdf and csv. */

@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AppError } from '../common/errors';
-import { BundleError, decodeBundle, encodeBundle, scoringPart, withThreshold, type ModelBundle } from '../bgad/bundle';
+import { BundleError, decodeBundle, encodeBundle, scoringPart, withReviewBand, withThreshold, type ModelBundle } from '../bgad/bundle';
+import type { ReviewBand } from '../common/records';
 import { dataFileErrors } from '../db/files';
 import { writeFileAtomic, writeFileAtomicSync } from '../fs/atomic-file';
 
@@ -62,17 +63,33 @@ export async function readModelSource(model: string | ModelBundle): Promise<Mode
  * (BAD_MODEL) and left as it is; an unchanged threshold writes nothing.
  */
 export function rewriteBundleThreshold(file: string, threshold: number, versionNumber: number): void {
-  let bundle: ModelBundle;
+  const bundle = readForRewrite(file, versionNumber, 'the threshold');
+  if (bundle.meta.threshold === threshold) return;
+  writeFileAtomicSync(file, encodeBundle(withThreshold(bundle, threshold), sha256Raw), dataFileErrors('the model bundle'));
+}
+
+/** A version's bundle read for a rewrite; a missing or damaged file is refused (BAD_MODEL) naming what was not changed. */
+function readForRewrite(file: string, versionNumber: number, what: string): ModelBundle {
   try {
-    bundle = decodeBundle(readFileSync(file), sha256Raw);
+    return decodeBundle(readFileSync(file), sha256Raw);
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `cannot be read (${(e as Error).message})`;
-    throw new AppError('BAD_MODEL', `The model file of version ${versionNumber} (${file}) ${why}; the threshold was not changed.`, {
+    throw new AppError('BAD_MODEL', `The model file of version ${versionNumber} (${file}) ${why}; ${what} was not changed.`, {
       subject: file,
       hint: 'Restore the file from a backup (bgad db check lists missing files), or train the version again.',
       cause: e,
     });
   }
-  if (bundle.meta.threshold === threshold) return;
-  writeFileAtomicSync(file, encodeBundle(withThreshold(bundle, threshold), sha256Raw), dataFileErrors('the model bundle'));
+}
+
+/**
+ * Rewrites a model version's bundle file with a review band, or without one (null), as
+ * `rewriteBundleThreshold` does for the threshold: atomically, inside the transaction that
+ * updates the row; a missing or damaged file is refused; an unchanged band writes nothing.
+ */
+export function rewriteBundleReviewBand(file: string, band: ReviewBand | null, versionNumber: number): void {
+  const bundle = readForRewrite(file, versionNumber, 'the review band');
+  const old = bundle.meta.reviewBand ?? null;
+  if (old === band || (old && band && old.low === band.low && old.high === band.high)) return;
+  writeFileAtomicSync(file, encodeBundle(withReviewBand(bundle, band), sha256Raw), dataFileErrors('the model bundle'));
 }

@@ -5,7 +5,7 @@
  * (The verdict values are common/records.ts `Verdict`, which the database stores.)
  */
 import type { ThresholdRule } from '../bgad/bundle';
-import type { FileOutcome, Verdict } from '../common/records';
+import type { FileOutcome, ReviewBand, Verdict } from '../common/records';
 
 export type ReportFormat = 'pdf' | 'csv' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['pdf', 'csv', 'html'];
@@ -35,6 +35,8 @@ export interface ModelInfo {
   /** The model's own threshold and how it was derived. */
   threshold: number;
   thresholdRule: ThresholdRule;
+  /** The model's own review band (set in the app), null: none. Whether a run uses it is the report's `reviewBand`. */
+  reviewBand?: ReviewBand | null;
   /** Calibrated map maximum K (the top of the heat-map colour scale). */
   mapMax: number;
   trainingSteps: number | null;
@@ -53,10 +55,14 @@ export interface InspectionReport {
   /** The threshold used: the model's unless overridden. */
   threshold: number;
   thresholdSource: 'model' | 'override';
+  /** The review band this run used (null or absent: none; every verdict is then pass, fail or error). */
+  reviewBand?: ReviewBand | null;
   total: number;
   pass: number;
   fail: number;
   error: number;
+  /** Images in the review band (absent or 0 without one). */
+  review?: number;
   /** Files taken from an earlier run (resume) rather than inspected now. */
   resumed: number;
   /** Files inspected (scored or failed) in this run. */

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { InspectionFileResult, InspectionReport } from '../model/records';
 import { scoreHistogram } from './histogram';
 import { describeThreshold, describeThresholdRule, fmtScore } from './text';
+import { describeReviewBand } from '../common/review-band';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -53,7 +54,7 @@ async function row(r: InspectionFileResult): Promise<string> {
 
 export async function renderHtmlReport(s: InspectionReport): Promise<string> {
   const scored = s.results.filter((r) => r.verdict !== 'error');
-  const ordered = [...scored.filter((r) => r.verdict === 'fail'), ...scored.filter((r) => r.verdict === 'pass')];
+  const ordered = [...scored.filter((r) => r.verdict === 'review'), ...scored.filter((r) => r.verdict === 'fail'), ...scored.filter((r) => r.verdict === 'pass')];
   const rows: string[] = [];
   for (const r of ordered) rows.push(await row(r));
   const errors = s.results.filter((r) => r.verdict === 'error');
@@ -65,7 +66,7 @@ export async function renderHtmlReport(s: InspectionReport): Promise<string> {
 body{font:14px/1.4 system-ui,sans-serif;color:#1d232b;margin:2em auto;max-width:960px;padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.2em} .muted{color:#5b6673}
 .counts{display:flex;gap:2.5em;margin:1em 0} .counts b{display:block;font-size:1.8em}
-.pass b,.pass .v{color:#27864a} .fail b,.fail .v{color:#c0392b} .error b{color:#9a6a00}
+.pass b,.pass .v{color:#27864a} .fail b,.fail .v{color:#c0392b} .error b{color:#9a6a00} .review b,.review .v{color:#b35c00}
 table{border-collapse:collapse;width:100%} th{text-align:left;color:#5b6673;font-weight:normal;padding-right:1em;vertical-align:top}
 .files td{border-top:1px solid #e3e6ea;padding:4px 8px 4px 0;vertical-align:middle} .files img{max-width:96px;max-height:96px;display:block}
 .path{word-break:break-all} .num{text-align:right;font-variant-numeric:tabular-nums} .v{font-weight:bold}
@@ -73,9 +74,10 @@ table{border-collapse:collapse;width:100%} th{text-align:left;color:#5b6673;font
 </style></head><body>
 <h1>Inspection report</h1>
 <p class="muted">${escapeHtml(s.startedAt)} · folder ${escapeHtml(s.input)}</p>
-<div class="counts"><div>Total<b>${s.total}</b></div><div class="pass">Pass<b>${s.pass}</b></div><div class="fail">Fail<b>${s.fail}</b></div><div class="error">Error<b>${s.error}</b></div></div>
+<div class="counts"><div>Total<b>${s.total}</b></div><div class="pass">Pass<b>${s.pass}</b></div><div class="fail">Fail<b>${s.fail}</b></div><div class="error">Error<b>${s.error}</b></div>${s.reviewBand ? `<div class="review">Review<b>${s.review ?? 0}</b></div>` : ''}</div>
 <table>
 ${kv('Threshold', describeThreshold(s))}
+${s.reviewBand ? kv('Review band', `${describeReviewBand(s.reviewBand)} (a person decides)`) : ''}
 ${kv('How it was derived', describeThresholdRule(s.model))}
 ${kv('Model file', s.model.file ?? '(in memory)')}
 ${kv('Model sha256', s.model.sha256)}

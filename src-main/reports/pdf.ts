@@ -14,6 +14,7 @@ import type { InspectionFileResult, InspectionReport } from '../model/records';
 import { heatScale, colourOf } from '../model/heat-scale';
 import { scoreHistogram } from './histogram';
 import { describeThresholdRule, describeThreshold, fmtScore } from './text';
+import { describeReviewBand } from '../common/review-band';
 import { choosePdfFonts, printable, type PdfFonts } from './fonts';
 
 const A4 = { w: 595.28, h: 841.89 };
@@ -23,6 +24,7 @@ const MUTED = '#5b6673';
 const FAIL = '#c0392b';
 const PASS = '#27864a';
 const ERR = '#9a6a00';
+const REVIEW = '#b35c00';
 
 type Doc = PDFKit.PDFDocument;
 
@@ -120,7 +122,7 @@ function drawColourScale(doc: Doc, s: InspectionReport): void {
   doc.y = y + hgt + 16;
 }
 
-const verdictColour = (v: string) => (v === 'fail' ? FAIL : v === 'pass' ? PASS : ERR);
+const verdictColour = (v: string) => (v === 'fail' ? FAIL : v === 'pass' ? PASS : v === 'review' ? REVIEW : ERR);
 
 function imageRow(doc: Doc, r: InspectionFileResult): void {
   const rowH = 74;
@@ -180,7 +182,7 @@ export async function writePdfReport(path: string, s: InspectionReport): Promise
 
     heading(doc, 'Summary', 12);
     doc.font(BOLD).fontSize(11);
-    const counts: [string, number, string][] = [['Total', s.total, INK], ['Pass', s.pass, PASS], ['Fail', s.fail, FAIL], ['Error', s.error, ERR]];
+    const counts: [string, number, string][] = [['Total', s.total, INK], ['Pass', s.pass, PASS], ['Fail', s.fail, FAIL], ['Error', s.error, ERR], ...(s.reviewBand ? [['Review', s.review ?? 0, REVIEW] as [string, number, string]] : [])];
     const cy = doc.y;
     counts.forEach(([k, n, c], i) => {
       doc.fillColor(MUTED).font(BODY).fontSize(8).text(k, M + i * 110, cy, { lineBreak: false });
@@ -188,8 +190,9 @@ export async function writePdfReport(path: string, s: InspectionReport): Promise
     });
     doc.y = cy + 36;
     keyValues(doc, [
-      ['Verdict rule', `fail when the image score is above the threshold; error when the file could not be inspected`],
+      ['Verdict rule', `fail when the image score is above the threshold; ${s.reviewBand ? 'review (a person decides) inside the review band; ' : ''}error when the file could not be inspected`],
       ['Threshold', describeThreshold(s)],
+      ...(s.reviewBand ? [['Review band', describeReviewBand(s.reviewBand)] as [string, string]] : []),
       ['How it was derived', describeThresholdRule(s.model)],
       ['Files', `${s.total} (${s.inspected} inspected in this run, ${s.resumed} taken from an earlier run)`],
       ['Speed', s.inspected ? `${s.imagesPerSecond.toFixed(1)} images/s, ${s.msPerImage.toFixed(1)} ms/image` : '-'],
@@ -208,12 +211,17 @@ export async function writePdfReport(path: string, s: InspectionReport): Promise
     drawColourScale(doc, s);
 
     const scored = s.results.filter((r) => r.verdict !== 'error');
+    const reviews = scored.filter((r) => r.verdict === 'review');
     const fails = scored.filter((r) => r.verdict === 'fail');
     const passes = scored.filter((r) => r.verdict === 'pass');
     const errors = s.results.filter((r) => r.verdict === 'error');
     doc.addPage();
     doc.y = M;
     doc.font(BODY).fontSize(8).fillColor(MUTED).text('Each image: the picture as the model saw it, the heat-map overlay, the verdict and the score.', M, doc.y);
+    if (reviews.length) {
+      heading(doc, `Images to review (${reviews.length})`);
+      for (const r of reviews) imageRow(doc, r);
+    }
     if (fails.length) {
       heading(doc, `Failed images (${fails.length})`);
       for (const r of fails) imageRow(doc, r);

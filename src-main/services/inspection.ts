@@ -45,11 +45,11 @@ async function inspectImage(ctx: ServiceContext, args: ArgsOf<'inspection.inspec
       throw new AppError('NOT_FOUND', `Cannot read image ${src}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, { subject: src, hint: 'Check the path.' });
     }
   }
-  const r = await eng.run('inspect-image', { bundle, image: copy, out: work, threshold: mv.threshold ?? undefined, cacheDir: root, ...(await runtimeOf(ctx)) });
+  const r = await eng.run('inspect-image', { bundle, image: copy, out: work, threshold: mv.threshold ?? undefined, reviewBand: mv.reviewBand, cacheDir: root, ...(await runtimeOf(ctx)) });
   if (r.verdict === 'error' || r.score === null || !r.heatmap) {
     throw new AppError('BAD_IMAGE', r.error ?? 'The image could not be inspected.', { subject: args.path ?? name, hint: 'Use a PNG, JPEG, BMP, TIFF or WebP picture.' });
   }
-  return { path: args.path ?? null, imagePath: copy, score: r.score, verdict: r.verdict, threshold: r.threshold, modelVersionId: mv.id, heatmapPath: r.heatmap };
+  return { path: args.path ?? null, imagePath: copy, score: r.score, verdict: r.verdict, threshold: r.threshold, reviewBand: mv.reviewBand, modelVersionId: mv.id, heatmapPath: r.heatmap };
 }
 
 async function startBatch(ctx: ServiceContext, args: ArgsOf<'inspection.startBatch'>, job: JobContext): Promise<StartedJob<unknown> & { runId: number }> {
@@ -74,7 +74,7 @@ async function startBatch(ctx: ServiceContext, args: ArgsOf<'inspection.startBat
   });
   const done = (async () => {
     try {
-      const res = await eng.run('inspect-batch', { bundle, input: folder, out, threshold: run.threshold ?? undefined, cacheDir: root, ...rt }, {
+      const res = await eng.run('inspect-batch', { bundle, input: folder, out, threshold: run.threshold ?? undefined, reviewBand: run.reviewBand, cacheDir: root, ...rt }, {
         signal: job.signal,
         onProgress: (p) => {
           const d = p.data as Partial<BatchProgressData> | undefined;
@@ -162,8 +162,8 @@ async function storedReport(ctx: ServiceContext, run: InspectionRun, station: St
   return {
     // the PDF prints this line under its title: the range the report covers goes with the folder
     input: range.fromMs !== undefined || range.toMs !== undefined ? `${input} (${what}; results from ${utc(startMs)} to ${utc(endMs)})` : input,
-    out, model, threshold, thresholdSource: threshold === model.threshold ? 'model' : 'override',
-    total: results.length, pass: count('pass'), fail: count('fail'), error: count('error'), resumed: 0, inspected: results.length, results,
+    out, model, threshold, thresholdSource: threshold === model.threshold ? 'model' : 'override', reviewBand: run.reviewBand,
+    total: results.length, pass: count('pass'), fail: count('fail'), error: count('error'), review: count('review'), resumed: 0, inspected: results.length, results,
     startedAt: new Date(startMs).toISOString(), elapsedMs: Math.max(0, endMs - startMs), inspectMs: spanMs,
     imagesPerSecond: results.length > 1 ? ((results.length - 1) * 1000) / spanMs : 0, msPerImage: results.length > 1 ? spanMs / (results.length - 1) : 0,
     peakRssMb: 0, reports: {},

@@ -6,11 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { link, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { ArgsOf, ScoreHistogram } from '../common/api';
+import type { ArgsOf, ModelVersion, ReviewBandProposal, ScoreHistogram } from '../common/api';
+import { proposeReviewBand } from '../common/review-band';
 import { histogramBins } from '../common/score-stats';
 import { getImage } from '../db/images';
-import { activateModelVersion, compareModelVersions, getModelVersion, listModelVersions, setModelThreshold, updateModelVersion } from '../db/model-versions';
-import { rewriteBundleThreshold } from '../model/bundle-file';
+import { activateModelVersion, compareModelVersions, getModelVersion, listModelVersions, setModelReviewBand, setModelThreshold, updateModelVersion } from '../db/model-versions';
+import { loadBundle, rewriteBundleReviewBand, rewriteBundleThreshold } from '../model/bundle-file';
 import type { GroupHandlers, ServiceContext } from './context';
 import { bundlePath, checkOutFile, copyOut, fileExists, needEngine, readScores, runtimeOf } from './engine-work';
 import { robustnessHandlers } from './robustness';
@@ -29,7 +30,27 @@ async function histogram(ctx: ServiceContext, args: ArgsOf<'models.histogram'>):
     mv = updateModelVersion(store, { id: mv.id, metrics: { ...mv.metrics, testScores: scores } });
   }
   const boundary = (mv.calibration as { boundaryScore?: number | null } | null)?.boundaryScore ?? null;
-  return { modelId: mv.id, ...histogramBins(scores, args.bins ?? 30, [mv.threshold, boundary]), boundary, threshold: mv.threshold, scores };
+  const reviewBandProposal = await proposeBand(ctx, mv, scores.normal);
+  return {
+    modelId: mv.id, ...histogramBins(scores, args.bins ?? 30, [mv.threshold, boundary, mv.reviewBand?.low ?? null, mv.reviewBand?.high ?? null]),
+    boundary, threshold: mv.threshold, scores, reviewBand: mv.reviewBand, reviewBandProposal,
+  };
+}
+
+/**
+ * The default review band of a version at its threshold: from the held-out normals its training
+ * calibrated on (kept in bundles since the review band came), else the frozen test split's.
+ */
+async function proposeBand(ctx: ServiceContext, mv: ModelVersion, testNormals: number[]): Promise<ReviewBandProposal | null> {
+  if (mv.threshold === null) return null;
+  let held: number[] | undefined;
+  try {
+    held = (await loadBundle(bundlePath(ctx.store, mv))).meta.heldOutScores;
+  } catch {
+    held = undefined; // no readable bundle: the test split's normals still tell a band
+  }
+  if (held && held.length >= 2) return proposeReviewBand(held, mv.threshold, 'calibration');
+  return proposeReviewBand(testNormals, mv.threshold, 'test-split');
 }
 
 async function exportModel(ctx: ServiceContext, args: ArgsOf<'models.export'>): Promise<{ path: string }> {
@@ -67,6 +88,8 @@ export function modelsHandlers(ctx: ServiceContext): GroupHandlers<'models'> {
     'models.histogram': (a) => histogram(ctx, a),
     // the bundle file is the threshold's home: rewritten in the same transaction as the row
     'models.setThreshold': async (a) => setModelThreshold(store, { id: a.modelId, threshold: a.threshold }, rewriteBundleThreshold),
+    // the review band too: the bundle holds it for bgad inspect --review-band
+    'models.setReviewBand': async (a) => setModelReviewBand(store, { id: a.modelId, band: a.band }, rewriteBundleReviewBand),
     'models.activate': async (a) => activateModelVersion(store, a.modelId),
     'models.compare': async (a) => compareModelVersions(store, { a: a.modelIdA, b: a.modelIdB }),
     'models.export': (a) => exportModel(ctx, a),

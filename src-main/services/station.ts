@@ -219,7 +219,7 @@ class LiveStation {
     else this.early.push(r);
   }
 
-  /** Fails in a row raise the alarm after alarmAfterFails (counted from the last acknowledgement); a pass ends the streak. */
+  /** Fails in a row raise the alarm after alarmAfterFails (counted from the last acknowledgement); a pass ends the streak (a review or an error neither ends nor extends it). */
   private count(verdict: StationResultItem['verdict'], rel: string, timeMs: number): void {
     if (verdict === 'pass') {
       this.consecutiveFails = 0;
@@ -319,7 +319,8 @@ class LiveStation {
       state: this.state, error: this.error, input: spec.input, out: spec.out, moveTo: spec.moveTo, settleMs: spec.settleMs,
       webhook: spec.webhook ? redactUrl(spec.webhook) : null, mqtt: spec.mqtt ? { url: redactUrl(spec.mqtt.url), topic: spec.mqtt.topic } : null,
       threshold: this.station?.threshold ?? this.run?.threshold ?? 0, startedAtMs: this.startedAtMs, stoppedAtMs: this.stoppedAtMs,
-      counts: { total: s?.total ?? 0, pass: s?.pass ?? 0, fail: s?.fail ?? 0, error: s?.error ?? 0 },
+      reviewBand: this.run?.reviewBand ?? null,
+      counts: { total: s?.total ?? 0, pass: s?.pass ?? 0, fail: s?.fail ?? 0, error: s?.error ?? 0, review: s?.review ?? 0 },
       yield: s?.yield ?? null, imagesPerSecond: this.finalSummary ? 0 : s?.imagesPerSecond ?? 0, pendingFiles: this.finalSummary ? 0 : s?.pendingFiles ?? 0, backlog: s?.backlog ?? {},
       last: [...this.last], scores: [...this.scores], consecutiveFails: this.consecutiveFails, alarmAfterFails: spec.alarmAfterFails, alarm: this.alarm, notices: [...this.notices],
     };
@@ -358,7 +359,7 @@ export class StationManager {
     try {
       live.station = await runStationInWorker({
         model: bundle, modelVersion: String(mv.number), input, out, moveTo: moveTo ?? undefined, settleMs: live.spec.settleMs,
-        webhook: args.webhook, mqtt: args.mqtt, threshold: mv.threshold ?? undefined, cacheDir: store.layout.root, owner: 'the BGAD Inspector Station view',
+        webhook: args.webhook, mqtt: args.mqtt, threshold: mv.threshold ?? undefined, reviewBand: mv.reviewBand, cacheDir: store.layout.root, owner: 'the BGAD Inspector Station view',
         ...(await runtimeOf(this.ctx)),
       }, {
         onResult: (r) => live.onResult(r),
@@ -371,7 +372,7 @@ export class StationManager {
     live.station.done.catch((e: unknown) => live.failed(e));
     try {
       const run = createStationRun(store, {
-        modelVersionId: mv.id, input, out, moveTo, threshold: live.station.threshold,
+        modelVersionId: mv.id, input, out, moveTo, threshold: live.station.threshold, reviewBand: mv.reviewBand,
         options: { settleMs: live.spec.settleMs, alarmAfterFails: live.spec.alarmAfterFails, webhook: args.webhook ? redactUrl(args.webhook) : null, mqtt: args.mqtt ? { url: redactUrl(args.mqtt.url), topic: args.mqtt.topic } : null },
       });
       live.attach(run, this.ctx.heartbeatMs ?? 15_000);

@@ -93,7 +93,8 @@ export interface BenchWatchReport {
   duplicates: number;
   /** Results that reused an earlier result of the same bytes instead of scoring (0: every copy has distinct bytes). */
   reused: number;
-  verdicts: { pass: number; fail: number; error: number };
+  /** review stays 0: the bench runs without a review band. */
+  verdicts: { pass: number; fail: number; error: number; review: number };
   /** The steady part: files dropped after the warm-up. */
   steadyFiles: number;
   /** Results per second over the steady part. */
@@ -333,7 +334,7 @@ function report(m: Measured): BenchWatchReport {
   const imagesPerSecond = ends.length > 1 ? (ends.length - 1) / ((ends[ends.length - 1]! - ends[0]!) / 1000) : 0;
   const starts = steady.map(([, d]) => d.at).sort((x, y) => x - y);
   const dropRate = starts.length > 1 ? (starts.length - 1) / ((starts[starts.length - 1]! - starts[0]!) / 1000) : 0;
-  const verdicts = { pass: 0, fail: 0, error: 0 };
+  const verdicts = { pass: 0, fail: 0, error: 0, review: 0 };
   for (const a of announced.values()) verdicts[a.verdict]++;
   const lastResult = Math.max(...[...announced.values()].map((a) => a.at), m.lastDrop);
   const latencyMs = percentiles(latencies);

@@ -19,7 +19,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve, sep } from 'node:path';
 import { AppError } from '../common/errors';
 import { globError } from '../inspection/glob';
-import { FileInspector, type Prepared } from '../inspection/inspect';
+import { FileInspector, resolveReviewBand, type Prepared } from '../inspection/inspect';
+import type { ReviewBand } from '../common/records';
 import { checkOutputFolder, lockOutputFolder, makeOutputFolder, type OutputLock } from '../inspection/output-folder';
 import { RESULTS_FILE, ResultsLog, type LogResult } from '../inspection/results-log';
 import type { ScannedFile } from '../inspection/scan';
@@ -43,7 +44,7 @@ export function eventId(r: Pick<LogResult, 'path' | 'sha256' | 'at'>): string {
   return createHash('sha256').update(`${r.path}\n${r.sha256 ?? ''}\n${r.at}`).digest('hex').slice(0, 32);
 }
 
-export function resultEvent(record: LogResult, result: InspectionFileResult, o: { input: string; threshold: number; source: ModelSource; modelVersion: string | null; latencyMs: number | null }): ResultEvent {
+export function resultEvent(record: LogResult, result: InspectionFileResult, o: { input: string; threshold: number; reviewBand?: ReviewBand | null; source: ModelSource; modelVersion: string | null; latencyMs: number | null }): ResultEvent {
   return {
     id: eventId(record),
     type: 'inspection.result',
@@ -53,6 +54,7 @@ export function resultEvent(record: LogResult, result: InspectionFileResult, o: 
     score: record.score,
     verdict: result.verdict,
     threshold: o.threshold,
+    ...(o.reviewBand ? { reviewBand: o.reviewBand } : {}),
     errorCode: record.errorCode,
     error: record.error,
     model: { version: o.modelVersion, file: o.source.file ? basename(o.source.file) : null, sha256: o.source.sha256 },
@@ -108,6 +110,8 @@ export async function runStation(opts: StationOptions): Promise<Station> {
   if (!st.isDirectory()) throw new AppError('BAD_ARGUMENT', `The input ${input} is not a folder.`, { subject: input });
   await checkOutputFolder(input, out);
   const source = await readModelSource(opts.model);
+  const threshold = opts.threshold ?? source.bundle.meta.threshold;
+  const reviewBand = resolveReviewBand(opts.reviewBand, source, threshold);
   const model = await openInspectionModel(source, opts);
   const emit = (e: StationEvent) => { try { opts.onEvent?.(e); } catch { /* a caller's bug must not stop the line */ } };
   let lock: OutputLock | null = null;
@@ -123,19 +127,18 @@ export async function runStation(opts: StationOptions): Promise<Station> {
   };
   let core: StationCore | null = null;
   try {
-    const threshold = opts.threshold ?? source.bundle.meta.threshold;
     await makeOutputFolder(out);
     lock = await lockOutputFolder(out, { command: opts.owner ?? WATCH_COMMAND });
     log = await ResultsLog.open(join(out, RESULTS_FILE), { modelSha256: source.sha256, scoringSha256: source.scoringSha256, modelFile: source.file });
     const earlier = await watchResults(join(out, RESULTS_FILE));
-    await log.append({ type: 'run', startedAt: new Date().toISOString(), input, threshold, pid: process.pid, command: WATCH_COMMAND });
-    const inspector = new FileInspector(model, { input, out, threshold, log, maxFileBytes: opts.maxFileBytes, maxPixels: opts.maxPixels, retryErrors: false });
+    await log.append({ type: 'run', startedAt: new Date().toISOString(), input, threshold, ...(reviewBand ? { reviewBand } : {}), pid: process.pid, command: WATCH_COMMAND });
+    const inspector = new FileInspector(model, { input, out, threshold, reviewBand, log, maxFileBytes: opts.maxFileBytes, maxPixels: opts.maxPixels, retryErrors: false });
     csv = await CsvLog.open(join(out, CSV_FILE), [...log.byPath.values()].map((r) => inspector.toResult(r, true)));
     if (opts.webhook) sinks.push(new WebhookSink(opts.webhook, opts.webhookTimeoutMs));
     if (opts.mqtt) sinks.push(new MqttSink(opts.mqtt));
     queue = await EventQueue.open(out, sinks.map((s) => s.name));
     const deliveries = sinks.map((s) => new Delivery(queue!, s, emit, opts.retry));
-    core = new StationCore({ opts, input, out, moveTo, threshold, source, model, inspector, log, csv, queue, deliveries, emit, cleanup });
+    core = new StationCore({ opts, input, out, moveTo, threshold, reviewBand, source, model, inspector, log, csv, queue, deliveries, emit, cleanup });
     await core.start(earlier);
     return core;
   } catch (e) {
@@ -151,6 +154,7 @@ interface CoreParts {
   out: string;
   moveTo: string | null;
   threshold: number;
+  reviewBand: ReviewBand | null;
   source: ModelSource;
   model: InspectionModel;
   inspector: FileInspector;
@@ -187,7 +191,7 @@ class StationCore implements Station {
   private stopping = false;
   private shutdown: Promise<void> | null = null;
   private failure: unknown = null;
-  private readonly counts = { total: 0, pass: 0, fail: 0, error: 0 };
+  private readonly counts = { total: 0, pass: 0, fail: 0, error: 0, review: 0 };
   private readonly recent: number[] = [];
   private readonly t0 = Date.now();
   private summaryTimer: NodeJS.Timeout | null = null;
@@ -218,7 +222,7 @@ class StationCore implements Station {
     });
     const interval = p.opts.summaryIntervalMs ?? 60_000;
     if (interval > 0) this.summaryTimer = setInterval(() => { try { p.opts.onSummary?.(this.summary()); } catch { /* ignore */ } }, interval);
-    p.emit({ type: 'started', input: p.input, out: p.out, threshold: p.threshold, pending: this.pending(), backlog: this.backlog() });
+    p.emit({ type: 'started', input: p.input, out: p.out, threshold: p.threshold, reviewBand: p.reviewBand, pending: this.pending(), backlog: this.backlog() });
   }
 
   private backlog(): Record<string, number> {
@@ -305,7 +309,7 @@ class StationCore implements Station {
   private async publish(record: LogResult, result: InspectionFileResult, file: ScannedFile | null, latencyMs: number | null, recovered: boolean): Promise<void> {
     const { p } = this;
     if (!recovered) await p.csv.append(result);
-    const event = resultEvent(record, result, { input: p.input, threshold: p.threshold, source: p.source, modelVersion: p.opts.modelVersion ?? null, latencyMs });
+    const event = resultEvent(record, result, { input: p.input, threshold: p.threshold, reviewBand: p.reviewBand, source: p.source, modelVersion: p.opts.modelVersion ?? null, latencyMs });
     await p.queue.push(event);
     const movedTo = p.moveTo && file ? await this.move(file, result.verdict) : null;
     this.counts.total++;

@@ -3,7 +3,7 @@
  * MQTT), what it reports to its caller (one result at a time, notices, a periodic summary).
  */
 import type { ModelBundle } from '../bgad/bundle';
-import type { ExecutionProvider, Verdict } from '../common/records';
+import type { ExecutionProvider, ReviewBand, Verdict } from '../common/records';
 import type { InspectionFileResult } from '../model/records';
 import type { LogResult } from '../inspection/results-log';
 
@@ -24,8 +24,11 @@ export interface ResultEvent {
   sha256: string | null;
   /** Null when the file could not be inspected (verdict error). */
   score: number | null;
+  /** pass, fail or error; review (a person decides) only when the station runs with a review band. */
   verdict: Verdict;
   threshold: number;
+  /** The review band in use (scores in (low, high] get the verdict review); absent without one, so the event is as before. */
+  reviewBand?: ReviewBand;
   errorCode: string | null;
   error: string | null;
   model: { version: string | null; file: string | null; sha256: string };
@@ -60,13 +63,15 @@ export interface StationOptions {
   out: string;
   /** A file is read once its size and modification time have not changed for this long (default 1000 ms). */
   settleMs?: number;
-  /** Moves each inspected file into MOVE_TO/pass, fail or error (keeping its sub-path, never overwriting). */
+  /** Moves each inspected file into MOVE_TO/pass, fail, error or review (keeping its sub-path, never overwriting). */
   moveTo?: string;
   /** POSTs each result event here. */
   webhook?: string;
   /** Publishes each result event with QoS 1. */
   mqtt?: MqttOptions;
   threshold?: number;
+  /** A review band: `'model'` for the model's own (refused when it has none), or one given; absent or null: none. */
+  reviewBand?: ReviewBand | 'model' | null;
   include?: string[];
   exclude?: string[];
   threads?: number;
@@ -105,7 +110,7 @@ export interface StationResult {
 
 /** Notices: the station's state and the sinks' health. */
 export type StationEvent =
-  | { type: 'started'; input: string; out: string; threshold: number; pending: number; backlog: Record<string, number> }
+  | { type: 'started'; input: string; out: string; threshold: number; reviewBand?: ReviewBand | null; pending: number; backlog: Record<string, number> }
   | { type: 'sink-down'; sink: SinkName; target: string; error: string; retryInMs: number }
   | { type: 'sink-up'; sink: SinkName; target: string; failures: number }
   | { type: 'dead-letter'; sink: SinkName; target: string; status: number | null; error: string; eventId: string; path: string }
@@ -122,7 +127,9 @@ export interface StationSummary {
   pass: number;
   fail: number;
   error: number;
-  /** pass / (pass + fail + error); null before the first result. */
+  /** Results in the review band (0 without one). */
+  review: number;
+  /** pass / total; null before the first result. */
   yield: number | null;
   /** Results per second over the last summary interval. */
   imagesPerSecond: number;

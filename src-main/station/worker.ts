@@ -77,7 +77,7 @@ async function relayEnd(st: Station, post: (m: StationWorkerMessage) => void): P
 
 /** The summary before the station is up (results recovered at its start come before it). */
 function emptySummary(): StationSummary {
-  return { at: new Date().toISOString(), uptimeMs: 0, total: 0, pass: 0, fail: 0, error: 0, yield: null, imagesPerSecond: 0, pendingFiles: 0, backlog: {} };
+  return { at: new Date().toISOString(), uptimeMs: 0, total: 0, pass: 0, fail: 0, error: 0, review: 0, yield: null, imagesPerSecond: 0, pendingFiles: 0, backlog: {} };
 }
 
 if (parentPort && workerData === STATION_WORKER_MARK) serve(parentPort);

@@ -152,8 +152,8 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
     const feats = await extractNormalFeatures(run, trainNormals, known.length);
     const anomaliesUsed = await addKnownAndSyntheticAnomalies(run, feats, known, trainNormals, rng);
     const { levels, train } = await trainLevels(run, feats);
-    const { calibration, threshold, heldHashes } = await calibrateAndThreshold(run, levels, train, heldOut);
-    const meta = bundleMeta(run, levels, train, { calibration, threshold, heldOut, heldHashes, anomaliesUsed, trainHashes: feats.trainHashes });
+    const { calibration, threshold, heldHashes, heldScores } = await calibrateAndThreshold(run, levels, train, heldOut);
+    const meta = bundleMeta(run, levels, train, { calibration, threshold, heldOut, heldHashes, heldScores, anomaliesUsed, trainHashes: feats.trainHashes });
     progress(1, 'trained');
     return { bundle: { meta, weights: train.levels.map((l) => l.weights) }, category: cat, testGood: cat.testGood, testDefects, train, featureMsPerImage: feats.featureMsPerImage };
   } finally {
@@ -291,7 +291,7 @@ async function trainLevels(run: TrainRun, feats: TrainFeatures): Promise<{ level
 }
 
 /** Calibration on the held-out normals, then the threshold at the configured false-reject rate. */
-async function calibrateAndThreshold(run: TrainRun, levels: LevelData[], train: TrainResult, heldOut: string[]): Promise<{ calibration: Calibration; threshold: number; heldHashes: string[] }> {
+async function calibrateAndThreshold(run: TrainRun, levels: LevelData[], train: TrainResult, heldOut: string[]): Promise<{ calibration: Calibration; threshold: number; heldHashes: string[]; heldScores: number[] }> {
   const { opts, extractor, cache, S } = run;
   run.progress(0.9, 'calibrating on held-out normal images');
   const headLevels: HeadLevel[] = train.levels.map((l) => ({ weights: l.weights, height: l.height, width: l.width }));
@@ -308,14 +308,14 @@ async function calibrateAndThreshold(run: TrainRun, levels: LevelData[], train: 
   for (const f of heldFeats) heldScores.push((await scorer.score([f]))[0]!.score);
   await scorer.dispose();
   const threshold = thresholdAtFalseRejectRate(heldScores, run.cfg.falseRejectRate);
-  return { calibration, threshold, heldHashes };
+  return { calibration, threshold, heldHashes, heldScores };
 }
 
 function bundleMeta(
   run: TrainRun,
   levels: LevelData[],
   train: TrainResult,
-  r: { calibration: Calibration; threshold: number; heldOut: string[]; heldHashes: string[]; anomaliesUsed: BundleMeta['anomaliesUsed']; trainHashes: string[] },
+  r: { calibration: Calibration; threshold: number; heldOut: string[]; heldHashes: string[]; heldScores: number[]; anomaliesUsed: BundleMeta['anomaliesUsed']; trainHashes: string[] },
 ): BundleMeta {
   const { cfg, spec } = run;
   return {
@@ -332,6 +332,8 @@ function bundleMeta(
     trainImageHashes: r.trainHashes,
     skippedImages: run.skipped,
     heldOutImageHashes: r.heldHashes,
+    // the review band's default proposal (common/review-band.ts) is made from them
+    heldOutScores: r.heldScores,
     training: { steps: train.steps, trainSeconds: train.trainMs / 1000, nanSteps: train.nanSteps },
   };
 }

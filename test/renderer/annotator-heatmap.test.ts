@@ -7,7 +7,7 @@ const SHA = (n: number) => n.toString(16).padStart(64, '0');
 const image = { datasetId: 4, path: '/photos/grain/test/good/000.png', sha256: SHA(1) };
 
 function run(id: number, datasetId = 4): InspectionRun {
-  return { id, datasetId, modelVersionId: 1, source: '/photos', threshold: 0.5, status: 'completed', pid: null, heartbeatAtMs: null, error: null, createdAtMs: id, startedAtMs: id, finishedAtMs: id };
+  return { id, datasetId, modelVersionId: 1, source: '/photos', threshold: 0.5, reviewBand: null, status: 'completed', pid: null, heartbeatAtMs: null, error: null, createdAtMs: id, startedAtMs: id, finishedAtMs: id };
 }
 
 function result(id: number, runId: number, path: string, sha: string, heatmapPath: string | null, verdict: Verdict = 'pass'): InspectionResult {

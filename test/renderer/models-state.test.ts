@@ -22,6 +22,8 @@ const histogram = (modelId: number, threshold: number): ScoreHistogram => ({
   boundary: 0.42,
   threshold,
   scores: { normal: [0.1, 0.2, 0.3, 0.4], defect: [0.35, 0.5, 0.6, 0.9] },
+  reviewBand: null,
+  reviewBandProposal: null,
 });
 
 function setup() {

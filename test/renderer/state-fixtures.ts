@@ -102,13 +102,13 @@ export async function loadRunes(): Promise<Runes> {
 export function model(id: number, over: Partial<ModelVersion> = {}): ModelVersion {
   return {
     id, datasetId: 1, number: id, name: null, backboneId: 'wide-resnet50', backboneHash: 'x', config: { preset: 'fast' }, bundleFile: `models/${id}.bgad`,
-    calibration: null, threshold: 0.5, metrics: { imageAuroc: 0.9 }, evalSplit: null, status: 'ready', parentId: null, trainingRunId: null, isActive: false,
+    calibration: null, threshold: 0.5, reviewBand: null, metrics: { imageAuroc: 0.9 }, evalSplit: null, status: 'ready', parentId: null, trainingRunId: null, isActive: false,
     createdAtMs: 0, updatedAtMs: 0, ...over,
   };
 }
 
 export function inspectionRun(id: number, over: Partial<InspectionRun> = {}): InspectionRun {
-  return { id, datasetId: 1, modelVersionId: 1, source: '/parts/line-1', threshold: 0.5, status: 'completed', pid: null, heartbeatAtMs: null, error: null, createdAtMs: 0, startedAtMs: 0, finishedAtMs: 1, ...over };
+  return { id, datasetId: 1, modelVersionId: 1, source: '/parts/line-1', threshold: 0.5, reviewBand: null, status: 'completed', pid: null, heartbeatAtMs: null, error: null, createdAtMs: 0, startedAtMs: 0, finishedAtMs: 1, ...over };
 }
 
 export function inspectionResult(id: number, runId: number, verdict: Verdict, score: number | null, path = `/parts/line-1/${String(id).padStart(3, '0')}.png`): InspectionResult {

@@ -9,6 +9,8 @@ import { inspectFolder } from '../../inspection/inspect';
 import { REPORT_FORMATS, type ReportFormat } from '../../model/records';
 import { precheckOutputFolder, SETUP_ERRORS } from '../output-check';
 import { INSPECT_EXIT, INSPECT_OPTIONS, parseInspectOptions, unexpectedErrorText } from '../inspect-options';
+import { REVIEW_BAND_USAGE } from '../review-band-options';
+import { describeReviewBand } from '../../common/review-band';
 
 export { INSPECT_EXIT } from '../inspect-options';
 
@@ -21,6 +23,7 @@ const command: Command = {
   --input DIR            folder of images, searched recursively
   --out DIR              where results.jsonl, the reports and heatmaps/, thumbs/ go
   --threshold X          fail above X instead of the model's threshold
+${REVIEW_BAND_USAGE}
   --format LIST          reports to write: pdf,csv,html (default pdf,csv)
   --include GLOB         only files matching GLOB (repeatable; default: image extensions)
   --exclude GLOB         skip files matching GLOB (repeatable)
@@ -55,6 +58,8 @@ Exit status:
        (a file, the input folder) or is in use by another run
   3    the run itself stopped (disk full, output not writable, an unexpected error); the
        results written so far are kept, run the same command again to continue
+  4    only with --review-band or --review-range: no file failed or had an error, but at
+       least one is in the review band (a person decides); without them a review never occurs
   130  cancelled with Ctrl-C; the results written so far are kept`,
   options: {
     ...INSPECT_OPTIONS,
@@ -80,7 +85,7 @@ Exit status:
     let s;
     try {
       s = await inspectFolder({
-        model: o.model, input, out, threshold: o.threshold, formats: formats as ReportFormat[], include: o.include, exclude: o.exclude,
+        model: o.model, input, out, threshold: o.threshold, reviewBand: o.reviewBand, formats: formats as ReportFormat[], include: o.include, exclude: o.exclude,
         threads: o.threads, batchSize, spin: values.spin === true, executionProvider: o.executionProvider, cacheDir: o.cacheDir, maxFileBytes: o.maxFileBytes,
         owner: 'bgad inspect', signal: ac.signal, onProgress,
       });
@@ -101,11 +106,13 @@ Exit status:
     } else {
       for (const r of s.results.filter((x) => x.verdict === 'error')) io.out(`error  ${forTerminal(r.rel)}: ${forTerminal(r.error ?? '')}`);
       for (const r of s.results.filter((x) => x.verdict === 'fail')) io.out(`fail   ${forTerminal(r.rel)}  score ${r.score!.toFixed(4)}`);
-      io.out(`${s.total} files: ${s.pass} pass, ${s.fail} fail, ${s.error} error; threshold ${s.threshold.toFixed(4)} (${s.thresholdSource === 'model' ? "the model's" : 'set for this run'})${s.resumed ? `; ${s.resumed} from an earlier run` : ''}`);
+      for (const r of s.results.filter((x) => x.verdict === 'review')) io.out(`review ${forTerminal(r.rel)}  score ${r.score!.toFixed(4)}`);
+      const band = s.reviewBand ? `, ${s.review ?? 0} review` : '';
+      io.out(`${s.total} files: ${s.pass} pass, ${s.fail} fail, ${s.error} error${band}; threshold ${s.threshold.toFixed(4)} (${s.thresholdSource === 'model' ? "the model's" : 'set for this run'})${s.reviewBand ? `; ${describeReviewBand(s.reviewBand)}` : ''}${s.resumed ? `; ${s.resumed} from an earlier run` : ''}`);
       io.out(`speed: ${s.inspected} files in ${(s.inspectMs / 1000).toFixed(1)} s = ${s.imagesPerSecond.toFixed(1)} images/s, ${s.msPerImage.toFixed(1)} ms/image; total ${(s.elapsedMs / 1000).toFixed(1)} s with model loading and reports; peak memory ${s.peakRssMb.toFixed(0)} MB`);
       io.out(`results: ${Object.values(s.reports).map((p) => forTerminal(p)).join(', ')}`);
     }
-    return s.fail || s.error ? INSPECT_EXIT.failed : INSPECT_EXIT.passed;
+    return s.fail || s.error ? INSPECT_EXIT.failed : s.review ? INSPECT_EXIT.review : INSPECT_EXIT.passed;
   },
 };
 export default command;

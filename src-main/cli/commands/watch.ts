@@ -6,6 +6,8 @@ import { DEFAULT_MAX_FILE_BYTES } from '../../images/load';
 import { runStation, DEFAULT_SETTLE_MS, type Station, type StationEvent, type StationResult, type StationSummary } from '../../station/index';
 import { precheckOutputFolder, SETUP_ERRORS } from '../output-check';
 import { INSPECT_EXIT, INSPECT_OPTIONS, parseInspectOptions, unexpectedErrorText } from '../inspect-options';
+import { REVIEW_BAND_USAGE } from '../review-band-options';
+import { describeReviewBand } from '../../common/review-band';
 
 function resultLine(r: StationResult): string {
   const { result, event, movedTo } = r;
@@ -15,11 +17,11 @@ function resultLine(r: StationResult): string {
   return `${result.verdict.padEnd(6)} ${name}  score ${result.score!.toFixed(4)}${tail}`;
 }
 
-function summaryLine(s: StationSummary): string {
+function summaryLine(s: StationSummary, band: boolean): string {
   const time = s.at.slice(11, 19);
   const y = s.yield === null ? '-' : `${(s.yield * 100).toFixed(1)} %`;
   const queue = Object.entries(s.backlog).map(([k, v]) => `${k} ${v}`).join(', ');
-  return `[${time}] ${s.total} results: ${s.pass} pass, ${s.fail} fail, ${s.error} error; yield ${y}; ${s.imagesPerSecond.toFixed(2)} images/s; ${s.pendingFiles} files waiting${queue ? `; events to deliver: ${queue}` : ''}`;
+  return `[${time}] ${s.total} results: ${s.pass} pass, ${s.fail} fail, ${s.error} error${band ? `, ${s.review} review` : ''}; yield ${y}; ${s.imagesPerSecond.toFixed(2)} images/s; ${s.pendingFiles} files waiting${queue ? `; events to deliver: ${queue}` : ''}`;
 }
 
 function noticeLine(e: StationEvent): string | null {
@@ -42,12 +44,15 @@ const command: Command = {
   --out DIR              results.jsonl, results.csv, heatmaps/, thumbs/ and station/ (the event queue)
   --settle-ms N          a file is read once its size and time stamp have not changed for N ms
                          (default ${DEFAULT_SETTLE_MS})
-  --move-to DIR          move each inspected file into DIR/pass, DIR/fail or DIR/error (keeping
-                         its sub-folder; a taken name gets -1, -2, ...)
+  --move-to DIR          move each inspected file into DIR/pass, DIR/fail or DIR/error (and
+                         DIR/review with a review band), keeping its sub-folder; a taken name
+                         gets -1, -2, ...
   --webhook URL          POST each result as JSON (header Idempotency-Key: the event id)
   --mqtt URL             publish each result with QoS 1 (mqtt://host:1883); needs --mqtt-topic
   --mqtt-topic T         the topic to publish on
   --threshold X          fail above X instead of the model's threshold
+${REVIEW_BAND_USAGE}
+                         (the events, results.csv and --move-to then carry review verdicts)
   --include GLOB         only files matching GLOB (repeatable; default: image extensions)
   --exclude GLOB         skip files matching GLOB (repeatable)
   --threads N            ONNX Runtime threads (default 1)
@@ -86,7 +91,7 @@ Exit status:
   },
   async run({ values }, io) {
     const o = parseInspectOptions(values);
-    const { input, out, quiet, json } = o;
+    const { input, out, quiet, json, reviewBand } = o;
     const settleMs = optNum(values['settle-ms'], 'settle-ms', { min: 0, max: 3_600_000, integer: true });
     const mqttUrl = values.mqtt as string | undefined;
     const topic = values['mqtt-topic'] as string | undefined;
@@ -101,7 +106,7 @@ Exit status:
     let station: Station;
     try {
       station = await runStation({
-        model: o.model, input, out, threshold: o.threshold, settleMs, threads: o.threads, include: o.include, exclude: o.exclude,
+        model: o.model, input, out, threshold: o.threshold, reviewBand: o.reviewBand, settleMs, threads: o.threads, include: o.include, exclude: o.exclude,
         moveTo: values['move-to'] as string | undefined, webhook: values.webhook as string | undefined,
         mqtt: mqttUrl !== undefined ? { url: mqttUrl, topic: topic! } : undefined,
         executionProvider: o.executionProvider, cacheDir: o.cacheDir, maxFileBytes: o.maxFileBytes,
@@ -111,12 +116,12 @@ Exit status:
         onEvent: (e) => {
           if (e.type === 'started' && !quiet) {
             const waiting = Object.entries(e.backlog).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k} events`);
-            io.err(`bgad watch: watching ${forTerminal(e.input)} (threshold ${e.threshold.toFixed(4)}); results in ${forTerminal(e.out)}/results.jsonl${waiting.length ? `; still to deliver: ${waiting.join(', ')}` : ''}. Ctrl-C stops.`);
+            io.err(`bgad watch: watching ${forTerminal(e.input)} (threshold ${e.threshold.toFixed(4)}${e.reviewBand ? `; ${describeReviewBand(e.reviewBand)}` : ''}); results in ${forTerminal(e.out)}/results.jsonl${waiting.length ? `; still to deliver: ${waiting.join(', ')}` : ''}. Ctrl-C stops.`);
           }
           const line = noticeLine(e);
           if (line) io.err(line);
         },
-        onSummary: (s) => { if (!quiet) io.err(summaryLine(s)); },
+        onSummary: (s) => { if (!quiet) io.err(summaryLine(s, reviewBand !== undefined)); },
       });
     } catch (e) {
       if (isAppError(e) && SETUP_ERRORS.has(e.code)) return fail(INSPECT_EXIT.usage, describeForTerminal(e));
@@ -142,7 +147,7 @@ Exit status:
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    if (!quiet) io.err(summaryLine(station.summary()));
+    if (!quiet) io.err(summaryLine(station.summary(), reviewBand !== undefined));
     return 0;
   },
 };

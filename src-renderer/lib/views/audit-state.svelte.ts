@@ -42,6 +42,7 @@ export const KIND_LABELS: Readonly<Record<string, string>> = {
   'mask.mask_update': 'Mask changed',
   'mask.mask_delete': 'Mask removed',
   'model_version.threshold': 'Threshold',
+  'model_version.review_band': 'Review band',
   'model_version.activate': 'Model activated',
   'model_version.deactivate': 'Model deactivated',
   'dataset.delete': 'Dataset deleted',

@@ -52,12 +52,13 @@ export function fromLocalInput(value: string): number | null {
 }
 
 /** The chart's points: seconds before now, or before the stop (x, negative), against the score, by verdict; and the threshold. */
-export function chartSeries(status: Pick<StationStatus, 'scores' | 'threshold' | 'stoppedAtMs'> | null, nowMs: number): { pass: { x: number; y: number }[]; fail: { x: number; y: number }[]; threshold: number | null } {
+export function chartSeries(status: Pick<StationStatus, 'scores' | 'threshold' | 'stoppedAtMs'> | null, nowMs: number): { pass: { x: number; y: number }[]; fail: { x: number; y: number }[]; review: { x: number; y: number }[]; threshold: number | null } {
   const pass: { x: number; y: number }[] = [];
   const fail: { x: number; y: number }[] = [];
+  const review: { x: number; y: number }[] = [];
   const ref = status?.stoppedAtMs ?? nowMs;
-  for (const s of status?.scores ?? []) (s.verdict === 'fail' ? fail : pass).push({ x: Math.min(0, (s.timeMs - ref) / 1000), y: s.score });
-  return { pass, fail, threshold: status ? status.threshold : null };
+  for (const s of status?.scores ?? []) (s.verdict === 'fail' ? fail : s.verdict === 'review' ? review : pass).push({ x: Math.min(0, (s.timeMs - ref) / 1000), y: s.score });
+  return { pass, fail, review, threshold: status ? status.threshold : null };
 }
 
 const ACTIVE_STATES: readonly StationStatus['state'][] = ['starting', 'running', 'stopping'];
