@@ -35,9 +35,9 @@ function seedModels(d: Db) {
 }
 
 describe('migrations', () => {
-  it('are numbered in steps of 10 with matching names', () => {
+  it('are numbered in increasing order (steps of 10, or numbers between for parallel work) with matching names', () => {
     MIGRATIONS.forEach((m, i) => {
-      expect(m.version).toBe((i + 1) * 10);
+      expect(Number.isInteger(m.version) && m.version > (i ? MIGRATIONS[i - 1]!.version : 0)).toBe(true);
       expect(m.name.startsWith(String(m.version).padStart(4, '0') + '_')).toBe(true);
     });
     expect(LATEST_VERSION).toBe(MIGRATIONS[MIGRATIONS.length - 1]!.version);
