@@ -11,14 +11,13 @@
  * the threshold see only inside positions) and their anomaly map is zero at inspection (the
  * scoring head multiplies the map by the area at S x S before the image score). Pure.
  */
+import { areaAt, type InspectionAreaPixels } from '../common/inspection-area';
 import { maskToLevel } from './sampler';
 
-export interface InspectionArea {
-  width: number;
-  height: number;
-  /** width * height values, row-major, 1 = inspected, 0 = left out. */
-  pixels: Uint8Array;
-}
+export { areaAt };
+
+/** width x height values, row-major, 1 = inspected, 0 = left out. */
+export type InspectionArea = InspectionAreaPixels;
 
 /** Largest side of a stored area (it is only ever used at the model's resolution). */
 export const MAX_AREA_SIDE = 8192;
@@ -42,19 +41,6 @@ export function areaCount(a: InspectionArea): number {
 /** Fraction of the image inside (0..1). */
 export function areaFraction(a: InspectionArea): number {
   return areaCount(a) / (a.width * a.height);
-}
-
-/** The area at width x height (nearest neighbour on pixel centres), as 0/1. */
-export function areaAt(a: InspectionArea, width: number, height: number): Uint8Array {
-  const out = new Uint8Array(width * height);
-  const cols = new Int32Array(width);
-  for (let x = 0; x < width; x++) cols[x] = Math.min(a.width - 1, Math.floor(((x + 0.5) * a.width) / width));
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(a.height - 1, Math.floor(((y + 0.5) * a.height) / height));
-    const row = sy * a.width;
-    for (let x = 0; x < width; x++) out[y * width + x] = a.pixels[row + cols[x]!] ? 1 : 0;
-  }
-  return out;
 }
 
 /**
