@@ -12,7 +12,7 @@ import type { DirtyRect, MaskDocument, Viewport } from './document';
 import { AREA_LAYER, type Point } from './inspection-area';
 
 /** How the outside of the inspection area is shaded (RGBA): dark and half transparent. */
-const OUTSIDE_AREA: readonly [number, number, number, number] = [10, 14, 24, 150];
+const OUTSIDE_AREA: readonly [number, number, number, number] = [10, 14, 24, 170];
 
 export function hexToRgb(hex: string): [number, number, number] {
   const n = parseInt(hex.slice(1), 16);
