@@ -5,13 +5,15 @@
  * defect inside fails; the exported ONNX applies the area (parity with the app's scorer at
  * 1e-4); a bundle without an area loads and scores as before.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelBundle } from '../../src-main/bgad/bundle';
 import { exportModel } from '../../src-main/inspection/export';
+import { inspectFolder } from '../../src-main/inspection/inspect';
+import { runStation, type StationResult } from '../../src-main/station/index';
 import { loadBundle, saveBundle } from '../../src-main/model/bundle-file';
 import { openInspectionModel, type InspectionModel } from '../../src-main/model/scorer';
 import { loadImageTensorFromBuffer } from '../../src-main/images/load';
@@ -26,12 +28,14 @@ let plainModel: InspectionModel;
 let S: number;
 /** A good test image, and the same image with a defect inside / outside the area (chw at S). */
 let images: { clean: Float32Array; inside: Float32Array; outside: Float32Array };
+/** The same three pictures as PNG files. */
+let pngs: Record<'clean' | 'inside' | 'outside', Buffer>;
 
 /** Painted at 50 x 40 (another size than the 96 x 96 images): the left half is inspected. */
 const AREA = { width: 50, height: 40, pixels: Uint8Array.from({ length: 50 * 40 }, (_, i) => (i % 50 < 25 ? 1 : 0)) };
 
-/** The image with a magenta disc (radius r px) at relative position (fx, fy). */
-async function withSpot(file: string, at: { x: number; y: number } | null): Promise<Float32Array> {
+/** The image (PNG) with a magenta disc at a relative position (none: as it is). */
+async function withSpot(file: string, at: { x: number; y: number } | null): Promise<Buffer> {
   const { data, info } = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   const px = new Uint8Array(data);
   if (at) {
@@ -44,8 +48,7 @@ async function withSpot(file: string, at: { x: number; y: number } | null): Prom
       }
     }
   }
-  const png = await sharp(px, { raw: { width: info.width, height: info.height, channels: info.channels as 3 } }).png().toBuffer();
-  return (await loadImageTensorFromBuffer(png, S)).chw;
+  return sharp(px, { raw: { width: info.width, height: info.height, channels: info.channels as 3 } }).png().toBuffer();
 }
 
 beforeAll(async () => {
@@ -58,7 +61,9 @@ beforeAll(async () => {
   areaModel = await openInspectionModel(join(root, 'area.bgad'), { threads: 2, cacheDir: CACHE_DIR });
   plainModel = await openInspectionModel(fx.modelPath, { threads: 2, cacheDir: CACHE_DIR });
   const good = join(fx.testDir, 'good', readdirSync(join(fx.testDir, 'good')).sort()[0]!);
-  images = { clean: await withSpot(good, null), inside: await withSpot(good, { x: 0.25, y: 0.5 }), outside: await withSpot(good, { x: 0.85, y: 0.5 }) };
+  pngs = { clean: await withSpot(good, null), inside: await withSpot(good, { x: 0.25, y: 0.5 }), outside: await withSpot(good, { x: 0.85, y: 0.5 }) };
+  const chw = async (b: Buffer) => (await loadImageTensorFromBuffer(b, S)).chw;
+  images = { clean: await chw(pngs.clean), inside: await chw(pngs.inside), outside: await chw(pngs.outside) };
 }, 400_000);
 
 afterAll(async () => {
@@ -115,6 +120,37 @@ describe('a model trained with an inspection area', () => {
     } finally {
       await session.release();
     }
+  }, 120_000);
+});
+
+describe('bgad inspect and bgad watch with the area model', () => {
+  it('bgad inspect (inspectFolder): the defect outside passes with the clean image\'s score, inside fails', async () => {
+    const input = join(root, 'folder');
+    mkdirSync(input);
+    for (const [name, png] of Object.entries(pngs)) writeFileSync(join(input, `${name}.png`), png);
+    const report = await inspectFolder({ model: join(root, 'area.bgad'), input, out: join(root, 'inspect-out'), threads: 2, formats: ['csv'], cacheDir: CACHE_DIR });
+    const by = new Map(report.results.map((r) => [r.rel, r]));
+    expect(by.get('clean.png')).toMatchObject({ verdict: 'pass' });
+    expect(by.get('outside.png')).toMatchObject({ verdict: 'pass', score: by.get('clean.png')!.score });
+    expect(by.get('inside.png')).toMatchObject({ verdict: 'fail' });
+  }, 120_000);
+
+  it('bgad watch (runStation): the same verdicts for files dropped into the watched folder', async () => {
+    const input = join(root, 'line');
+    mkdirSync(input);
+    const seen: StationResult[] = [];
+    const station = await runStation({ model: join(root, 'area.bgad'), input, out: join(root, 'watch-out'), settleMs: 200, summaryIntervalMs: 0, cacheDir: CACHE_DIR, onResult: (r) => void seen.push(r) });
+    try {
+      for (const [name, png] of Object.entries(pngs)) writeFileSync(join(input, `${name}.png`), png);
+      const t0 = Date.now();
+      while (seen.length < 3 && Date.now() - t0 < 90_000) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await station.stop();
+    }
+    const by = new Map(seen.map((r) => [r.result.rel, r.result]));
+    expect(by.get('clean.png')).toMatchObject({ verdict: 'pass' });
+    expect(by.get('outside.png')).toMatchObject({ verdict: 'pass', score: by.get('clean.png')!.score });
+    expect(by.get('inside.png')).toMatchObject({ verdict: 'fail' });
   }, 120_000);
 });
 
