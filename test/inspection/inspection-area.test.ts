@@ -14,6 +14,8 @@ import type { ModelBundle } from '../../src-main/bgad/bundle';
 import { exportModel } from '../../src-main/inspection/export';
 import { inspectFolder } from '../../src-main/inspection/inspect';
 import { runStation, type StationResult } from '../../src-main/station/index';
+import trainCmd from '../../src-main/cli/commands/train';
+import { UsageError } from '../../src-main/cli/command';
 import { loadBundle, saveBundle } from '../../src-main/model/bundle-file';
 import { openInspectionModel, type InspectionModel } from '../../src-main/model/scorer';
 import { loadImageTensorFromBuffer } from '../../src-main/images/load';
@@ -152,6 +154,24 @@ describe('bgad inspect and bgad watch with the area model', () => {
     expect(by.get('outside.png')).toMatchObject({ verdict: 'pass', score: by.get('clean.png')!.score });
     expect(by.get('inside.png')).toMatchObject({ verdict: 'fail' });
   }, 120_000);
+});
+
+describe('bgad train --inspection-area FILE', () => {
+  it('trains with a black-and-white image as the area, and refuses an all-black one', async () => {
+    const lines: string[] = [];
+    const io = { out: (l: string) => void lines.push(l), err: () => undefined, progress: () => undefined };
+    const white = await sharp(Buffer.alloc(40 * 20).map((_, i) => (i % 40 < 10 ? 255 : 0)), { raw: { width: 40, height: 20, channels: 1 } }).png().toBuffer();
+    writeFileSync(join(root, 'area.png'), white);
+    const out = join(root, 'cli.bgad');
+    const values = { data: fx.categoryDir, out, 'inspection-area': join(root, 'area.png'), backbone: FIXTURE_BACKBONE, steps: '20', anomalies: '2', threads: '2', 'cache-dir': CACHE_DIR, quiet: true };
+    expect(await trainCmd.run({ values, positionals: [] }, io)).toBe(0);
+    expect(lines.join('\n')).toMatch(/inspection area 25\.0 % of the image/);
+    const b = await loadBundle(out);
+    expect(b.meta.inspectionArea).toEqual({ width: S, height: S, areaPx: (S * S) / 4 });
+    writeFileSync(join(root, 'black.png'), await sharp(Buffer.alloc(16), { raw: { width: 4, height: 4, channels: 1 } }).png().toBuffer());
+    await expect(trainCmd.run({ values: { ...values, 'inspection-area': join(root, 'black.png') }, positionals: [] }, io)).rejects.toThrow(UsageError);
+    await expect(trainCmd.run({ values: { ...values, 'inspection-area': join(root, 'black.png') }, positionals: [] }, io)).rejects.toThrow(/all black: nothing would be inspected/);
+  }, 180_000);
 });
 
 describe('a bundle without an area (as every bundle before areas)', () => {
