@@ -10,8 +10,15 @@ import type { FlowWeights } from './flow';
 import type { Calibration } from './score-head';
 import type { TrainConfig } from './config';
 import type { ReviewBand } from '../common/records';
+import { areaCount, areaProblem, type InspectionArea } from './area';
 
-export const BUNDLE_FORMAT_VERSION = 1;
+/**
+ * 2: the bundle may carry an inspection area (the tensor `inspection_area`), which a reader of
+ * format 1 would ignore and so score positions the model was told to leave out. Only bundles
+ * with an area are written as 2; bundles without one stay 1, readable by older versions.
+ */
+export const BUNDLE_FORMAT_VERSION = 2;
+const AREA_TENSOR = 'inspection_area';
 const MAGIC = 'BGADMODL';
 
 export interface BundleLevel {
@@ -74,11 +81,15 @@ export interface BundleMeta {
   heldOutImageHashes: string[];
   metrics?: Record<string, unknown>;
   training?: { steps: number; trainSeconds: number; nanSteps: number };
+  /** The inspection area the model was trained with (its pixels: `ModelBundle.inspectionArea`); absent: the whole image. */
+  inspectionArea?: { width: number; height: number; areaPx: number };
 }
 
 export interface ModelBundle {
   meta: BundleMeta;
   weights: FlowWeights[];
+  /** Image-normalised area outside which the anomaly map is zero (bgad/area.ts); absent: the whole image. */
+  inspectionArea?: InspectionArea;
 }
 
 export class BundleError extends Error {}
@@ -114,10 +125,18 @@ export function encodeBundle(b: ModelBundle, sha256: (bytes: Uint8Array) => Uint
     for (const [name, p] of w.params) tensors.push({ name: `L${k}.${name}`, shape: p.shape, data: p.data });
     w.rotations.forEach((r, j) => tensors.push({ name: `L${k}.rot${j}`, shape: [w.config.channels, w.config.channels], data: r }));
   });
-  const payload = packTensors(tensors, b.meta as unknown as Record<string, unknown>);
+  const area = b.inspectionArea;
+  let meta = b.meta;
+  if (area) {
+    const problem = areaProblem(area);
+    if (problem) throw new BundleError(`the inspection area cannot be stored: ${problem}`);
+    tensors.push({ name: AREA_TENSOR, shape: [area.height, area.width], data: Float32Array.from(area.pixels, (v) => (v ? 1 : 0)) });
+    meta = { ...meta, formatVersion: 2, inspectionArea: { width: area.width, height: area.height, areaPx: areaCount(area) } };
+  }
+  const payload = packTensors(tensors, meta as unknown as Record<string, unknown>);
   const out = new Uint8Array(8 + 4 + 32 + payload.length);
   out.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(out.buffer).setUint32(8, BUNDLE_FORMAT_VERSION, true);
+  new DataView(out.buffer).setUint32(8, area ? 2 : 1, true);
   out.set(sha256(payload), 12);
   out.set(payload, 44);
   return out;
@@ -152,5 +171,14 @@ export function decodeBundle(bytes: Uint8Array, sha256: (bytes: Uint8Array) => U
     }
     return { config: { channels: lv.channels, blocks: lv.blocks }, params, rotations };
   });
-  return { meta, weights };
+  const areaTensor = byName.get(AREA_TENSOR);
+  if (!areaTensor) {
+    if (meta.inspectionArea) throw new BundleError('the model file names an inspection area but lacks its pixels');
+    return { meta, weights };
+  }
+  const [height, width] = areaTensor.shape as [number, number];
+  const inspectionArea: InspectionArea = { width, height, pixels: Uint8Array.from(areaTensor.data, (v) => (v > 0.5 ? 1 : 0)) };
+  const problem = areaProblem(inspectionArea);
+  if (problem) throw new BundleError(`the model's inspection area is damaged (${problem})`);
+  return { meta, weights, inspectionArea };
 }

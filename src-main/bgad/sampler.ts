@@ -1,7 +1,8 @@
 /**
  * Draws one chunk of positions of one level from the training pool: an image by weight
  * (normal images weight 1; known anomalies and their synthetic copies by their use counts),
- * then a uniform position in it. Pure.
+ * then a uniform position in it: inside the level's inspection area when there is one
+ * (bgad/area.ts), so positions outside never reach the loss. Pure.
  */
 import type { Rng } from './rng';
 
@@ -24,8 +25,20 @@ export interface Chunk {
 export class ChunkSampler {
   private readonly cumAll: Float64Array;
   private readonly normalIdx: number[];
+  /** Positions inside the inspection area (null: all positions; then draws are as without an area). */
+  private readonly inside: Uint32Array | null;
 
-  constructor(readonly images: LevelImage[], readonly channels: number, readonly height: number, readonly width: number) {
+  /** `area`: the inspection area at this level (height*width, 1 = trained), or null for all positions. */
+  constructor(readonly images: LevelImage[], readonly channels: number, readonly height: number, readonly width: number, area: Uint8Array | null = null) {
+    if (area) {
+      if (area.length !== height * width) throw new Error(`inspection area: ${area.length} cells, expected ${height}x${width}`);
+      const inside: number[] = [];
+      for (let i = 0; i < area.length; i++) if (area[i]) inside.push(i);
+      if (!inside.length) throw new Error(`the inspection area covers no position of the ${height}x${width} level`);
+      this.inside = Uint32Array.from(inside);
+    } else {
+      this.inside = null;
+    }
     this.cumAll = new Float64Array(images.length);
     let acc = 0;
     images.forEach((im, i) => {
@@ -57,7 +70,7 @@ export class ChunkSampler {
     for (let i = 0; i < n; i++) {
       const idx = normalOnly ? this.normalIdx[rng.int(this.normalIdx.length)]! : this.pickWeighted(rng);
       const im = this.images[idx]!;
-      const pos = rng.int(HW);
+      const pos = this.inside ? this.inside[rng.int(this.inside.length)]! : rng.int(HW);
       const f = im.features;
       const base = i * C;
       for (let ch = 0; ch < C; ch++) c.x[base + ch] = f[ch * HW + pos]!;

@@ -29,6 +29,12 @@ export interface HeadOptions {
   calibration?: Calibration;
   /** Also output the per-level maps when calibrated (for statistics). */
   withLevelMaps?: boolean;
+  /**
+   * The inspection area at inputSize x inputSize (0/1, bgad/area.ts `areaAt`): the anomaly map
+   * is multiplied by it (a constant `inspection_area`) before the image score, so positions
+   * outside are zero and never raise the score. Absent: the graph is exactly as without areas.
+   */
+  area?: Uint8Array;
 }
 
 export const featureInputName = (k: number) => `feat_${k}`;
@@ -70,7 +76,11 @@ export function addScoreHead(g: Graph, features: Value[], levels: HeadLevel[], o
     sum = sum ? g.add(sum, up) : up;
   });
   if (!opts.calibration) return { levelMaps };
-  const anomalyMap = g.sub(opts.calibration.mapMax, sum!);
+  let anomalyMap = g.sub(opts.calibration.mapMax, sum!);
+  if (opts.area) {
+    if (opts.area.length !== S * S) throw new Error(`score head: the inspection area has ${opts.area.length} pixels, expected ${S}x${S}`);
+    anomalyMap = g.mul(anomalyMap, g.constant(Float32Array.from(opts.area, (v) => (v ? 1 : 0)), [1, 1, S, S], undefined, 'inspection_area'));
+  }
   const predScore = g.op1('ReduceMax', [anomalyMap, g.ints([1, 2, 3], 'axes')], { keepdims: 0 });
   return { levelMaps, anomalyMap, predScore };
 }

@@ -19,6 +19,7 @@ import type { SerializedError } from './errors';
 import type { RobustnessReportRecord } from './robustness';
 import { TRAINING_PARAM_DEFS, TRAINING_PRESETS, type TrainingParamKey } from './training-params';
 import { EXECUTION_PROVIDERS, IMAGE_LABELS, IMAGE_SPLITS, VERDICTS } from './records';
+import type { InspectionAreaInfo, InspectionAreaRecord } from './inspection-area';
 import type { Dataset, ExecutionProvider, DatasetSummary, DefectType, ImagePage, ImageRecord, ImportRun, InspectionResult, InspectionRun, InspectionSummary, MaskInfo, MaskPixels, ModelComparison, ModelVersion, ReviewBand, TrainingRun, Verdict } from './records';
 import type { ReviewBandProposal } from './review-band';
 
@@ -30,6 +31,7 @@ export type { ReviewBandProposal };
 // are written once in ./records and re-exported here; the services return the same types.
 
 export * from './records';
+export type { InspectionAreaInfo, InspectionAreaPixels, InspectionAreaRecord } from './inspection-area';
 
 export type JobKind = 'import' | 'training' | 'inspection' | 'export' | 'robustness';
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
@@ -442,6 +444,14 @@ export const contract = {
       'Imports a folder (recursive; MVTec layout detected). Progress data ImportProgress; result ImportSummary.',
     ),
     importRuns: query<ImportRun[]>()(v.object({ datasetId: v.optional(v.id()) }), 'Past and interrupted imports, newest first.'),
+    getInspectionArea: query<InspectionAreaRecord | null>()(
+      datasetRef,
+      'The dataset\'s inspection area (image-normalised 0/1 pixels, 1 = inspected), or null: the whole image is inspected.',
+    ),
+    setInspectionArea: command<InspectionAreaInfo | null>()(
+      v.object({ datasetId: v.id(), area: v.nullable(v.object({ width: side, height: side, pixels: v.bytes({ max: 8192 * 8192 }) })) }),
+      'Sets the dataset\'s inspection area (audited); null or an all-zero area clears it. Affects the next training; trained versions keep theirs.',
+    ),
   },
   images: {
     list: query<ImagePage>()(

@@ -324,6 +324,43 @@ CREATE TABLE robustness_reports (
 CREATE INDEX robustness_reports_dataset ON robustness_reports(dataset_id, id);
 `;
 
+const inspectionArea = /* sql */ `
+-- The inspection area (region of interest) of a dataset: a binary mask in image-normalised
+-- coordinates (src-main/bgad/area.ts), deflated 0/1 bytes of width*height. One per dataset;
+-- no row: the whole image. Changes are audited by triggers, like masks.
+CREATE TABLE inspection_areas (
+  dataset_id    INTEGER PRIMARY KEY REFERENCES datasets(id) ON DELETE CASCADE,
+  width         INTEGER NOT NULL CHECK (width > 0),
+  height        INTEGER NOT NULL CHECK (height > 0),
+  pixels        BLOB NOT NULL,
+  area_px       INTEGER NOT NULL CHECK (area_px > 0 AND area_px <= width * height),
+  sha256        TEXT NOT NULL CHECK (length(sha256) = 64),
+  updated_at_ms INTEGER NOT NULL
+);
+
+CREATE TRIGGER audit_inspection_area_insert AFTER INSERT ON inspection_areas
+BEGIN
+  INSERT INTO audit_log (at_ms, dataset_id, entity, entity_id, action, old_json, new_json)
+  VALUES (CAST(unixepoch('subsec') * 1000 AS INTEGER), NEW.dataset_id, 'inspection_area', NEW.dataset_id, 'set', NULL,
+          json_object('width', NEW.width, 'height', NEW.height, 'areaPx', NEW.area_px, 'sha256', NEW.sha256));
+END;
+
+CREATE TRIGGER audit_inspection_area_update AFTER UPDATE ON inspection_areas
+BEGIN
+  INSERT INTO audit_log (at_ms, dataset_id, entity, entity_id, action, old_json, new_json)
+  VALUES (CAST(unixepoch('subsec') * 1000 AS INTEGER), NEW.dataset_id, 'inspection_area', NEW.dataset_id, 'set',
+          json_object('width', OLD.width, 'height', OLD.height, 'areaPx', OLD.area_px, 'sha256', OLD.sha256),
+          json_object('width', NEW.width, 'height', NEW.height, 'areaPx', NEW.area_px, 'sha256', NEW.sha256));
+END;
+
+CREATE TRIGGER audit_inspection_area_delete AFTER DELETE ON inspection_areas
+BEGIN
+  INSERT INTO audit_log (at_ms, dataset_id, entity, entity_id, action, old_json, new_json)
+  VALUES (CAST(unixepoch('subsec') * 1000 AS INTEGER), OLD.dataset_id, 'inspection_area', OLD.dataset_id, 'clear',
+          json_object('width', OLD.width, 'height', OLD.height, 'areaPx', OLD.area_px, 'sha256', OLD.sha256), NULL);
+END;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: '0010_init', sql: init },
   { version: 20, name: '0020_models_and_training', sql: modelsAndTraining },
@@ -331,6 +368,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 40, name: '0040_audit_log', sql: auditLog },
   { version: 50, name: '0050_station_runs', sql: stationRuns },
   { version: 51, name: '0051_review_band', sql: reviewBand },
+  { version: 53, name: '0053_inspection_area', sql: inspectionArea },
   { version: 54, name: '0054_robustness_reports', sql: robustnessReports },
 ];
 

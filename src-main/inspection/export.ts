@@ -28,6 +28,7 @@ import { writeFileAtomic } from '../fs/atomic-file';
 import { createSession } from '../runtime/session';
 import { backboneForBundle } from '../model/backbone';
 import { readModelSource, type ModelSource } from '../model/bundle-file';
+import { bundleAreaAt } from '../model/scorer';
 
 export const EXPORT_FORMAT = 'bgad-inspection-onnx/1';
 export const HEAD_PREFIX = 'bgad_head/';
@@ -114,7 +115,7 @@ export async function buildInspectionOnnx(model: string | ModelBundle | ModelSou
   if (inputs.length !== 1 || inputs[0]!.name !== spec.inputName) throw new AppError('BAD_BACKBONE', `Backbone ${spec.id} must have the single input ${spec.inputName}.`);
 
   const headLevels = meta.levels.map((l, k) => ({ weights: bundle.weights[k]!, height: l.height, width: l.width }));
-  const head = decodeModel(buildScoreHead(headLevels, meta.levels.map((l) => l.channels), { inputSize: S, calibration: meta.calibration }));
+  const head = decodeModel(buildScoreHead(headLevels, meta.levels.map((l) => l.channels), { inputSize: S, calibration: meta.calibration, area: bundleAreaAt(bundle) }));
   const hg = head.graph!;
   prefixHead(hg, spec.taps.map((t) => t.name));
 
@@ -149,6 +150,7 @@ export async function buildInspectionOnnx(model: string | ModelBundle | ModelSou
     backbone: spec.id,
     backbone_sha256: spec.sha256,
     calibration: JSON.stringify(meta.calibration),
+    ...(bundle.inspectionArea ? { inspection_area: `anomaly_map is multiplied by the model's inspection area (${meta.inspectionArea?.areaPx ?? '?'} of ${bundle.inspectionArea.width}x${bundle.inspectionArea.height} pixels inside, image-normalised) before pred_score: zero outside it` } : {}),
     method: 'BGAD (Yao et al., CVPR 2023): conditional normalizing flows on frozen backbone features; map = K - sum of calibrated per-level likelihoods',
   };
   const merged: OnnxModel = {

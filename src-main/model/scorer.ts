@@ -17,6 +17,7 @@
 import * as ort from 'onnxruntime-node';
 import { AppError } from '../common/errors';
 import type { ModelBundle } from '../bgad/bundle';
+import { areaAt } from '../bgad/area';
 import { buildScoreHead, featureInputName, type Calibration, type HeadLevel } from '../bgad/score-head';
 import type { BackboneSpec } from '../backbones/registry';
 import type { ExecutionProvider } from '../common/records';
@@ -63,18 +64,26 @@ export function headFeeds(levels: HeadLevel[], channels: number[], batch: Float3
   return feeds;
 }
 
+/** A bundle's inspection area at its input size (undefined: the whole image), for the scoring head. */
+export function bundleAreaAt(b: ModelBundle): Uint8Array | undefined {
+  const S = b.meta.backbone.inputSize;
+  return b.inspectionArea ? areaAt(b.inspectionArea, S, S) : undefined;
+}
+
 /** Runs the calibrated scoring head on backbone features. */
 export class Scorer {
   private constructor(private readonly session: ort.InferenceSession, private readonly levels: HeadLevel[], private readonly channels: number[], readonly inputSize: number) {}
 
-  static async create(levels: HeadLevel[], channels: number[], S: number, calibration: Calibration, opts: ScorerOptions = {}): Promise<Scorer> {
-    const onnx = buildScoreHead(levels, channels, { inputSize: S, calibration });
+  /** `area`: the inspection area at S x S (0/1); the map is zero outside it. */
+  static async create(levels: HeadLevel[], channels: number[], S: number, calibration: Calibration, opts: ScorerOptions = {}, area?: Uint8Array): Promise<Scorer> {
+    const onnx = buildScoreHead(levels, channels, { inputSize: S, calibration, area });
     return new Scorer(await openSession(onnx, opts, 'scoring head'), levels, channels, S);
   }
 
   static fromBundle(b: ModelBundle, opts: ScorerOptions = {}): Promise<Scorer> {
     const levels = b.meta.levels.map((l, k) => ({ weights: b.weights[k]!, height: l.height, width: l.width }));
-    return Scorer.create(levels, b.meta.levels.map((l) => l.channels), b.meta.backbone.inputSize, b.meta.calibration, opts);
+    const S = b.meta.backbone.inputSize;
+    return Scorer.create(levels, b.meta.levels.map((l) => l.channels), S, b.meta.calibration, opts, bundleAreaAt(b));
   }
 
   /** `batch[j][k]`: image j's features at level k. */

@@ -2,6 +2,7 @@
 import type { ImportProgress } from '../common/records';
 import { createDataset, deleteDataset, listDatasets, renameDataset } from '../db/datasets';
 import { listImportRuns } from '../db/import-runs';
+import { getInspectionArea, setInspectionArea } from '../db/inspection-area';
 import type { GroupHandlers, ServiceContext } from './context';
 import { importFolder } from './import';
 
@@ -26,5 +27,7 @@ export function datasetsHandlers({ store, jobs }: Pick<ServiceContext, 'store' |
       return { jobId };
     },
     'datasets.importRuns': async (a) => listImportRuns(store, { datasetId: a.datasetId }),
+    'datasets.getInspectionArea': async (a) => getInspectionArea(store, a.datasetId),
+    'datasets.setInspectionArea': async (a) => setInspectionArea(store, a.datasetId, a.area),
   };
 }

@@ -27,6 +27,7 @@ import {
 import type { GroupHandlers, ServiceContext } from './context';
 import { needEngine, runtimeOf } from './engine-work';
 import type { JobContext, StartedJob } from './job-hub';
+import { getInspectionArea } from '../db/inspection-area';
 import { boundaryScore, categoryFromDataset, MIN_TRAIN_GOOD, presetConfig, trainOverrides, type DatasetCategory } from './training-data';
 
 type TrainResult = JobResult<'train'>;
@@ -52,7 +53,11 @@ function planRun(store: Store, args: ArgsOf<'training.start'>): RunPlan {
   }
   const { preset, overrides: presetOverrides } = presetConfig(args.preset);
   const overrides = { ...presetOverrides, ...trainOverrides(args.params) };
-  const config = { preset: args.preset, pipelinePreset: preset, backboneId: args.backboneId, params: args.params ?? {}, overrides, knownDefects: category.trainDefects.length, defectTypeIds: args.defectTypeIds ?? null };
+  // the dataset's inspection area as it is now: the model keeps it; later changes affect the next training only
+  const area = getInspectionArea(store, args.datasetId);
+  if (area) category.inspectionArea = { width: area.width, height: area.height, pixels: area.pixels };
+  const inspectionArea = area ? { width: area.width, height: area.height, fraction: area.info.fraction, sha256: area.info.sha256 } : null;
+  const config = { preset: args.preset, pipelinePreset: preset, backboneId: args.backboneId, params: args.params ?? {}, overrides, knownDefects: category.trainDefects.length, defectTypeIds: args.defectTypeIds ?? null, inspectionArea };
   return { config, pipelinePreset: preset, prepared };
 }
 

@@ -5,6 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { AppError } from '../common/errors';
+import type { InspectionArea } from '../bgad/area';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp']);
 
@@ -25,6 +26,8 @@ export interface CategoryData {
   testDefects: DefectImage[];
   hasGroundTruth: boolean;
   defectTypes: string[];
+  /** The dataset's inspection area (bgad/area.ts), when it has one: training leaves the rest out. */
+  inspectionArea?: InspectionArea;
 }
 
 function listImages(dir: string): string[] {

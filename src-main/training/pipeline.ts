@@ -19,6 +19,7 @@ import { syntheticAnomaly } from '../bgad/copy-paste';
 import { Rng } from '../bgad/rng';
 import { buildScoreHead, type Calibration, type HeadLevel } from '../bgad/score-head';
 import type { BundleMeta, ModelBundle } from '../bgad/bundle';
+import { areaAt, areaAtLevel, areaCount, areaProblem, type InspectionArea } from '../bgad/area';
 import { headFeeds, Scorer } from '../model/scorer';
 import { thresholdAtFalseRejectRate } from '../metrics';
 import type { ExecutionProvider } from '../common/records';
@@ -40,6 +41,8 @@ export interface TrainModelOptions {
   anomalies?: number;
   /** Restrict known anomalies to these defect types ("unseen" protocol). */
   anomalyTypes?: string[];
+  /** Train only on positions inside this area and zero the map outside it (default: the category's, if any). */
+  inspectionArea?: InspectionArea;
   backboneId?: string;
   /** Backbone conversion cache and feature cache root. */
   cacheDir?: string;
@@ -116,6 +119,8 @@ interface TrainRun {
   /** Images that could not be read, skipped (normal training and held-out images). */
   skipped: { path: string; reason: string }[];
   onError: (path: string, e: AppError) => void;
+  /** The inspection area at S x S (0/1), or null: the whole image. */
+  area: Uint8Array | null;
 }
 
 /** The training images of every level, their features in shared-memory arenas. */
@@ -148,17 +153,30 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
       skipped.push({ path, reason: e.message });
       progress(0.02, `skipping ${path}: ${e.message}`);
     };
-    const run: TrainRun = { opts, cfg, progress, spec, extractor, cache, S: spec.inputSize, skipped, onError };
+    const run: TrainRun = { opts, cfg, progress, spec, extractor, cache, S: spec.inputSize, skipped, onError, area: areaAtInput(opts.inspectionArea ?? cat.inspectionArea, spec.inputSize) };
     const feats = await extractNormalFeatures(run, trainNormals, known.length);
     const anomaliesUsed = await addKnownAndSyntheticAnomalies(run, feats, known, trainNormals, rng);
     const { levels, train } = await trainLevels(run, feats);
     const { calibration, threshold, heldHashes, heldScores } = await calibrateAndThreshold(run, levels, train, heldOut);
     const meta = bundleMeta(run, levels, train, { calibration, threshold, heldOut, heldHashes, heldScores, anomaliesUsed, trainHashes: feats.trainHashes });
+    // the area travels at the input size, the resolution it is used at (whatever it was painted at)
+    const inspectionArea = run.area ? { width: run.S, height: run.S, pixels: run.area } : undefined;
+    if (inspectionArea) meta.inspectionArea = { width: run.S, height: run.S, areaPx: areaCount(inspectionArea) };
     progress(1, 'trained');
-    return { bundle: { meta, weights: train.levels.map((l) => l.weights) }, category: cat, testGood: cat.testGood, testDefects, train, featureMsPerImage: feats.featureMsPerImage };
+    return { bundle: { meta, weights: train.levels.map((l) => l.weights), ...(inspectionArea ? { inspectionArea } : {}) }, category: cat, testGood: cat.testGood, testDefects, train, featureMsPerImage: feats.featureMsPerImage };
   } finally {
     await extractor.dispose();
   }
+}
+
+/** A dataset's inspection area at the input size (null: none); BAD_ARGUMENT when unusable or empty there. */
+function areaAtInput(area: InspectionArea | undefined, S: number): Uint8Array | null {
+  if (!area) return null;
+  const problem = areaProblem(area);
+  if (problem) throw new AppError('BAD_ARGUMENT', `The inspection area cannot be used: ${problem}.`, { hint: 'Paint the inspection area again in the annotator, or clear it.' });
+  const at = areaAt(area, S, S);
+  if (!at.some((v) => v === 1)) throw new AppError('BAD_ARGUMENT', `The inspection area is empty at the model's input size (${S}x${S}): nothing would be inspected.`, { hint: 'Paint a larger inspection area, or clear it to inspect the whole image.' });
+  return at;
 }
 
 /**
@@ -283,7 +301,11 @@ async function addSyntheticAnomalies(run: TrainRun, feats: TrainFeatures, synthI
 async function trainLevels(run: TrainRun, feats: TrainFeatures): Promise<{ levels: LevelData[]; train: TrainResult }> {
   const { opts, cfg } = run;
   const { levelImages, shapes } = feats;
-  const levels: LevelData[] = run.spec.taps.map((t, k) => ({ channels: shapes![k]!.channels, height: shapes![k]!.height, width: shapes![k]!.width, images: levelImages[k]! }));
+  const levels: LevelData[] = run.spec.taps.map((t, k) => {
+    const { channels, height, width } = shapes![k]!;
+    const area = run.area ? areaAtLevel({ width: run.S, height: run.S, pixels: run.area }, run.S, height, width) : null;
+    return { channels, height, width, images: levelImages[k]!, area };
+  });
   const steps = totalSteps(cfg, levelImages[0]!.length, levels[0]!.height * levels[0]!.width);
   run.progress(0.22, `training ${steps} steps`);
   const train = await trainFlows(levels, cfg, steps, { signal: opts.signal, onProgress: opts.onProgress, progressSpan: [0.22, 0.9], threads: opts.threads, executionProvider: opts.executionProvider });
@@ -302,8 +324,8 @@ async function calibrateAndThreshold(run: TrainRun, levels: LevelData[], train: 
     heldFeats.push(f.taps);
     heldHashes.push(f.sha256);
   }
-  const calibration = await calibrate(headLevels, channels, S, heldFeats, opts);
-  const scorer = await Scorer.create(headLevels, channels, S, calibration, opts);
+  const calibration = await calibrate(headLevels, channels, S, heldFeats, opts, run.area, levels.map((l) => l.area ?? null));
+  const scorer = await Scorer.create(headLevels, channels, S, calibration, opts, run.area ?? undefined);
   const heldScores: number[] = [];
   for (const f of heldFeats) heldScores.push((await scorer.score([f]))[0]!.score);
   await scorer.dispose();
@@ -357,7 +379,11 @@ export async function measureFeatureMs(paths: string[], opts: { backboneId?: str
   }
 }
 
-async function calibrate(levels: HeadLevel[], channels: number[], S: number, feats: Float32Array[][], opts: { threads?: number }): Promise<Calibration> {
+/**
+ * M_level and K from the held-out normals; with an inspection area, over the positions
+ * (`levelAreas`) and pixels (`area`, S x S) inside it only.
+ */
+async function calibrate(levels: HeadLevel[], channels: number[], S: number, feats: Float32Array[][], opts: { threads?: number }, area: Uint8Array | null = null, levelAreas: (Uint8Array | null)[] = []): Promise<Calibration> {
   const raw = buildScoreHead(levels, channels, { inputSize: S });
   const { session } = await createSession(raw, { threads: opts.threads });
   const levelMax = levels.map(() => -Infinity);
@@ -365,7 +391,8 @@ async function calibrate(levels: HeadLevel[], channels: number[], S: number, fea
     const out = await session.run(headFeeds(levels, channels, [f]));
     levels.forEach((_, k) => {
       const d = out[`l_${k}`]!.data as Float32Array;
-      for (let i = 0; i < d.length; i++) if (d[i]! > levelMax[k]!) levelMax[k] = d[i]!;
+      const inside = levelAreas[k];
+      for (let i = 0; i < d.length; i++) if (d[i]! > levelMax[k]! && (!inside || inside[i])) levelMax[k] = d[i]!;
     });
   }
   await session.release();
@@ -375,7 +402,7 @@ async function calibrate(levels: HeadLevel[], channels: number[], S: number, fea
   for (const f of feats) {
     const [r] = await probe.score([f]);
     let mn = Infinity;
-    for (let i = 0; i < r!.map.length; i++) if (r!.map[i]! < mn) mn = r!.map[i]!;
+    for (let i = 0; i < r!.map.length; i++) if (r!.map[i]! < mn && (!area || area[i])) mn = r!.map[i]!;
     K = Math.max(K, -mn);
   }
   await probe.dispose();

@@ -24,6 +24,8 @@ export interface LevelData {
   height: number;
   width: number;
   images: LevelImage[];
+  /** The inspection area at this level (height*width, 1 = trained); absent: every position. */
+  area?: Uint8Array | null;
 }
 
 export interface LevelResult {
@@ -64,6 +66,8 @@ export interface LevelJob {
   height: number;
   width: number;
   images: LevelImage[];
+  /** Positions drawn only inside this (bgad/area.ts at this level); null: all. */
+  area: Uint8Array | null;
   /** The training graph (flow + loss + gradients). */
   onnx: Uint8Array;
   paramNames: string[];
@@ -126,7 +130,7 @@ export class LevelTrainer {
   static async create(job: LevelJob, opts: { threads?: number; executionProvider?: ExecutionProvider; onNotice?: (m: string) => void } = {}): Promise<LevelTrainer> {
     const { session } = await createSession(job.onnx, { threads: opts.threads, executionProvider: opts.executionProvider ?? 'cpu', onNotice: opts.onNotice });
     const adam = new Adam(job.values, { lr: job.cfg.lr, maxGradNorm: job.cfg.maxGradNorm });
-    const sampler = new ChunkSampler(job.images, job.channels, job.height, job.width);
+    const sampler = new ChunkSampler(job.images, job.channels, job.height, job.width, job.area);
     const fixed = {
       pe_row: new ort.Tensor('float32', positionTable(job.height), [job.height, 64]),
       pe_col: new ort.Tensor('float32', positionTable(job.width), [job.width, 64]),
@@ -195,7 +199,7 @@ export async function trainFlows(levels: LevelData[], cfg: TrainConfig, steps: n
     const tg = buildTrainGraph(w, { tau: cfg.tau, focal: cfg.focal }, { h: lv.height, w: lv.width });
     weights.push(w);
     jobs.push({
-      index, channels: lv.channels, height: lv.height, width: lv.width, images: lv.images, onnx: tg.onnx, paramNames: tg.paramNames,
+      index, channels: lv.channels, height: lv.height, width: lv.width, images: lv.images, area: lv.area ?? null, onnx: tg.onnx, paramNames: tg.paramNames,
       shapes: tg.paramNames.map((n) => w.params.get(n)!.shape), values: tg.paramNames.map((n) => w.params.get(n)!.data),
       P: positionsForLevel(cfg, lv.height * lv.width, finest), seed: rng.u32(), cfg, steps,
     });

@@ -56,6 +56,8 @@ export function fakeServices(dataDir: string, extra: Partial<ApiHandlers> = {}):
           return { deletedImages: 0 };
         },
         'datasets.importRuns': async () => [],
+        'datasets.getInspectionArea': async () => null,
+        'datasets.setInspectionArea': async () => null,
         'datasets.importFolder': async (args) => {
           const { jobId } = await host.jobs.start('import', (job) => {
             get(args.datasetId);

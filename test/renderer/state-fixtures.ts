@@ -39,7 +39,7 @@ export function fakeApi(groups: FakeGroups): FakeApi {
   const listeners = new Set<(e: ApiEvent) => void>();
   const defaults: FakeGroups = {
     app: { info: () => APP_INFO, checkPath: (a: { path: string }) => ({ path: a.path, exists: false, isDirectory: false, isWritable: true }) },
-    datasets: { list: () => [] },
+    datasets: { list: () => [], getInspectionArea: () => null },
     jobs: { list: () => [], cancel: () => null },
   };
   const api: Record<string, unknown> = {};

@@ -9,6 +9,10 @@
  */
 import Konva from 'konva';
 import type { DirtyRect, MaskDocument, Viewport } from './document';
+import { AREA_LAYER, type Point } from './inspection-area';
+
+/** How the outside of the inspection area is shaded (RGBA): dark and half transparent. */
+const OUTSIDE_AREA: readonly [number, number, number, number] = [10, 14, 24, 170];
 
 export function hexToRgb(hex: string): [number, number, number] {
   const n = parseInt(hex.slice(1), 16);
@@ -28,6 +32,12 @@ export class AnnotatorCanvas {
   #heatShown = false;
   readonly #cursor = new Konva.Circle({ radius: 5, stroke: '#ffffff', strokeWidth: 1, dash: [3, 3], visible: false, strokeScaleEnabled: false });
   readonly #cursorShadow = new Konva.Circle({ radius: 5, stroke: '#000000', strokeWidth: 1, visible: false, strokeScaleEnabled: false, opacity: 0.5 });
+  /** The inspection area: its outside shaded (nothing drawn while the dataset has none). */
+  readonly #area = new Konva.Image({ image: undefined, x: 0, y: 0 });
+  readonly #areaCanvas: HTMLCanvasElement;
+  readonly #areaCtx: CanvasRenderingContext2D;
+  /** The rectangle or polygon being drawn. */
+  readonly #shape = new Konva.Line({ points: [], stroke: '#ffd400', strokeWidth: 1.5, dash: [6, 4], strokeScaleEnabled: false, visible: false });
   readonly #maskCanvas: HTMLCanvasElement;
   readonly #maskCtx: CanvasRenderingContext2D;
   #doc: MaskDocument;
@@ -36,16 +46,20 @@ export class AnnotatorCanvas {
   #off: () => void;
   #frame = 0;
   #pending: DirtyRect | null | 'all' = null;
+  /** The area overlay shows an area (so a dirty rectangle is enough to update it). */
+  #areaShown = false;
 
   constructor(container: HTMLDivElement, doc: MaskDocument, width: number, height: number) {
     this.stage = new Konva.Stage({ container, width, height, listening: false });
     this.#imageLayer.add(this.#image);
     this.#heatLayer.add(this.#heat);
-    this.#maskLayer.add(this.#mask);
-    this.#strokeLayer.add(this.#cursorShadow, this.#cursor);
+    this.#maskLayer.add(this.#area, this.#mask);
+    this.#strokeLayer.add(this.#cursorShadow, this.#cursor, this.#shape);
     for (const l of [this.#imageLayer, this.#heatLayer, this.#maskLayer, this.#strokeLayer, this.#uiLayer]) this.stage.add(l);
     this.#maskCanvas = document.createElement('canvas');
     this.#maskCtx = this.#maskCanvas.getContext('2d')!;
+    this.#areaCanvas = document.createElement('canvas');
+    this.#areaCtx = this.#areaCanvas.getContext('2d')!;
     this.#doc = doc;
     this.#off = () => undefined;
     this.setDocument(doc);
@@ -57,6 +71,9 @@ export class AnnotatorCanvas {
     this.#maskCanvas.width = doc.width;
     this.#maskCanvas.height = doc.height;
     this.#mask.image(this.#maskCanvas);
+    this.#areaCanvas.width = doc.width;
+    this.#areaCanvas.height = doc.height;
+    this.#area.image(this.#areaCanvas);
     this.#heat.size({ width: doc.width, height: doc.height });
     this.#off = doc.onChange((dirty) => this.#schedule(dirty));
     this.#schedule(null);
@@ -124,6 +141,37 @@ export class AnnotatorCanvas {
     this.#strokeLayer.batchDraw();
   }
 
+  /** The outline of the rectangle or polygon being drawn (image pixels; null hides it). */
+  showShape(points: Point[] | null, closed: boolean): void {
+    this.#shape.visible(!!points && points.length > 0);
+    this.#shape.points(points ? points.flatMap((p) => [p.x, p.y]) : []);
+    this.#shape.closed(closed);
+    this.#strokeLayer.batchDraw();
+  }
+
+  /** Shades the outside of the inspection area in rectangle r (nothing when the area is empty). */
+  #drawArea(r: DirtyRect): void {
+    const doc = this.#doc;
+    const area = doc.layerIds.includes(AREA_LAYER) ? doc.layer(AREA_LAYER) : null;
+    const any = area !== null && area.some((v) => v === 1);
+    if (!any) {
+      this.#areaCtx.clearRect(0, 0, doc.width, doc.height);
+      return;
+    }
+    // an area that was empty until now shades everything outside it, not only the dirty part
+    const whole = r.width * r.height < doc.width * doc.height && !this.#areaShown ? { x: 0, y: 0, width: doc.width, height: doc.height } : r;
+    const img = this.#areaCtx.createImageData(whole.width, whole.height);
+    const out = img.data;
+    for (let j = 0; j < whole.height; j++) {
+      const row = (whole.y + j) * doc.width + whole.x;
+      for (let i = 0; i < whole.width; i++) {
+        if (area![row + i]) continue;
+        out.set(OUTSIDE_AREA, (j * whole.width + i) * 4);
+      }
+    }
+    this.#areaCtx.putImageData(img, whole.x, whole.y);
+  }
+
   #schedule(dirty: DirtyRect | null): void {
     if (dirty === null) this.#pending = 'all';
     else if (this.#pending === null) this.#pending = dirty;
@@ -144,6 +192,8 @@ export class AnnotatorCanvas {
     const doc = this.#doc;
     const r = p === 'all' ? { x: 0, y: 0, width: doc.width, height: doc.height } : p;
     if (r.width <= 0 || r.height <= 0) return;
+    this.#drawArea(r);
+    this.#areaShown = doc.layerIds.includes(AREA_LAYER) && doc.layer(AREA_LAYER).some((v) => v === 1);
     const img = this.#maskCtx.createImageData(r.width, r.height);
     const out = img.data;
     const layers = this.#order.filter((id) => doc.layerIds.includes(id)).map((id) => ({ m: doc.layer(id), c: this.#colours.get(id)! }));

@@ -6,7 +6,8 @@
  * Viewport and never enter the history.
  */
 
-export type Tool = 'brush' | 'eraser' | 'fill';
+/** `rect` and `polygon` fill a dragged rectangle or a clicked outline (one undo entry each). */
+export type Tool = 'brush' | 'eraser' | 'fill' | 'rect' | 'polygon';
 
 export interface BrushSettings {
   /** Diameter in image pixels (>= 1). */
@@ -258,6 +259,19 @@ export class MaskDocument {
     this.revision++;
     this.#emit(null);
     return indices.length;
+  }
+
+  /** Sets the given pixels of a layer to `value` (a rectangle, a polygon): one undo entry. Returns the pixels changed. */
+  setPixels(layerId: number, indices: readonly number[], value: 0 | 1): number {
+    const layer = this.layer(layerId);
+    const changed = [...new Set(indices)].filter((i) => i >= 0 && i < layer.length && layer[i] !== value).sort((a, b) => a - b);
+    if (!changed.length) return 0;
+    const before = Uint8Array.from(changed, (i) => layer[i]!);
+    for (const i of changed) layer[i] = value;
+    this.#push({ layer: layerId, indices: Uint32Array.from(changed), before, after: new Uint8Array(changed.length).fill(value) });
+    this.revision++;
+    this.#emit(null);
+    return changed.length;
   }
 
   // ---- history ------------------------------------------------------------------------------

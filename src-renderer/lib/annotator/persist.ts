@@ -5,6 +5,7 @@
  */
 import type { MaskInfo } from '../../../src-main/common/api';
 import type { MaskDocument } from './document';
+import { AREA_LAYER } from './inspection-area';
 
 export interface MaskSaver {
   masks: {
@@ -16,6 +17,7 @@ export interface MaskSaver {
 export async function saveDocument(api: MaskSaver, imageId: number, doc: MaskDocument): Promise<(MaskInfo | null)[]> {
   const out: (MaskInfo | null)[] = [];
   for (const id of doc.layerIds.sort((a, b) => a - b)) {
+    if (id === AREA_LAYER) continue; // the dataset's inspection area, saved with the dataset
     out.push(await api.masks.save({ imageId, defectTypeId: id, width: doc.width, height: doc.height, data: doc.layer(id).slice() }));
   }
   return out;
@@ -25,6 +27,7 @@ export async function saveDocument(api: MaskSaver, imageId: number, doc: MaskDoc
 export function maskHash(doc: MaskDocument): string {
   let h = 0x811c9dc5;
   for (const id of doc.layerIds.sort((a, b) => a - b)) {
+    if (id === AREA_LAYER) continue;
     const m = doc.layer(id);
     let any = false;
     for (let i = 0; i < m.length; i++) if (m[i]) { any = true; break; }

@@ -7,16 +7,17 @@
  * picture loading); the view wires pointer and keyboard events to the methods here.
  */
 import { untrack } from 'svelte';
-import type { DefectType, ImageRecord } from '../../../src-main/common/api';
+import type { DefectType, ImageRecord, InspectionAreaInfo } from '../../../src-main/common/api';
 import type { ApiClient } from '../api-client';
 import type { AppState } from '../app-state.svelte';
 import { MaskDocument, Viewport, type Tool } from '../annotator/document';
 import { findHeatmap, heatmapToggle, type HeatmapState } from '../annotator/heatmap';
 import { maskHash, saveDocument } from '../annotator/persist';
+import { AREA_LAYER, areaForDocument, areaLayerHash, polygonIndices, rectIndices, saveArea, type Point } from '../annotator/inspection-area';
 import { fmt } from '../format';
 
 /** The part of the API client the view uses. */
-export type AnnotatorApi = Pick<ApiClient, 'images' | 'defectTypes' | 'masks' | 'inspection' | 'fileUrl'>;
+export type AnnotatorApi = Pick<ApiClient, 'images' | 'defectTypes' | 'masks' | 'inspection' | 'fileUrl' | 'datasets'>;
 
 /** Where the document is drawn, and how pictures (of type P) are loaded for it: the view's canvas. */
 export interface AnnotatorSurface<P> {
@@ -35,6 +36,8 @@ export interface AnnotatorSurface<P> {
   applyViewport(viewport: Viewport): void;
   /** The drawing area's size in screen pixels (null while there is none). */
   size(): { width: number; height: number } | null;
+  /** The outline of the rectangle or polygon being drawn (image pixels; null: none). */
+  showShape?(points: Point[] | null, closed: boolean): void;
 }
 
 export interface AnnotatorOptions {
@@ -90,12 +93,20 @@ export class AnnotatorState<P> {
   heat = $state.raw<HeatmapState>({ status: 'none' });
   heatShown = $state(false);
   heatOpacity = $state(0.45);
+  /** The dataset's inspection area as stored (null: none, the whole image is inspected). */
+  areaInfo = $state.raw<InspectionAreaInfo | null>(null);
+  /** The corners of the rectangle or polygon being drawn (image pixels). */
+  shape = $state.raw<Point[]>([]);
 
   /** The dataset's image ids in order (for previous/next; loaded on first use). */
   #ids: number[] | null = null;
   #offDoc: (() => void) | null = null;
   #autosaveTimer: ReturnType<typeof setTimeout> | undefined;
   #loadToken = 0;
+  /** The area layer as last saved or loaded (areaLayerHash): it is saved only when it changed. */
+  #areaSaved = '';
+  /** The defect type to return to when area editing ends. */
+  #typeBeforeArea: number | null = null;
 
   readonly doc = $derived(this.snapshot?.doc ?? null);
   readonly colours = $derived(new Map(this.defectTypes.map((t) => [t.id, t.colour])));
@@ -107,6 +118,10 @@ export class AnnotatorState<P> {
   readonly canRedo = $derived(this.snapshot?.canRedo ?? false);
   readonly heatToggle = $derived(heatmapToggle(this.heat, (n) => fmt(n, 4)));
   readonly heatVisible = $derived(this.heatShown && this.heat.status === 'ready');
+  /** The active layer is the dataset's inspection area. */
+  readonly editingArea = $derived(this.activeType === AREA_LAYER);
+  /** Share of the image inside the area as painted now (0: no area). */
+  readonly areaShare = $derived(this.snapshot ? this.snapshot.doc.area(AREA_LAYER) / (this.snapshot.doc.width * this.snapshot.doc.height) : 0);
   readonly saveText = $derived(this.saveState === 'saved' ? 'Saved' : this.saveState === 'saving' ? 'Saving…' : this.saveState === 'dirty' ? 'Unsaved changes' : 'Not saved');
 
   constructor(api: AnnotatorApi, app: AppState, surface: AnnotatorSurface<P>, opts: AnnotatorOptions = {}) {
@@ -197,11 +212,16 @@ export class AnnotatorState<P> {
         const px = await api.masks.get({ imageId, defectTypeId: m.defectTypeId });
         if (px) d.loadLayer(m.defectTypeId, px.data);
       }
+      const area = await api.datasets.getInspectionArea({ datasetId: rec.datasetId });
+      if (area) d.loadLayer(AREA_LAYER, areaForDocument(area, rec.width, rec.height));
       const picture = await this.#surface.loadPicture(api.fileUrl(rec.path));
       if (token !== this.#loadToken) return;
       this.image = rec;
       this.defectTypes = types;
-      this.activeType = rec.defectTypeId ?? masks[0]?.defectTypeId ?? types[0]?.id ?? null;
+      if (this.activeType !== AREA_LAYER) this.activeType = rec.defectTypeId ?? masks[0]?.defectTypeId ?? types[0]?.id ?? null;
+      this.areaInfo = area?.info ?? null;
+      this.#areaSaved = areaLayerHash(d);
+      this.cancelShape();
       d.markSaved();
       this.#setDocument(d, picture);
       this.saveState = 'saved';
@@ -270,6 +290,15 @@ export class AnnotatorState<P> {
       if (n) this.#scheduleAutosave();
       return false;
     }
+    if (this.tool === 'rect') {
+      clearTimeout(this.#autosaveTimer);
+      this.#setShape([{ x, y }, { x, y }]);
+      return true;
+    }
+    if (this.tool === 'polygon') {
+      this.#polygonPoint(x, y);
+      return false;
+    }
     clearTimeout(this.#autosaveTimer);
     doc.beginStroke(this.activeType, this.tool, { sizePx: this.sizePx, hardness: this.hardness }, x, y);
     return true;
@@ -277,12 +306,80 @@ export class AnnotatorState<P> {
 
   /** The stroke reaches (x, y) (image pixels). */
   drag(x: number, y: number): void {
-    this.doc?.extendStroke(x, y);
+    if (this.tool === 'rect' && this.shape.length === 2) this.#setShape([this.shape[0]!, { x, y }]);
+    else this.doc?.extendStroke(x, y);
   }
 
-  /** The button was released: the stroke is one undo step, saved a moment later. */
+  /** The button was released: the stroke (or rectangle) is one undo step, saved a moment later. */
   release(): void {
+    if (this.tool === 'rect' && this.shape.length === 2) {
+      const [a, b] = this.shape as [Point, Point];
+      this.cancelShape();
+      const doc = this.doc;
+      if (doc && this.activeType !== null && doc.setPixels(this.activeType, rectIndices(doc.width, doc.height, a, b), 1)) this.#scheduleAutosave();
+      return;
+    }
     if (this.doc?.endStroke()) this.#scheduleAutosave();
+  }
+
+  // ---- rectangle and polygon -------------------------------------------------------------------
+
+  #setShape(points: Point[], closed = this.tool === 'rect'): void {
+    this.shape = points;
+    const outline = this.tool === 'rect' && points.length === 2
+      ? [points[0]!, { x: points[1]!.x, y: points[0]!.y }, points[1]!, { x: points[0]!.x, y: points[1]!.y }]
+      : points;
+    this.#surface.showShape?.(points.length ? outline : null, closed);
+  }
+
+  /** A click of the polygon tool: a corner, or (on the first corner, with 3 or more) the closing of the outline. */
+  #polygonPoint(x: number, y: number): void {
+    const pts = this.shape;
+    const first = pts[0];
+    const near = first && Math.hypot(first.x - x, first.y - y) * this.viewport.scale <= 8;
+    if (near && pts.length >= 3) this.closeShape();
+    else this.#setShape([...pts, { x, y }], false);
+  }
+
+  /** The pointer moved to (x, y) without a button: the polygon's next edge follows it. */
+  hover(x: number, y: number): void {
+    if (this.tool === 'polygon' && this.shape.length) this.#surface.showShape?.([...this.shape, { x, y }], false);
+  }
+
+  /** Fills the polygon drawn so far (Enter, or a click on its first corner): one undo step. */
+  closeShape(): void {
+    const pts = this.shape;
+    const doc = this.doc;
+    this.cancelShape();
+    if (!doc || this.activeType === null || pts.length < 3) return;
+    if (doc.setPixels(this.activeType, polygonIndices(doc.width, doc.height, pts), 1)) this.#scheduleAutosave();
+  }
+
+  /** Drops the rectangle or polygon being drawn (Escape). */
+  cancelShape(): void {
+    this.shape = [];
+    this.#surface.showShape?.(null, false);
+  }
+
+  // ---- the inspection area ------------------------------------------------------------------
+
+  /** Paints the dataset's inspection area instead of a defect type's mask (A), or back. */
+  toggleAreaEditing(): void {
+    this.cancelShape();
+    if (this.activeType === AREA_LAYER) {
+      this.activeType = this.#typeBeforeArea ?? this.defectTypes[0]?.id ?? null;
+    } else {
+      this.#typeBeforeArea = this.activeType;
+      this.activeType = AREA_LAYER;
+    }
+  }
+
+  /** Removes the inspection area (undoable until saved; the whole image is then inspected). */
+  clearArea(): void {
+    const doc = this.doc;
+    if (!doc || !doc.area(AREA_LAYER)) return;
+    doc.clear(AREA_LAYER);
+    this.#scheduleAutosave();
   }
 
   undo(): void {
@@ -318,6 +415,11 @@ export class AnnotatorState<P> {
     const revision = d.revision;
     try {
       await saveDocument(this.#api, img.id, d);
+      const areaHash = areaLayerHash(d);
+      if (areaHash !== this.#areaSaved) {
+        this.areaInfo = await saveArea(this.#api, img.datasetId, d);
+        this.#areaSaved = areaHash;
+      }
       d.markSaved(revision);
       this.saveState = d.isDirty ? 'dirty' : 'saved';
       this.saveError = '';

@@ -1,0 +1,83 @@
+/**
+ * Training from a dataset with an inspection area, through browser mode and the engine's
+ * worker: the new model version records the area it was trained with (its bundle carries it,
+ * its config says so), and changing the dataset's area afterwards leaves that version as it is
+ * (the change is the next training's). Needs the built engine worker (`npm run build`).
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiEvent } from '../../src-main/common/api';
+import { areaAt } from '../../src-main/common/inspection-area';
+import { startServe } from '../../src-main/api-host/serve';
+import { servicesForStore, lazyEngine } from '../../src-main/services';
+import { EngineHost } from '../../src-main/engine/engine-host';
+import { openStore } from '../../src-main/db/store';
+import { getModelVersion } from '../../src-main/db/model-versions';
+import { fromDataRef } from '../../src-main/db/files';
+import { generateSyntheticDataset } from '../../src-main/synth/generate';
+import { loadBundle } from '../../src-main/model/bundle-file';
+import { createApiClient, httpTransport, type ApiClient } from '../../src-renderer/lib/api-client';
+import { sessionCookie, sessionWebSocket } from '../api-host/browser-session';
+
+let dir: string;
+let running: Awaited<ReturnType<typeof startServe>>;
+let api: ApiClient;
+let category: string;
+let store: ReturnType<typeof openStore>;
+const hasWorker = existsSync(join(process.cwd(), 'dist', 'engine', 'worker.js'));
+
+function waitFor(jobId: string): Promise<ApiEvent> {
+  return new Promise((ok) => {
+    const off = api.onEvent((e) => {
+      if ('jobId' in e && e.jobId === jobId && (e.type === 'result' || e.type === 'error')) {
+        off();
+        ok(e);
+      }
+    });
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'bgad-area-train-'));
+  const synth = await generateSyntheticDataset({ outDir: join(dir, 'synth'), seed: 4, sizePx: 64, categories: ['grain'] });
+  category = synth.categories[0]!.dir;
+  store = openStore({ dataDir: join(dir, 'data') });
+  running = await startServe({ appRoot: process.cwd(), services: servicesForStore(store, { engine: lazyEngine(() => EngineHost.workerThread()) }), out: () => {} });
+  const base = `http://127.0.0.1:${running.server.port}`;
+  const cookie = await sessionCookie(base, running.server.token);
+  api = createApiClient(httpTransport({ token: running.server.token, baseUrl: base, WebSocket: sessionWebSocket(base, cookie) }));
+}, 120_000);
+
+afterAll(async () => {
+  await running?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!hasWorker)('training with the dataset\'s inspection area', () => {
+  it('records the area in the new version, which keeps it when the area changes later', async () => {
+    const ds = await api.datasets.create({ name: 'Grain area' });
+    expect((await waitFor((await api.datasets.importFolder({ datasetId: ds.id, folder: category })).jobId)).type).toBe('result');
+    // the upper 60 % of every image, painted at 30 x 20
+    const area = { width: 30, height: 20, pixels: Uint8Array.from({ length: 600 }, (_, i) => (Math.floor(i / 30) < 12 ? 1 : 0)) };
+    const info = (await api.datasets.setInspectionArea({ datasetId: ds.id, area }))!;
+    const started = await api.training.start({ datasetId: ds.id, preset: 'fast', backboneId: 'mobilenetv2', params: { steps: 20 } });
+    const end = await waitFor(started.jobId);
+    expect(end, JSON.stringify(end)).toMatchObject({ type: 'result' });
+    const [version] = await api.models.list({ datasetId: ds.id });
+    expect((version!.config as { inspectionArea: unknown }).inspectionArea).toEqual({ width: 30, height: 20, fraction: 0.6, sha256: info.sha256 });
+
+    const file = fromDataRef(store.layout.root, getModelVersion(store, version!.id).bundleFile!);
+    const bundle = await loadBundle(file);
+    const S = bundle.meta.backbone.inputSize;
+    expect(bundle.inspectionArea).toBeDefined();
+    expect(Array.from(bundle.inspectionArea!.pixels)).toEqual(Array.from(areaAt(area, S, S)));
+
+    // a later change is the next training's: the version and its file stay as they were
+    await api.datasets.setInspectionArea({ datasetId: ds.id, area: null });
+    const again = await loadBundle(file);
+    expect(Array.from(again.inspectionArea!.pixels)).toEqual(Array.from(bundle.inspectionArea!.pixels));
+    expect(((await api.models.list({ datasetId: ds.id }))[0]!.config as { inspectionArea: { sha256: string } }).inspectionArea.sha256).toBe(info.sha256);
+  }, 240_000);
+});
