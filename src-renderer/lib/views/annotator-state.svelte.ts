@@ -12,6 +12,7 @@ import type { ApiClient } from '../api-client';
 import type { AppState } from '../app-state.svelte';
 import { MaskDocument, Viewport, type Tool } from '../annotator/document';
 import { findHeatmap, heatmapToggle, type HeatmapState } from '../annotator/heatmap';
+import { takeHeatmapHandoff } from '../review-handoff';
 import { maskHash, saveDocument } from '../annotator/persist';
 import { fmt } from '../format';
 
@@ -200,6 +201,7 @@ export class AnnotatorState<P> {
       const picture = await this.#surface.loadPicture(api.fileUrl(rec.path));
       if (token !== this.#loadToken) return;
       this.image = rec;
+      if (takeHeatmapHandoff(rec.id)) this.heatShown = true; // marked defect in the review: the heat map guides the painting
       this.defectTypes = types;
       this.activeType = rec.defectTypeId ?? masks[0]?.defectTypeId ?? types[0]?.id ?? null;
       d.markSaved();

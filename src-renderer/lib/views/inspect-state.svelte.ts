@@ -225,6 +225,7 @@ export class InspectState {
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
       this.single = await this.#api.inspection.inspectImage({ ...this.#singleArgs(), image: { fileName: file.name, bytes } });
+      void this.#app.invalidate('inspections'); // kept in the model's "single images" run, for review
     } catch (e) {
       this.#app.fail(e);
     } finally {
@@ -237,6 +238,7 @@ export class InspectState {
     this.singleBusy = true;
     try {
       this.single = await this.#api.inspection.inspectImage({ ...this.#singleArgs(), path: this.singlePath.trim() });
+      void this.#app.invalidate('inspections'); // kept in the model's "single images" run, for review
     } catch (e) {
       this.#app.fail(e);
     } finally {
