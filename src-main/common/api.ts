@@ -477,8 +477,9 @@ export const contract = {
         datasetId: v.optional(v.id()),
         path: v.optional(v.path()),
         image: v.optional(v.object({ fileName: v.string({ min: 1, max: 255 }), bytes: v.bytes({ max: 256 * 1024 * 1024 }) })),
+        review: v.optional(v.boolean()),
       }),
-      'Scores one image (a path, or dropped bytes) with a model (default: the dataset\'s active one).',
+      'Scores one image (a path, or dropped bytes) with a model (default: the dataset\'s active one). `review: true` keeps the result in the version\'s "single images" inspection run, for the review queue (the Inspect view does).',
     ),
     startBatch: command<JobRef & { runId: number }>()(
       v.object({ modelId: v.id(), folder: v.path(), threshold: v.optional(v.number()) }),

@@ -51,7 +51,7 @@ async function inspectImage(ctx: ServiceContext, args: ArgsOf<'inspection.inspec
     throw new AppError('BAD_IMAGE', r.error ?? 'The image could not be inspected.', { subject: args.path ?? name, hint: 'Use a PNG, JPEG, BMP, TIFF or WebP picture.' });
   }
   // kept in the version's "single images" run, so the picture can be reviewed like a folder's results
-  if (r.sha256) recordSingleInspection(store, { modelVersionId: mv.id, threshold: r.threshold, path: copy, sha256: r.sha256, score: r.score, verdict: r.verdict, heatmapFile: toDataRef(root, r.heatmap) });
+  if (args.review && r.sha256) recordSingleInspection(store, { modelVersionId: mv.id, threshold: r.threshold, path: copy, sha256: r.sha256, score: r.score, verdict: r.verdict, heatmapFile: toDataRef(root, r.heatmap) });
   return { path: args.path ?? null, imagePath: copy, score: r.score, verdict: r.verdict, threshold: r.threshold, modelVersionId: mv.id, heatmapPath: r.heatmap };
 }
 

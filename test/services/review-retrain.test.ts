@@ -161,4 +161,15 @@ describe.skipIf(!hasWorker)('retraining from the review', () => {
     const audit = await api.audit.list({ kinds: ['model_version.activate'] });
     expect(audit.rows[0]).toMatchObject({ entityId: v2.id, subject: `model v${v2.number}` });
   });
+
+  it('keeps single images inspected for review in the version\'s "single images" run, and only those', async () => {
+    await api.inspection.inspectImage({ modelId: v2.id, path: join(line, 'marked-0.png') });
+    expect((await api.inspection.listRuns({ modelId: v2.id })).filter((r) => r.source === 'single images')).toEqual([]);
+    const one = await api.inspection.inspectImage({ modelId: v2.id, path: join(line, 'marked-1.png'), review: true });
+    const runs = (await api.inspection.listRuns({ modelId: v2.id })).filter((r) => r.source === 'single images');
+    expect(runs).toHaveLength(1);
+    const q = await api.review.queue({ runId: runs[0]!.id });
+    expect(q.items).toHaveLength(1);
+    expect(q.items[0]).toMatchObject({ path: one.imagePath, score: one.score, verdict: one.verdict, heatmapPath: one.heatmapPath });
+  }, 120_000);
 });
