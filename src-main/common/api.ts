@@ -19,6 +19,7 @@ import type { SerializedError } from './errors';
 import type { RobustnessReportRecord } from './robustness';
 import { TRAINING_PARAM_DEFS, TRAINING_PRESETS, type TrainingParamKey } from './training-params';
 import { EXECUTION_PROVIDERS, IMAGE_LABELS, IMAGE_SPLITS, VERDICTS } from './records';
+import { REVIEW_DECISIONS, type ReviewComparison, type ReviewDecideResult, type ReviewProgress, type ReviewQueue, type ReviewUndoResult } from './review';
 import type { InspectionAreaInfo, InspectionAreaRecord } from './inspection-area';
 import type { Dataset, ExecutionProvider, DatasetSummary, DefectType, ImagePage, ImageRecord, ImportRun, InspectionResult, InspectionRun, InspectionSummary, MaskInfo, MaskPixels, ModelComparison, ModelVersion, ReviewBand, TrainingRun, Verdict } from './records';
 import type { ReviewBandProposal } from './review-band';
@@ -32,6 +33,7 @@ export type { ReviewBandProposal };
 
 export * from './records';
 export type { InspectionAreaInfo, InspectionAreaPixels, InspectionAreaRecord } from './inspection-area';
+export * from './review';
 
 export type JobKind = 'import' | 'training' | 'inspection' | 'export' | 'robustness';
 export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled';
@@ -535,8 +537,9 @@ export const contract = {
         datasetId: v.optional(v.id()),
         path: v.optional(v.path()),
         image: v.optional(v.object({ fileName: v.string({ min: 1, max: 255 }), bytes: v.bytes({ max: 256 * 1024 * 1024 }) })),
+        review: v.optional(v.boolean()),
       }),
-      'Scores one image (a path, or dropped bytes) with a model (default: the dataset\'s active one).',
+      'Scores one image (a path, or dropped bytes) with a model (default: the dataset\'s active one). `review: true` keeps the result in the version\'s "single images" inspection run, for the review queue (the Inspect view does).',
     ),
     startBatch: command<JobRef & { runId: number }>()(
       v.object({ modelId: v.id(), folder: v.path(), threshold: v.optional(v.number()) }),
@@ -596,6 +599,32 @@ export const contract = {
     exportCsv: command<{ path: string; rows: number }>()(
       v.object({ ...auditFilters, outPath: v.path(), overwrite: v.optional(v.boolean()) }),
       'Writes the events matching the filters as CSV (UTF-8, a header, newest first, formula-looking cells neutralised); an existing file is refused (CONFLICT) unless overwrite is true.',
+    ),
+  },
+  review: {
+    queue: query<ReviewQueue>()(
+      v.object({
+        runId: v.id(),
+        band: v.optional(v.object({ low: v.number(), high: v.number() })),
+        pending: v.optional(v.boolean()),
+        offset: v.optional(v.int({ min: 0 })),
+        limit: v.optional(v.int({ min: 1, max: 1000 })),
+      }),
+      'The results of an inspection run in review order: inside the band (default: calibrated distance to the threshold at most DEFAULT_REVIEW_BAND_FRACTION) closest to the threshold first, then fails, then the rest; each with its decision; with the progress. `pending` true: only undecided results.',
+    ),
+    decide: command<ReviewDecideResult>()(
+      v.object({ runId: v.id(), resultIds: v.array(v.id(), { min: 1, max: 10_000 }), decision: v.oneOf(REVIEW_DECISIONS), defectTypeId: v.optional(v.nullable(v.id())) }),
+      'One decision on one or many results of a run (one batch, audited with who made it): good adds the picture to the dataset as a normal training image, defect as a defective one (then paint its mask), skip changes nothing; by content, never twice. Deciding again replaces the earlier decision.',
+    ),
+    undo: command<ReviewUndoResult>()(v.object({ runId: v.id() }), 'Takes back the newest batch of decisions of a run (audited): the images are as they were before it.'),
+    progress: query<ReviewProgress>()(v.object({ runId: v.id() }), '"N of M reviewed" of a run, with the counts per decision.'),
+    retrain: command<JobRef & { runId: number; replaces: number }>()(
+      v.object({ modelId: v.id(), preset: v.optional(v.oneOf(TRAINING_PRESETS)), backboneId: v.optional(v.string({ min: 1, max: 100 })), params: v.optional(trainingParams) }),
+      'Trains the next version of a model on its dataset as it now is, with the same settings unless changed (a training job); the new version records the one it replaces.',
+    ),
+    compare: query<ReviewComparison>()(
+      v.object({ modelIdA: v.id(), modelIdB: v.id() }),
+      'A version (A) and the one trained after the review (B): the frozen test split as models.compare, plus every reviewed image scored by both, with the false alarms and misses B fixes or introduces.',
     ),
   },
 } as const satisfies Record<string, Record<string, MethodDef<unknown, unknown>>>;

@@ -63,6 +63,7 @@ const SUBJECT = `CASE a.entity
     WHEN 'mask' THEN COALESCE(i.source, i.path, 'image ' || a.entity_id)
     WHEN 'model_version' THEN COALESCE('model v' || m.number, 'model ' || a.entity_id)
     WHEN 'dataset' THEN COALESCE(json_extract(a.old_json, '$.name'), json_extract(a.new_json, '$.name'), d.name, 'dataset ' || a.entity_id)
+    WHEN 'review' THEN COALESCE(json_extract(a.new_json, '$.path'), 'inspection result ' || a.entity_id)
     ELSE a.entity || COALESCE(' ' || a.entity_id, '') END`;
 const DATASET_NAME = `COALESCE(d.name, (SELECT json_extract(x.old_json, '$.name') FROM audit_log x WHERE x.entity = 'dataset' AND x.entity_id = a.dataset_id AND x.action = 'delete' ORDER BY x.id DESC LIMIT 1))`;
 const FROM = `FROM audit_log a

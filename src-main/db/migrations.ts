@@ -361,6 +361,34 @@ BEGIN
 END;
 `;
 
+const reviewDecisions = /* sql */ `
+-- The review loop: a person's decision on an inspection result (good: a false alarm, joins the
+-- dataset as a normal training image; defect: joins as defective; skip). At most one current
+-- decision per result; a decision made again on a decided result supersedes the earlier one, and
+-- undo takes back the newest batch (one review.decide call), bringing the superseded ones back.
+-- image_before_json is the dataset image's row before the decision (null: there was none), so
+-- undo restores it exactly; changed = 0 when the decision left the image as it was.
+CREATE TABLE review_decisions (
+  id                INTEGER PRIMARY KEY,
+  result_id         INTEGER NOT NULL REFERENCES inspection_results(id) ON DELETE CASCADE,
+  run_id            INTEGER NOT NULL REFERENCES inspection_runs(id) ON DELETE CASCADE,
+  dataset_id        INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+  decision          TEXT NOT NULL CHECK (decision IN ('good', 'defect', 'skip')),
+  sha256            TEXT NOT NULL,
+  image_id          INTEGER,
+  image_before_json TEXT,
+  changed           INTEGER NOT NULL DEFAULT 0 CHECK (changed IN (0, 1)),
+  supersedes        INTEGER REFERENCES review_decisions(id) ON DELETE SET NULL,
+  batch             INTEGER NOT NULL,
+  actor             TEXT,
+  decided_at_ms     INTEGER NOT NULL,
+  undone_at_ms      INTEGER
+);
+CREATE UNIQUE INDEX review_decisions_current ON review_decisions(result_id) WHERE undone_at_ms IS NULL;
+CREATE INDEX review_decisions_run ON review_decisions(run_id, batch);
+CREATE INDEX review_decisions_dataset ON review_decisions(dataset_id, decision);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: '0010_init', sql: init },
   { version: 20, name: '0020_models_and_training', sql: modelsAndTraining },
@@ -368,6 +396,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 40, name: '0040_audit_log', sql: auditLog },
   { version: 50, name: '0050_station_runs', sql: stationRuns },
   { version: 51, name: '0051_review_band', sql: reviewBand },
+  { version: 52, name: '0052_review_decisions', sql: reviewDecisions },
   { version: 53, name: '0053_inspection_area', sql: inspectionArea },
   { version: 54, name: '0054_robustness_reports', sql: robustnessReports },
 ];

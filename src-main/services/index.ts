@@ -18,6 +18,7 @@ import type { Awaitable } from './job-hub';
 import { jobsHandlers } from './jobs';
 import { masksHandlers } from './masks';
 import { modelsHandlers } from './models';
+import { reviewHandlers } from './review';
 import { stationHandlers, stationManager } from './station';
 import { trainingHandlers } from './training';
 
@@ -26,7 +27,7 @@ export { JobHub, type Awaitable, type JobContext, type StartedJob } from './job-
 export { SettingsStore } from './settings-store';
 
 /** Methods that cannot work without an engine runner (they answer UNAVAILABLE). */
-export const ENGINE_METHODS: readonly MethodId[] = ['training.start', 'models.export', 'models.robustness', 'inspection.inspectImage', 'inspection.startBatch'];
+export const ENGINE_METHODS: readonly MethodId[] = ['training.start', 'models.export', 'models.robustness', 'inspection.inspectImage', 'inspection.startBatch', 'review.retrain'];
 
 /** Every method of the contract over one context. */
 export function createApiHandlers(ctx: ServiceContext): ApiHandlers {
@@ -42,6 +43,7 @@ export function createApiHandlers(ctx: ServiceContext): ApiHandlers {
     ...inspectionHandlers(ctx),
     ...stationHandlers(ctx),
     ...auditHandlers(ctx),
+    ...reviewHandlers(ctx),
   };
 }
 

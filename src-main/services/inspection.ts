@@ -15,6 +15,7 @@ import { AppError, isAppError } from '../common/errors';
 import { fromDataRef, toDataRef } from '../db/files';
 import { addInspectionResults, createInspectionRun, finishInspectionRun, getInspectionRun, getStationRun, inspectionResultsInRange, listInspectionResults, listInspectionRuns, type AddResultInput, type StationRunRecord } from '../db/inspections';
 import { getModelVersion } from '../db/model-versions';
+import { recordSingleInspection } from '../db/review';
 import { writeFileAtomic } from '../fs/atomic-file';
 import { modelInfo, pictureNames } from '../inspection/inspect';
 import { readModelSource } from '../model/bundle-file';
@@ -49,6 +50,8 @@ async function inspectImage(ctx: ServiceContext, args: ArgsOf<'inspection.inspec
   if (r.verdict === 'error' || r.score === null || !r.heatmap) {
     throw new AppError('BAD_IMAGE', r.error ?? 'The image could not be inspected.', { subject: args.path ?? name, hint: 'Use a PNG, JPEG, BMP, TIFF or WebP picture.' });
   }
+  // kept in the version's "single images" run, so the picture can be reviewed like a folder's results
+  if (args.review && r.sha256) recordSingleInspection(store, { modelVersionId: mv.id, threshold: r.threshold, path: copy, sha256: r.sha256, score: r.score, verdict: r.verdict, heatmapFile: toDataRef(root, r.heatmap) });
   return { path: args.path ?? null, imagePath: copy, score: r.score, verdict: r.verdict, threshold: r.threshold, reviewBand: mv.reviewBand, modelVersionId: mv.id, heatmapPath: r.heatmap };
 }
 

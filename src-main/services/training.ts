@@ -133,7 +133,7 @@ function recordResult(store: Store, run: PreparedRun, res: TrainResult, t0: numb
 }
 
 /** Starts a training run in the engine host; `done` settles when it has ended and its row says so. */
-async function startTraining(ctx: ServiceContext, args: ArgsOf<'training.start'>, job: JobContext): Promise<StartedJob<unknown> & { runId: number }> {
+export async function startTraining(ctx: ServiceContext, args: ArgsOf<'training.start'>, job: JobContext): Promise<StartedJob<unknown> & { runId: number }> {
   const { store } = ctx;
   const eng = needEngine(ctx.engine, 'Training');
   const plan = planRun(store, args);

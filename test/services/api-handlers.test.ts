@@ -68,7 +68,7 @@ describe('API handlers', () => {
     expect(await dispatch(handlers, 'inspection.inspectImage', { modelId: 1, path: '/x.png' })).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
     expect(jobs.list()).toHaveLength(0);
     const missing = unavailableMethods({});
-    expect(missing).toEqual(['training.start', 'models.export', 'models.robustness', 'inspection.inspectImage', 'inspection.startBatch']);
+    expect(missing).toEqual(['training.start', 'models.export', 'models.robustness', 'inspection.inspectImage', 'inspection.startBatch', 'review.retrain']);
     expect(unavailableMethods({ engine: { run: async () => undefined as never, dispose: async () => undefined } })).toEqual([]);
   });
 

@@ -12,6 +12,7 @@ import type { ApiClient } from '../api-client';
 import type { AppState } from '../app-state.svelte';
 import { MaskDocument, Viewport, type Tool } from '../annotator/document';
 import { findHeatmap, heatmapToggle, type HeatmapState } from '../annotator/heatmap';
+import { takeHeatmapHandoff } from '../review-handoff';
 import { maskHash, saveDocument } from '../annotator/persist';
 import { AREA_LAYER, areaForDocument, areaLayerHash, polygonIndices, rectIndices, saveArea, type Point } from '../annotator/inspection-area';
 import { fmt } from '../format';
@@ -217,6 +218,7 @@ export class AnnotatorState<P> {
       const picture = await this.#surface.loadPicture(api.fileUrl(rec.path));
       if (token !== this.#loadToken) return;
       this.image = rec;
+      if (takeHeatmapHandoff(rec.id)) this.heatShown = true; // marked defect in the review: the heat map guides the painting
       this.defectTypes = types;
       if (this.activeType !== AREA_LAYER) this.activeType = rec.defectTypeId ?? masks[0]?.defectTypeId ?? types[0]?.id ?? null;
       this.areaInfo = area?.info ?? null;

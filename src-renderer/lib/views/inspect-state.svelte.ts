@@ -217,7 +217,8 @@ export class InspectState {
   // ---- one image ------------------------------------------------------------------------------
 
   #singleArgs() {
-    return { modelId: this.modelId ?? undefined, datasetId: this.modelId ? undefined : this.datasetId ?? undefined };
+    // review: kept in the model's "single images" run, so the review queue can show it
+    return { modelId: this.modelId ?? undefined, datasetId: this.modelId ? undefined : this.datasetId ?? undefined, review: true };
   }
 
   async inspectFile(file: ImageFile): Promise<void> {
@@ -225,6 +226,7 @@ export class InspectState {
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
       this.single = await this.#api.inspection.inspectImage({ ...this.#singleArgs(), image: { fileName: file.name, bytes } });
+      void this.#app.invalidate('inspections'); // the "single images" run changed
     } catch (e) {
       this.#app.fail(e);
     } finally {
@@ -237,6 +239,7 @@ export class InspectState {
     this.singleBusy = true;
     try {
       this.single = await this.#api.inspection.inspectImage({ ...this.#singleArgs(), path: this.singlePath.trim() });
+      void this.#app.invalidate('inspections'); // the "single images" run changed
     } catch (e) {
       this.#app.fail(e);
     } finally {
