@@ -11,7 +11,7 @@ describe('API contract', () => {
       expect(m.def.summary.length).toBeGreaterThan(5);
     }
     expect(new Set(methods.map((m) => m.id)).size).toBe(methods.length);
-    expect(Object.keys(contract)).toEqual(['app', 'jobs', 'datasets', 'images', 'defectTypes', 'masks', 'training', 'models', 'inspection', 'station', 'audit']);
+    expect(Object.keys(contract)).toEqual(['app', 'jobs', 'datasets', 'images', 'defectTypes', 'masks', 'training', 'models', 'inspection', 'station', 'audit', 'review']);
   });
 
   it('accepts omitted optional fields and drops nothing required', () => {
