@@ -191,8 +191,10 @@ describe.skipIf(!hasChromium)('the Station view in Chromium', () => {
     await page.getByTestId('station-report-csv').click();
     await expect.poll(() => existsSync(join(dir, 'shift.csv'))).toBe(true);
     const rows = readFileSync(join(dir, 'shift.csv'), 'utf8').trim().split(/\r\n/);
-    expect(rows[0]).toBe('path,sha256,score,verdict,error');
+    // a shift report says when each file was inspected
+    expect(rows[0]).toBe('path,sha256,score,verdict,error,inspected_at,inspected_at_ms');
     expect(rows).toHaveLength(1 + 2 + ALARM_AFTER);
+    for (const r of rows.slice(1)) expect(Math.abs(Date.now() - Number(r.split(',').at(-1)))).toBeLessThan(3_600_000);
     expect(rows.filter((r) => r.includes(',fail,'))).toHaveLength(ALARM_AFTER);
     await page.getByTestId('station-report-path').fill(join(dir, 'yesterday.csv'));
     await page.getByTestId('report-from').fill(local(Date.now() - 2 * 86_400_000));
