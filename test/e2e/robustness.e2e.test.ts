@@ -89,6 +89,8 @@ describe.skipIf(!hasChromium)('the unseen-defect report in the Models view', () 
   it('starts a new report from the button with progress, and cancels it', async () => {
     await page.getByTestId('robustness-start').click();
     await expect.poll(() => page.getByTestId('robustness-progress').count(), { timeout: 20_000 }).toBe(1);
+    // cancelled while the first training takes its steps (the progress names the run and the step)
+    await expect.poll(() => page.getByTestId('robustness-progress').textContent(), { timeout: 120_000 }).toMatch(/baseline \(no known anomalies\) \(1 of 5\): training step/);
     await page.getByTestId('robustness-progress').screenshot({ path: join(SHOTS, 'robustness-running.png') });
     await page.getByTestId('robustness-cancel').click();
     await expect.poll(() => page.getByTestId('robustness-start').count(), { timeout: 60_000 }).toBe(1);
@@ -97,5 +99,5 @@ describe.skipIf(!hasChromium)('the unseen-defect report in the Models view', () 
     // still the one stored report
     expect(await serve.services.handlers['models.robustnessReports']({ datasetId })).toHaveLength(1);
     expect(pageErrors).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 });
