@@ -66,7 +66,8 @@ function drawTable(doc: Doc, report: RobustnessReport, u: (s: string) => string)
   };
   for (const r of report.rows) row([u(r.type), String(r.count), ...ROBUSTNESS_PROTOCOLS.flatMap((p) => figures(r[p]).map((x) => (x ? Number(x).toFixed(3) : '')))]);
   const m = report.meanImageAuroc;
-  row(['mean image AUROC', '', ...ROBUSTNESS_PROTOCOLS.flatMap((p) => [m[p] === null ? '' : m[p]!.toFixed(3), '', ''])], true);
+  // the means are of the image AUROC only: the other cells stay blank
+  row(['mean image AUROC', ' ', ...ROBUSTNESS_PROTOCOLS.flatMap((p) => [m[p] === null ? '' : m[p]!.toFixed(3), ' ', ' '])], true);
   doc.y = y + 6;
 }
 
@@ -108,7 +109,7 @@ function drawRuns(doc: Doc, report: RobustnessReport): void {
   doc.moveDown(0.3);
   const labels = ['baseline (no known anomalies)', 'all types known', ...report.types.map((t) => `${t} held out`)];
   report.runs.forEach((r, i) => {
-    const known = r.anomaliesUsed ? `${r.anomaliesUsed} known anomalies (${[...new Set(r.anomalies.map((a) => a.type))].join(', ')})` : 'no known anomalies';
+    const known = r.anomaliesUsed ? `${r.anomaliesUsed} known ${r.anomaliesUsed === 1 ? 'anomaly' : 'anomalies'} (${[...new Set(r.anomalies.map((a) => a.type))].join(', ')})` : 'no known anomalies';
     doc.font('Body').fontSize(8).fillColor(INK).text(`${printable(labels[i] ?? r.protocol, docFonts.get(doc)!)}: ${known}; image AUROC ${num(r.imageAuroc, 3) || '–'}, pixel AUROC ${num(r.pixelAuroc, 3) || '–'}, threshold ${num(r.threshold, 4)}, ${r.steps} steps, ${r.trainSeconds.toFixed(0)} s`, M, doc.y, { width: PAGE.w - 2 * M });
   });
 }
@@ -134,7 +135,7 @@ export async function writeRobustnessPdf(path: string, rec: Pick<RobustnessRepor
     const u = (s: string) => printable(s, fonts);
     doc.font('Bold').fontSize(17).fillColor(INK).text('Will it catch a defect we have never seen?', M, M);
     doc.font('Body').fontSize(9).fillColor(MUTED).text(
-      `Unseen-defect robustness of dataset "${u(rec.datasetName ?? report.dataset)}" · ${new Date(rec.createdAtMs).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} · backbone ${report.backbone}, preset ${report.preset}, seed ${report.seed} · ${report.runs.length} trainings in ${(rec.durationMs / 60000).toFixed(1)} min`,
+      `Unseen-defect robustness of dataset "${u(rec.datasetName ?? report.dataset)}" · ${new Date(rec.createdAtMs).toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, ' UTC')} · backbone ${report.backbone}, preset ${report.preset}, seed ${report.seed} · ${report.runs.length} trainings in ${(rec.durationMs / 60000).toFixed(1)} min`,
     );
     doc.font('Body').fontSize(8.5).fillColor(INK).text(
       'Per defect type: the figures of a model that knew this type (seen), of a model trained with this type held out of its known anomalies (unseen: how a new kind of defect fares), and of the unsupervised baseline (no known anomalies). Recall: share of the type\'s test images failed at the model\'s threshold.',

@@ -89,9 +89,9 @@ describe.skipIf(!hasWorker)('the unseen-defect robustness report in the app', ()
 
   it('is cancellable: the job ends cancelled and stores nothing', async () => {
     const { jobId } = await h['models.robustness']({ datasetId, ...SMALL });
-    // cancelled once the first training is under way
+    // cancelled once the first training is taking its steps
     await new Promise<void>((ok) => {
-      const check = () => (events.some((e) => e.type === 'progress' && e.jobId === jobId && /training/.test(e.progress.message ?? '')) ? ok() : setTimeout(check, 50));
+      const check = () => (events.some((e) => e.type === 'progress' && e.jobId === jobId && /training step/.test(e.progress.message ?? '')) ? ok() : setTimeout(check, 50));
       check();
     });
     await h['jobs.cancel']({ jobId });
