@@ -7,7 +7,9 @@ import type { SerializedError } from './errors';
 export type EngineRequest =
   | { type: 'start'; jobId: string; kind: string; params: unknown }
   | { type: 'cancel'; jobId: string }
-  | { type: 'shutdown' };
+  | { type: 'shutdown' }
+  /** Cancel every job and exit once none is running (no native call is cut short). */
+  | { type: 'retire' };
 
 export interface EngineProgress {
   /** 0..1 over the whole job. */

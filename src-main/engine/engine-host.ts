@@ -4,9 +4,11 @@
  * small channel to wherever the engine loop runs: a Node worker thread (`workerThreadChannel`
  * below: CLI, browser-mode server, tests) or an Electron utilityProcess
  * (src-main/app/engine-channel.ts, since only app/ may import electron). The engine is
- * started on the first job. A cancelled job that has not stopped within `hardCancelMs` has
- * its engine terminated (and a fresh one started for the next job), so cancelling always
- * takes effect within about a second. The caller's event loop only relays messages: no ONNX
+ * started on the first job. A cancelled job that has not stopped within `hardCancelMs` is
+ * given up: its caller gets CANCELLED and the next job starts a fresh engine, so cancelling
+ * always takes effect within about a second. The old engine is killed where it is a process;
+ * a worker thread is retired instead (it exits once its ONNX Runtime call returns), since
+ * terminating a thread inside ONNX Runtime aborts the whole process. The caller's event loop only relays messages: no ONNX
  * Runtime work ever runs on it.
  */
 import { Worker } from 'node:worker_threads';
@@ -26,6 +28,12 @@ export interface EngineChannel {
   onExit(listener: (code: number, reason?: string) => void): void;
   /** Ends the engine now (every native call in it ends too). */
   terminate(): void;
+  /**
+   * Where ending the engine at once is unsafe (a worker thread inside ONNX Runtime aborts the
+   * whole process when terminated): let it cancel its jobs and exit once its native calls have
+   * returned. Absent: `terminate` is used (a separate process can always be killed).
+   */
+  retire?(): void;
   /** Whether the engine keeps the caller's process alive (only while jobs run); optional. */
   keepAlive?(on: boolean): void;
 }
@@ -132,7 +140,8 @@ export class EngineHost<T extends JobTable = EngineJobs> implements EngineRunner
           this.#pending.delete(jobId);
           reject(new AppError('CANCELLED', 'The job was cancelled.'));
           if (this.#channel === ch) this.#channel = null;
-          ch.terminate();
+          if (ch.retire) ch.retire();
+          else ch.terminate();
         }, this.#hardCancelMs);
       };
       if (opts.signal?.aborted) cancel();
@@ -176,6 +185,9 @@ export function defaultWorkerPath(): string {
   throw new AppError('UNAVAILABLE', 'The engine is not built (dist/engine/worker.js is missing).', { hint: 'Run "npm run build" in the BGAD Inspector folder.' });
 }
 
+/** How long a retired worker thread may take to finish its native call and exit. */
+const RETIRE_LIMIT_MS = 120_000;
+
 /** The engine in a Node worker thread (dist/engine/worker.js). */
 export function workerThreadChannel(workerPath: string): EngineChannel {
   const w = new Worker(workerPath);
@@ -188,6 +200,13 @@ export function workerThreadChannel(workerPath: string): EngineChannel {
     onMessage: (listener) => w.on('message', listener),
     onExit: (listener) => w.on('exit', (code) => listener(code, error)),
     terminate: () => void w.terminate(),
+    retire: () => {
+      // the job stops at its next check once the native call it is in returns; a thread that
+      // has not exited after RETIRE_LIMIT_MS is stuck and is ended anyway
+      w.postMessage({ type: 'retire' } satisfies EngineRequest);
+      w.unref();
+      setTimeout(() => void w.terminate(), RETIRE_LIMIT_MS).unref();
+    },
     keepAlive: (on) => (on ? w.ref() : w.unref()),
   };
 }

@@ -46,7 +46,17 @@ export async function runShutdownHooks(): Promise<void> {
 
 export function runEngineLoop(transport: EngineTransport, handlers: Record<string, JobHandler>): void {
   const running = new Map<string, AbortController>();
+  let retiring = false;
+  const exitWhenIdle = () => {
+    if (retiring && running.size === 0) void runShutdownHooks().then(() => transport.exit(0));
+  };
   transport.onRequest((req) => {
+    if (req.type === 'retire') {
+      retiring = true;
+      for (const ac of running.values()) ac.abort();
+      exitWhenIdle();
+      return;
+    }
     if (req.type === 'cancel') {
       running.get(req.jobId)?.abort();
       return;
@@ -56,7 +66,7 @@ export function runEngineLoop(transport: EngineTransport, handlers: Record<strin
       void runShutdownHooks().then(() => transport.exit(0));
       return;
     }
-    if (req.type !== 'start') return;
+    if (req.type !== 'start' || retiring) return;
     const handler = handlers[req.kind];
     if (!handler) {
       transport.post({ type: 'error', jobId: req.jobId, error: { code: 'BAD_ARGUMENT', message: `The engine has no job kind "${req.kind}".` } });
@@ -75,7 +85,10 @@ export function runEngineLoop(transport: EngineTransport, handlers: Record<strin
         if (!(e && typeof e === 'object' && 'code' in e)) transport.post({ type: 'log', level: 'error', message: `job ${req.kind} failed: ${(e as Error)?.stack ?? String(e)}` });
         transport.post({ type: 'error', jobId: req.jobId, error: serializeError(e) });
       },
-    ).finally(() => running.delete(req.jobId));
+    ).finally(() => {
+      running.delete(req.jobId);
+      exitWhenIdle();
+    });
   });
   transport.post({ type: 'ready', pid: transport.pid });
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { EngineHost } from '../../src-main/engine/engine-host';
 import { loadBundle } from '../../src-main/model/bundle-file';
@@ -35,7 +35,7 @@ describe('engine host (training off the caller\'s event loop)', () => {
     expect(r.testScores.defect).toHaveLength(cat.testDefects.length);
     expect([...r.testScores.normal, ...r.testScores.defect].every(Number.isFinite)).toBe(true);
     expect(r.backbone).toEqual(b.meta.backbone);
-  });
+  }, 240_000); // 12 s alone; over 60 s with the rest of the suite on 2 busy cores
 
   it('keeps the event loop responsive during training (no stall as long as a step) and cancels a running training within 1 s', async () => {
     // Training on the event loop would stall it for a whole step at every step (native work);
@@ -105,6 +105,34 @@ describe('engine host (training off the caller\'s event loop)', () => {
     setTimeout(() => ac.abort(), 50);
     await expect(hung).rejects.toMatchObject({ code: 'CANCELLED' });
     await expect(host.run('sleep', { ms: 300 })).resolves.toMatchObject({ sleptMs: expect.any(Number) });
+  });
+
+  it('gives up a job cancelled inside ONNX Runtime without ending the process (the worker is retired, not terminated), and the next job runs', async () => {
+    // a fresh feature cache (the converted backbone is shared), so the job spends its time in
+    // ONNX Runtime extracting features; a 20 ms hard-cancel limit gives it up mid-call. Ending a
+    // worker thread there aborted the whole process ("terminate called after throwing").
+    const quick = EngineHost.workerThread(join(REPO, 'dist', 'engine', 'worker.js'), 20);
+    const cache = mkdtempSync(join(tmpdir(), 'bgad-engine-cache-'));
+    symlinkSync(join(CACHE_DIR, 'backbones'), join(cache, 'backbones'), 'dir');
+    try {
+      for (const delayMs of [0, 150, 400]) {
+        const ac = new AbortController();
+        let seen = false;
+        const job = quick.run('train', { dataDir: data, out: join(out, `cut-${delayMs}.bgad`), anomalies: 3, overrides: { steps: 20 }, cacheDir: cache, threads: 1 }, {
+          signal: ac.signal,
+          onProgress: (p) => {
+            if (seen || !/feature|extract/i.test(p.message ?? '')) return;
+            seen = true;
+            setTimeout(() => ac.abort(), delayMs);
+          },
+        });
+        await expect(job).rejects.toMatchObject({ code: 'CANCELLED' });
+        expect(seen).toBe(true);
+      }
+      await expect(quick.run('sleep', { ms: 20 })).resolves.toMatchObject({ sleptMs: expect.any(Number) });
+    } finally {
+      await quick.dispose(1000);
+    }
   });
 
   it('answers an unknown job kind with a clear error and stays usable', async () => {
