@@ -243,7 +243,6 @@ function validateOptions(o: InspectFolderOptions): void {
   if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 1)) throw new AppError('BAD_ARGUMENT', `threads must be a positive integer, got ${o.threads}.`);
   if (o.maxFileBytes !== undefined && !(Number.isFinite(o.maxFileBytes) && o.maxFileBytes > 0)) throw new AppError('BAD_ARGUMENT', `The file size limit must be a positive number of bytes, got ${o.maxFileBytes}.`);
   if (o.batchSize !== undefined && (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 64)) throw new AppError('BAD_ARGUMENT', `The batch size must be an integer from 1 to 64, got ${o.batchSize}.`);
-  if (o.lanes !== undefined && (!Number.isInteger(o.lanes) || o.lanes < 1 || o.lanes > 8)) throw new AppError('BAD_ARGUMENT', `The number of scoring lanes must be an integer from 1 to 8, got ${o.lanes}.`);
 }
 
 export async function inspectFolder(opts: InspectFolderOptions): Promise<InspectionReport> {
@@ -368,15 +367,6 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
     });
   };
 
-  // up to `lanes` batches scored at the same time, each ORT run on its own thread
-  const lanes = o.lanes ?? 1;
-  const scoring = new Set<Promise<void>>();
-  let scoreError: unknown = null;
-  const launch = (b: PreparedImage[]) => {
-    const t: Promise<void> = runBatch(b).catch((e) => { scoreError ??= e; }).finally(() => scoring.delete(t));
-    scoring.add(t);
-  };
-
   fill();
   let batch: PreparedImage[] = [];
   try {
@@ -392,18 +382,13 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
       if (batch.length >= B || (!queue.length && batch.length)) {
         const b = batch;
         batch = [];
-        launch(b);
-        while (scoring.size >= lanes) await Promise.race(scoring);
-        if (scoreError) throw scoreError;
-        await drainTo(2 * B * lanes);
+        await runBatch(b);
+        await drainTo(2 * B);
       }
     }
-    await Promise.all(scoring);
-    if (scoreError) throw scoreError;
     await drainTo(0);
   } catch (e) {
-    // finished results are kept: wait for the scoring and the writes in flight, then report the cause
-    await Promise.allSettled([...scoring]);
+    // finished results are kept: wait for the writes in flight, then report the cause
     await Promise.allSettled([...writes]);
     throw e;
   }

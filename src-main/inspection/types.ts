@@ -39,11 +39,6 @@ export interface InspectFolderOptions {
   cacheDir?: string;
   /** Images per ONNX Runtime run (default 1). */
   batchSize?: number;
-  /**
-   * ONNX Runtime runs at the same time (default 1): with 2, one image is scored while the next
-   * is, each run on its own thread, beside the decoding and the pictures.
-   */
-  lanes?: number;
   /** Pixel limit per image (default 100 megapixels). */
   maxPixels?: number;
   /**

@@ -31,8 +31,6 @@ ${REVIEW_BAND_USAGE}
                          and draw heat maps meanwhile)
   --spin                 let idle ONNX Runtime threads spin (only on an otherwise idle PC)
   --batch N              images per ONNX Runtime run (default 1)
-  --lanes N              ONNX Runtime runs at the same time, each on its own thread (default 1;
-                         2 overlaps scoring one image with the next)
   --ep cpu|cuda|dml|webgpu  execution provider (falls back to the CPU with a notice)
   --cache-dir DIR        backbone cache (default ./.cache or BGAD_CACHE_DIR)
   --max-file-mb N        largest image file read, in MiB (default ${DEFAULT_MAX_FILE_BYTES / 2 ** 20}); larger files are
@@ -67,14 +65,12 @@ Exit status:
     ...INSPECT_OPTIONS,
     format: { type: 'string' },
     batch: { type: 'string' },
-    lanes: { type: 'string' },
     spin: { type: 'boolean' },
   },
   async run({ values }, io) {
     const o = parseInspectOptions(values);
     const { input, out, quiet } = o;
     const batchSize = optNum(values.batch, 'batch', { min: 1, max: 64, integer: true });
-    const lanes = optNum(values.lanes, 'lanes', { min: 1, max: 8, integer: true });
     const formats = (typeof values.format === 'string' ? values.format : 'pdf,csv').split(',').map((f) => f.trim().toLowerCase()).filter(Boolean);
     for (const f of formats) if (!REPORT_FORMATS.includes(f as ReportFormat)) throw new UsageError(`--format: unknown report format "${f}" (use ${REPORT_FORMATS.join(', ')})`);
     const fail = (code: number, text: string) => {
@@ -90,7 +86,7 @@ Exit status:
     try {
       s = await inspectFolder({
         model: o.model, input, out, threshold: o.threshold, reviewBand: o.reviewBand, formats: formats as ReportFormat[], include: o.include, exclude: o.exclude,
-        threads: o.threads, batchSize, lanes, spin: values.spin === true, executionProvider: o.executionProvider, cacheDir: o.cacheDir, maxFileBytes: o.maxFileBytes,
+        threads: o.threads, batchSize, spin: values.spin === true, executionProvider: o.executionProvider, cacheDir: o.cacheDir, maxFileBytes: o.maxFileBytes,
         owner: 'bgad inspect', signal: ac.signal, onProgress,
       });
     } catch (e) {
