@@ -37,7 +37,7 @@ import { EVENTS_PATH, FILES_PATH, type ApiEvent, type ApiHandlers } from '../com
 import { AppError, serializeError, type SerializedError } from '../common/errors';
 import { encodeWire } from '../common/wire';
 import { dispatch, type Logger } from './dispatch';
-import { guardFilePath } from './path-guard';
+import { guardFileWithRoots } from './path-guard';
 import { parseThumbSize, thumbnail } from './thumbnails';
 import { contentTypeFor, STATIC_TYPES } from './static-types';
 import { cspString } from '../common/csp';
@@ -52,7 +52,7 @@ export interface ApiServerOptions {
   /** Source of ApiEvents (the job hub). */
   subscribe(listener: (event: ApiEvent) => void): () => void;
   /** Folders /files may serve from (data folder + imported roots), asked per request. */
-  fileRoots(): Promise<string[]> | string[];
+  fileRoots(fresh?: boolean): Promise<string[]> | string[];
   /** Built renderer folder (dist/renderer). */
   rendererDir: string;
   /** Where image previews (`&thumb=N`) are cached. */
@@ -289,8 +289,7 @@ async function serveApi(handlers: ApiHandlers, log: Logger, req: IncomingMessage
 async function serveFile(opts: ApiServerOptions, log: Logger, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { ok: false, error: { code: 'BAD_ARGUMENT', message: 'Files are read with GET.' } });
   try {
-    const roots = await opts.fileRoots();
-    const file = await guardFilePath(url.searchParams.get('path') ?? '', roots, process.platform, { isImportedImage: opts.isImportedImage });
+    const file = await guardFileWithRoots(url.searchParams.get('path') ?? '', (fresh) => opts.fileRoots(fresh), process.platform, { isImportedImage: opts.isImportedImage });
     const thumb = parseThumbSize(url.searchParams.get('thumb'));
     if (thumb !== undefined) {
       const bytes = await thumbnail(file, thumb, opts.thumbCacheDir);

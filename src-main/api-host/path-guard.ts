@@ -87,6 +87,20 @@ export async function guardFilePath(requested: string, roots: readonly string[],
   return { path: real, contentType, sizeBytes: st.size };
 }
 
+/**
+ * `guardFilePath` over roots that may be cached for a moment: a path refused as outside them
+ * is checked once more against the roots read now, so a folder inspected a moment ago (whose
+ * first thumbnails the UI asks for at once) is not refused while the cache is stale.
+ */
+export async function guardFileWithRoots(requested: string, roots: (fresh: boolean) => Promise<readonly string[]> | readonly string[], platform: NodeJS.Platform = process.platform, opts: GuardOptions = {}): Promise<GuardedFile> {
+  try {
+    return await guardFilePath(requested, await roots(false), platform, opts);
+  } catch (e) {
+    if (!(e instanceof AppError && e.code === 'FORBIDDEN' && /outside the/.test(e.message))) throw e;
+    return guardFilePath(requested, await roots(true), platform, opts);
+  }
+}
+
 export function contentTypeFor(path: string): string | undefined {
   return CONTENT_TYPES[extname(path).toLowerCase()];
 }

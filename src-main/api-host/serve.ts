@@ -139,7 +139,7 @@ export async function startServe(opts: ServeOptions): Promise<{ server: RunningS
     server = await startApiServer({
       handlers: services.handlers,
       subscribe: (l) => jobs.subscribe(l),
-      fileRoots: async () => [dataDir, ...(await services.fileRoots())],
+      fileRoots: async (fresh?: boolean) => [dataDir, ...(await services.fileRoots(fresh))],
       isImportedImage: (path) => services.isImportedImage(path),
       rendererDir: join(opts.appRoot, 'dist', 'renderer'),
       thumbCacheDir: join(dataDir, 'thumbnails'),

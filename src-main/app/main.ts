@@ -109,7 +109,7 @@ async function start(): Promise<void> {
   void apiListener.apply({ enabled: settings.apiEnabled === true, port: settings.apiPort ?? DEFAULT_API_PORT });
   if (missing.length) console.warn(`bgad: not available in this build: ${missing.join(', ')}`);
 
-  const fileRoots = async () => [dataDir, ...(await services.fileRoots())];
+  const fileRoots = async (fresh?: boolean) => [dataDir, ...(await services.fileRoots(fresh))];
   setupProtocol(protocol, {
     rendererDir: join(appRoot, 'dist', 'renderer'),
     thumbCacheDir: join(dataDir, 'thumbnails'),

@@ -9,7 +9,7 @@ import type { Protocol } from 'electron';
 import { APP_PROTOCOL, FILES_PATH } from '../common/api';
 import { cspString, DESKTOP_CSP_OVERRIDES } from '../common/csp';
 import { serializeError } from '../common/errors';
-import { guardFilePath } from '../api-host/path-guard';
+import { guardFileWithRoots } from '../api-host/path-guard';
 import { parseThumbSize, thumbnail } from '../api-host/thumbnails';
 import { contentTypeFor } from '../api-host/static-types';
 
@@ -24,7 +24,7 @@ export interface ProtocolOptions {
   rendererDir: string;
   /** Where image previews (`&thumb=N`) are cached. */
   thumbCacheDir: string;
-  fileRoots(): Promise<string[]> | string[];
+  fileRoots(fresh?: boolean): Promise<string[]> | string[];
   /** Images the importer recorded are shown wherever they lie (see path-guard.ts). */
   isImportedImage?(path: string): Promise<boolean> | boolean;
 }
@@ -46,7 +46,7 @@ export function createProtocolHandler(opts: ProtocolOptions): (request: Request)
     if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'Only GET');
     if (url.pathname === FILES_PATH) {
       try {
-        const file = await guardFilePath(url.searchParams.get('path') ?? '', await opts.fileRoots(), process.platform, { isImportedImage: opts.isImportedImage });
+        const file = await guardFileWithRoots(url.searchParams.get('path') ?? '', (fresh) => opts.fileRoots(fresh), process.platform, { isImportedImage: opts.isImportedImage });
         const thumb = parseThumbSize(url.searchParams.get('thumb'));
         if (thumb !== undefined) {
           return new Response(Buffer.from(await thumbnail(file, thumb, opts.thumbCacheDir)) as unknown as BodyInit, { headers: { 'Content-Type': 'image/jpeg', 'X-Content-Type-Options': 'nosniff' } });

@@ -9,8 +9,8 @@ import { listInspectionRuns } from './inspections';
 import type { Store } from './store';
 
 export interface FileAccess {
-  /** Imported dataset roots and inspected folders (absolute), cached for two seconds. */
-  fileRoots(): string[];
+  /** Imported dataset roots and inspected folders (absolute), cached for two seconds (`fresh`: read now). */
+  fileRoots(fresh?: boolean): string[];
   /** Whether `path` is an image the importer recorded in a dataset (exactly that path). */
   isImportedImage(path: string): boolean;
 }
@@ -20,10 +20,10 @@ export function fileAccess(store: Store): FileAccess {
   // by (dataset_id, path): the images_dataset_path index answers it per dataset
   let imagePathQuery: ReturnType<Store['db']['prepare']> | undefined;
   return {
-    fileRoots: () => {
+    fileRoots: (fresh = false) => {
       // cached briefly so a scrolling grid costs no queries
       const t = Date.now();
-      if (rootsCache && t - rootsCache.atMs < 2000) return rootsCache.roots;
+      if (!fresh && rootsCache && t - rootsCache.atMs < 2000) return rootsCache.roots;
       const roots = new Set<string>();
       for (const r of listImportRuns(store)) roots.add(r.source);
       for (const r of listInspectionRuns(store, { limit: 10_000 })) roots.add(r.source);

@@ -58,7 +58,8 @@ export interface HostedServices {
   /** Methods that answer UNAVAILABLE here (start-up logs). */
   unavailable: readonly MethodId[];
   /** Folders whose images the UI may display, besides the data folder: imported dataset roots and inspected folders. */
-  fileRoots(): Awaitable<string[]>;
+  /** `fresh`: not the two-second cache (a folder inspected a moment ago is in). */
+  fileRoots(fresh?: boolean): Awaitable<string[]>;
   /**
    * Whether `path` is an image the importer recorded (exactly that path): the UI may show it
    * wherever it lies, e.g. a symbolic link in an imported folder to a file outside it.
@@ -95,7 +96,7 @@ export function servicesForStore(store: Store, opts: ServicesOptions = {}): Serv
         handlers: createApiHandlers(ctx),
         unavailable: unavailableMethods(ctx),
         // a station's output and move-to folders may lie outside the data folder
-        fileRoots: () => [...files.fileRoots(), ...stations.fileRoots()],
+        fileRoots: (fresh?: boolean) => [...files.fileRoots(fresh), ...stations.fileRoots(fresh)],
         isImportedImage: files.isImportedImage,
         close: async () => {
           // the station finishes its current image and closes its run before the database closes

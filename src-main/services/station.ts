@@ -410,9 +410,9 @@ export class StationManager {
   }
 
   /** Output and move-to folders of station runs (their heat maps and moved images may lie outside the data folder), cached briefly. */
-  fileRoots(): string[] {
+  fileRoots(fresh = false): string[] {
     const t = Date.now();
-    if (this.#roots && t - this.#roots.atMs < 2000) return this.#roots.roots;
+    if (!fresh && this.#roots && t - this.#roots.atMs < 2000) return this.#roots.roots;
     const roots = new Set<string>();
     const cur = this.#current?.spec;
     if (cur) [cur.out, cur.moveTo].forEach((p) => p && roots.add(p));

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, realpathSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { guardFilePath } from '../../src-main/api-host/path-guard';
+import { guardFilePath, guardFileWithRoots } from '../../src-main/api-host/path-guard';
 
 let dir: string;
 let data: string;
@@ -28,6 +28,22 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const roots = () => [data, dataset];
 
 describe('path guard', () => {
+  it('serves a folder inspected a moment ago although the cached roots do not hold it yet, and still refuses what is outside them all', async () => {
+    const asked: boolean[] = [];
+    // the cached list (fresh = false) is from before the dataset folder became a root
+    const cached = (fresh: boolean) => {
+      asked.push(fresh);
+      return fresh ? [data, dataset] : [data];
+    };
+    await expect(guardFileWithRoots(join(dataset, 'train', 'good', '000.jpg'), cached)).resolves.toMatchObject({ contentType: 'image/jpeg' });
+    expect(asked).toEqual([false, true]);
+    asked.length = 0;
+    await expect(guardFileWithRoots(join(data, 'heatmaps', 'a.png'), cached)).resolves.toMatchObject({ contentType: 'image/png' });
+    expect(asked).toEqual([false]); // inside the cached roots: no fresh read
+    await expect(guardFileWithRoots(join(dir, 'outside.png'), cached)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(guardFileWithRoots(join(data, 'bgad.sqlite'), cached)).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/only image/) });
+  });
+
   it('serves images under the data folder and imported folders', async () => {
     await expect(guardFilePath(join(data, 'heatmaps', 'a.png'), roots())).resolves.toMatchObject({ contentType: 'image/png', sizeBytes: 3 });
     await expect(guardFilePath(join(dataset, 'train', 'good', '000.jpg'), roots())).resolves.toMatchObject({ contentType: 'image/jpeg' });
