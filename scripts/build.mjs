@@ -17,6 +17,7 @@ const nodeEntries = [
   ['src-main/engine/engine-worker.ts', 'dist/engine/worker.js', 'esm'],
   ['src-main/training/level-worker.ts', 'dist/engine/level-worker.js', 'esm'],
   ['src-main/station/worker.ts', 'dist/engine/station-worker.js', 'esm'],
+  ['src-main/runtime/session-worker.ts', 'dist/engine/session-worker.js', 'esm'],
   ['src-main/server/main.ts', 'dist/server/main.js', 'esm'],
   ['src-main/app/main.ts', 'dist/app/main.cjs', 'cjs'],
   ['src-main/app/engine-process.ts', 'dist/app/engine-process.cjs', 'cjs'],

@@ -255,7 +255,7 @@ export async function inspectFolder(opts: InspectFolderOptions): Promise<Inspect
   const source = await readModelSource(opts.model);
   const threshold = opts.threshold ?? source.bundle.meta.threshold;
   const reviewBand = resolveReviewBand(opts.reviewBand, source, threshold); // before the model is loaded: a usage error at once
-  const model = await openInspectionModel(source, opts);
+  const model = await openInspectionModel(source, { ...opts, workers: opts.workers ?? true });
   let log: ResultsLog | null = null;
   let lock: OutputLock | null = null;
   try {
@@ -303,7 +303,7 @@ interface PipelineOptions extends Omit<InspectFolderOptions, 'reviewBand'> {
 async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs: { path: string; rel: string; reason: string }[], o: PipelineOptions) {
   // Batch 1 is the fastest on a CPU here: the scoring head's per-position tensors stay in cache.
   const B = o.batchSize ?? 1;
-  const depth = Math.max(4, 2 * B);
+  const depth = Math.max(4, 2 * B * Math.max(1, model.concurrency ?? 1));
   const { log } = o;
   const inspector = new FileInspector(model, o);
   const results = new Map<string, InspectionFileResult>();
@@ -366,12 +366,24 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
       track(inspector.pictures(p, score, map).then((r) => finish(r, fresh)));
     });
   };
+  // batches in flight: 2 when the backbone and the head run in their own threads (the next
+  // batch's backbone runs while this one's head does), else 1
+  const lanes = Math.max(1, model.concurrency ?? 1);
+  const scoring = new Set<Promise<void>>();
+  let scoreError: unknown = null;
+  const startBatch = async (b: PreparedImage[]) => {
+    while (scoring.size >= lanes) await Promise.race(scoring);
+    if (scoreError) throw scoreError;
+    const t: Promise<void> = runBatch(b).catch((e) => { scoreError ??= e; }).finally(() => scoring.delete(t));
+    scoring.add(t);
+  };
 
   fill();
   let batch: PreparedImage[] = [];
   try {
     while (queue.length || batch.length) {
       if (o.signal?.aborted) throw cancelled('The inspection');
+      if (scoreError) throw scoreError;
       if (queue.length) {
         const item = await queue.shift()!;
         fill();
@@ -382,13 +394,16 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
       if (batch.length >= B || (!queue.length && batch.length)) {
         const b = batch;
         batch = [];
-        await runBatch(b);
-        await drainTo(2 * B);
+        await startBatch(b);
+        await drainTo(2 * B * lanes);
       }
     }
+    await Promise.all([...scoring]);
+    if (scoreError) throw scoreError;
     await drainTo(0);
   } catch (e) {
-    // finished results are kept: wait for the writes in flight, then report the cause
+    // finished results are kept: wait for the scoring and writes in flight, then report the cause
+    await Promise.allSettled([...scoring]);
     await Promise.allSettled([...writes]);
     throw e;
   }

@@ -34,6 +34,11 @@ export interface InspectFolderOptions {
   threads?: number;
   /** Let ORT's idle threads spin (only for an otherwise idle machine). */
   spin?: boolean;
+  /**
+   * Run the backbone and the scoring head each in its own worker thread, with two images in
+   * flight (default true; false: both in this thread, one image at a time).
+   */
+  workers?: boolean;
   executionProvider?: ExecutionProvider;
   /** Backbone cache root; default ./.cache or BGAD_CACHE_DIR. */
   cacheDir?: string;

@@ -22,6 +22,7 @@ import { buildScoreHead, featureInputName, type Calibration, type HeadLevel } fr
 import type { BackboneSpec } from '../backbones/registry';
 import type { ExecutionProvider } from '../common/records';
 import { createSession } from '../runtime/session';
+import { localSession, openSessionInWorker, RemoteSession, type RunnableSession } from '../runtime/remote-session';
 import { backboneForBundle } from './backbone';
 import { readModelSource, type ModelSource } from './bundle-file';
 
@@ -33,6 +34,8 @@ export interface ScorerOptions {
   spin?: boolean;
   /** Told once when the provider is not available and the CPU is used (runtime/session.ts). */
   onNotice?: (message: string) => void;
+  /** Run the session in its own worker thread (runtime/remote-session.ts), when it is built. */
+  inWorker?: boolean;
 }
 
 export interface ScoreResult {
@@ -41,11 +44,14 @@ export interface ScoreResult {
   map: Float32Array;
 }
 
-/** An ORT session for one of a model's graphs; BAD_MODEL, naming `what`, when it cannot be created. */
-async function openSession(model: string | Uint8Array, o: ScorerOptions, what: string): Promise<ort.InferenceSession> {
+/** An ORT session for one of a model's graphs; BAD_MODEL, naming `what`, when it cannot be created. In a worker thread when `o.inWorker` and the worker is built. */
+async function openSession(model: string | Uint8Array, o: ScorerOptions, what: string): Promise<RunnableSession> {
+  const so = { threads: o.threads, spin: o.spin, executionProvider: o.executionProvider, onNotice: o.onNotice };
   try {
-    const { session } = await createSession(model, { threads: o.threads, spin: o.spin, executionProvider: o.executionProvider, onNotice: o.onNotice });
-    return session;
+    const remote = o.inWorker ? await openSessionInWorker(model, so) : null;
+    if (remote) return remote;
+    const { session } = await createSession(model, so);
+    return localSession(session);
   } catch (e) {
     const ep = o.executionProvider ?? 'cpu';
     throw new AppError('BAD_MODEL', `The ${what} cannot be loaded (${(e as Error).message.split('\n')[0]}).`, { hint: ep === 'cpu' ? 'Train the model again, or delete the backbone cache folder so it is converted again.' : 'Use the CPU, or install the GPU runtime for this provider.', cause: e });
@@ -72,7 +78,12 @@ export function bundleAreaAt(b: ModelBundle): Uint8Array | undefined {
 
 /** Runs the calibrated scoring head on backbone features. */
 export class Scorer {
-  private constructor(private readonly session: ort.InferenceSession, private readonly levels: HeadLevel[], private readonly channels: number[], readonly inputSize: number) {}
+  private constructor(private readonly session: RunnableSession, private readonly levels: HeadLevel[], private readonly channels: number[], readonly inputSize: number) {}
+
+  /** Whether the session runs in its own worker thread. */
+  get inWorker(): boolean {
+    return this.session instanceof RemoteSession;
+  }
 
   /** `area`: the inspection area at S x S (0/1); the map is zero outside it. */
   static async create(levels: HeadLevel[], channels: number[], S: number, calibration: Calibration, opts: ScorerOptions = {}, area?: Uint8Array): Promise<Scorer> {
@@ -92,8 +103,8 @@ export class Scorer {
   }
 
   /** Features already in tensors named by `featureInputName` (a backbone's outputs), `n` images. */
-  async scoreFeeds(feeds: Record<string, ort.Tensor>, n: number): Promise<ScoreResult[]> {
-    const out = await this.session.run(feeds);
+  async scoreFeeds(feeds: Record<string, ort.Tensor>, n: number, opts: { transferInputs?: boolean } = {}): Promise<ScoreResult[]> {
+    const out = await this.session.run(feeds, opts);
     const map = out.anomaly_map!.data as Float32Array;
     const scores = out.pred_score!.data as Float32Array;
     const px = this.inputSize * this.inputSize;
@@ -113,6 +124,12 @@ export interface RuntimeOptions {
   executionProvider?: ExecutionProvider;
   /** Let ORT's idle threads spin (faster on an otherwise idle many-core machine). */
   spin?: boolean;
+  /**
+   * Run the backbone and the scoring head each in its own worker thread (when built), so two
+   * images in flight score at the same time (`concurrency` 2): what a folder inspection wants.
+   * Default: both in the calling thread.
+   */
+  workers?: boolean;
 }
 
 /** A model opened on images: its backbone in front of its scorer. */
@@ -122,6 +139,8 @@ export interface InspectionModel {
   inputSize: number;
   /** `chw` holds `n` images, each 3*S*S planar RGB in [0,1]. */
   score(chw: Float32Array, n: number): Promise<ScoreResult[]>;
+  /** Score calls worth having in flight at once: 2 when the backbone and the head run in their own threads, else 1. */
+  concurrency?: number;
   dispose(): Promise<void>;
 }
 
@@ -137,7 +156,7 @@ export async function openInspectionModel(model: string | ModelBundle | ModelSou
   const spec = await backboneForBundle(bundle, opts.cacheDir);
   const S = meta.backbone.inputSize;
   if (meta.levels.length !== spec.taps.length) throw new AppError('BAD_MODEL', `The model has ${meta.levels.length} levels; backbone ${spec.id} has ${spec.taps.length} taps.`, { hint: 'Train the model again on this installation.' });
-  const so: ScorerOptions = { threads: opts.threads ?? 1, spin: opts.spin, executionProvider: opts.executionProvider };
+  const so: ScorerOptions = { threads: opts.threads ?? 1, spin: opts.spin, executionProvider: opts.executionProvider, inWorker: opts.workers };
   const backbone = await openSession(spec.onnxPath, so, `backbone ${spec.id}`);
   let scorer: Scorer;
   try {
@@ -151,6 +170,7 @@ export async function openInspectionModel(model: string | ModelBundle | ModelSou
     source,
     spec,
     inputSize: S,
+    concurrency: backbone instanceof RemoteSession && scorer.inWorker ? 2 : 1,
     async score(chw, n) {
       if (chw.length !== n * 3 * plane) throw new AppError('BAD_ARGUMENT', `score: ${chw.length} values are not ${n} images of ${S}x${S}.`);
       const feats = await backbone.run({ [spec.inputName]: new ort.Tensor('float32', chw, [n, 3, S, S]) });
@@ -163,7 +183,7 @@ export async function openInspectionModel(model: string | ModelBundle | ModelSou
         }
         feeds[featureInputName(k)] = v;
       });
-      return scorer.scoreFeeds(feeds, n);
+      return scorer.scoreFeeds(feeds, n, { transferInputs: true });
     },
     async dispose() {
       await scorer.dispose();

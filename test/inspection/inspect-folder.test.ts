@@ -102,6 +102,25 @@ describe('inspecting the synthetic test set', () => {
     expect(strict.thresholdSource).toBe('override');
   });
 
+  it('gives the same scores and verdicts with the backbone and head in this thread (workers off), every file once', async () => {
+    const here = await inspectFolder({ model: fx.modelPath, input: fx.testDir, out: join(root, 'noworkers'), threads: 2, workers: false, formats: ['csv'] });
+    expect(here.results.map((r) => r.rel)).toEqual(first.results.map((r) => r.rel));
+    here.results.forEach((r, i) => {
+      expect(r.score).toBe(first.results[i]!.score);
+      expect(r.verdict).toBe(first.results[i]!.verdict);
+    });
+    const paths = readFileSync(join(root, 'run', 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; path?: string }).filter((l) => l.type === 'result').map((l) => l.path);
+    expect(new Set(paths).size).toBe(paths.length);
+    const inWorkers = await openInspectionModel(fx.modelPath, { workers: true });
+    const inThread = await openInspectionModel(fx.modelPath, { workers: false });
+    try {
+      expect([inWorkers.concurrency, inThread.concurrency ?? 1]).toEqual([2, 1]);
+    } finally {
+      await inWorkers.dispose();
+      await inThread.dispose();
+    }
+  });
+
   it('scores one image with inspectImage exactly as the batch did', async () => {
     const model = await openInspectionModel(fx.modelPath, { threads: 2 });
     try {

@@ -27,8 +27,10 @@ ${REVIEW_BAND_USAGE}
   --format LIST          reports to write: pdf,csv,html (default pdf,csv)
   --include GLOB         only files matching GLOB (repeatable; default: image extensions)
   --exclude GLOB         skip files matching GLOB (repeatable)
-  --threads N            ONNX Runtime threads (default 1: the other cores decode images
-                         and draw heat maps meanwhile)
+  --threads N            ONNX Runtime threads per session (default 1); the backbone and the
+                         scoring head each run in their own thread, two images in flight, while
+                         this thread decodes images and draws heat maps
+  --no-workers           run the backbone and the head in this thread, one image at a time
   --spin                 let idle ONNX Runtime threads spin (only on an otherwise idle PC)
   --batch N              images per ONNX Runtime run (default 1)
   --ep cpu|cuda|dml|webgpu  execution provider (falls back to the CPU with a notice)
@@ -66,6 +68,7 @@ Exit status:
     format: { type: 'string' },
     batch: { type: 'string' },
     spin: { type: 'boolean' },
+    'no-workers': { type: 'boolean' },
   },
   async run({ values }, io) {
     const o = parseInspectOptions(values);
@@ -86,7 +89,7 @@ Exit status:
     try {
       s = await inspectFolder({
         model: o.model, input, out, threshold: o.threshold, reviewBand: o.reviewBand, formats: formats as ReportFormat[], include: o.include, exclude: o.exclude,
-        threads: o.threads, batchSize, spin: values.spin === true, executionProvider: o.executionProvider, cacheDir: o.cacheDir, maxFileBytes: o.maxFileBytes,
+        threads: o.threads, batchSize, spin: values.spin === true, workers: values['no-workers'] !== true, executionProvider: o.executionProvider, cacheDir: o.cacheDir, maxFileBytes: o.maxFileBytes,
         owner: 'bgad inspect', signal: ac.signal, onProgress,
       });
     } catch (e) {
