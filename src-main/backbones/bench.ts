@@ -55,6 +55,8 @@ export interface BenchBackbonesOptions extends BackboneOptions {
   /** ORT intra-op threads (default 2, the reference machine). */
   threads?: number;
   sizePx?: number;
+  /** Only these backbone ids (default: every one listed); an unknown id is a BAD_ARGUMENT error. */
+  only?: string[];
   /**
    * HOOK for the BGAD trainer: fast-preset image and pixel AUROC of a backbone on `dataDir`,
    * or null when it cannot be evaluated. Without it the AUROC columns are null.
@@ -116,7 +118,10 @@ export async function benchBackbones(opts: BenchBackbonesOptions): Promise<Backb
 
   const entries: BackboneBenchEntry[] = [];
   const skipped: { id: string; reason: string }[] = [];
-  for (const listing of listBackbones(opts)) {
+  const listed = listBackbones(opts);
+  const unknown = (opts.only ?? []).filter((id) => !listed.some((l) => l.id === id));
+  if (unknown.length) throw new AppError('BAD_ARGUMENT', `Unknown backbone ${unknown.join(', ')}.`, { hint: `Choose from ${listed.map((l) => l.id).join(', ')} (bgad backbones lists them).` });
+  for (const listing of listed.filter((l) => !opts.only || opts.only.includes(l.id))) {
     if (!listing.available) {
       skipped.push({ id: listing.id, reason: listing.reason ?? 'unavailable' });
       log(`${listing.id}: skipped (${listing.reason})`);

@@ -48,6 +48,12 @@ describe('benchBackbones', () => {
     expect(written.backbones[0]).toHaveProperty('msPerImage');
   });
 
+  it('measures only the backbones named, and names the choices for an unknown one', async () => {
+    const res = await benchBackbones({ dataDir: join(dir, 'data'), images: 2, sizePx: 64, threads: 1, cacheDir: TEST_CACHE_DIR, only: ['inceptionv3-lite'] });
+    expect(res.backbones.map((b) => b.id)).toEqual(['inceptionv3-lite']);
+    await expect(benchBackbones({ dataDir: join(dir, 'data'), cacheDir: TEST_CACHE_DIR, only: ['resnet9000'] })).rejects.toMatchObject({ code: 'BAD_ARGUMENT', message: expect.stringContaining('resnet9000'), hint: expect.stringContaining('inceptionv3-lite') });
+  });
+
   it('rejects a folder without images', async () => {
     mkdirSync(join(dir, 'empty'), { recursive: true });
     await expect(benchBackbones({ dataDir: join(dir, 'empty'), cacheDir: TEST_CACHE_DIR })).rejects.toMatchObject({ code: 'BAD_DATASET' });

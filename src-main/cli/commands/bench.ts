@@ -17,9 +17,9 @@ const command: Command = {
   bgad bench engine [--positions N] [--threads N] [--seconds S] [--json FILE]
       one BGAD training step (8 coupling blocks, 128-dim condition) at C = 24, 96, 200 and a
       plain MatMul in the same run; prints one JSON object
-  bgad bench backbones --data DIR [--images N] [--no-eval] [--steps N] [--json FILE]
-      ms/image at 256x256 for each available backbone, and the fast-preset image and pixel
-      AUROC of BGAD on DIR (one category)
+  bgad bench backbones --data DIR [--backbones ID,...] [--images N] [--no-eval] [--steps N] [--json FILE]
+      ms/image at 256x256 for each available backbone (or those named), and the fast-preset
+      image and pixel AUROC of BGAD on DIR (one category)
   bgad bench db [--import DIR] [--json FILE]
       import time of DIR and listing a page of 100 from 10,000 images with filters
   bgad bench watch --model FILE.bgad --images DIR [--rate N] [--seconds S] [--settle-ms N]
@@ -33,7 +33,7 @@ const command: Command = {
   options: {
     positions: { type: 'string' }, threads: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'string' },
     data: { type: 'string' }, images: { type: 'string' }, 'no-eval': { type: 'boolean' }, steps: { type: 'string' }, import: { type: 'string' },
-    model: { type: 'string' }, rate: { type: 'string' }, 'settle-ms': { type: 'string' }, warmup: { type: 'string' }, 'slow-write': { type: 'boolean' },
+    backbones: { type: 'string' }, model: { type: 'string' }, rate: { type: 'string' }, 'settle-ms': { type: 'string' }, warmup: { type: 'string' }, 'slow-write': { type: 'boolean' },
   },
   positionals: true,
   async run({ values, positionals }, io) {
@@ -52,6 +52,7 @@ const command: Command = {
         dataDir,
         images: optNum(values.images, 'images', { min: 1, integer: true }),
         threads: optNum(values.threads, 'threads', { min: 1, integer: true }),
+        only: typeof values.backbones === 'string' ? values.backbones.split(',').map((x) => x.trim()).filter(Boolean) : undefined,
         cacheDir: resolve(defaultCacheRoot(), 'backbones'),
         log: (l) => io.err(l),
         evaluate: values['no-eval'] ? undefined : async (id) => {
