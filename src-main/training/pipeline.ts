@@ -132,8 +132,24 @@ interface TrainFeatures {
   featureMsPerImage: number;
 }
 
+/**
+ * Settings for measuring routes (README "Backbones"), from BGAD_EXPERIMENT_CONFIG: a JSON object
+ * of TrainConfig fields, e.g. '{"syntheticPerAnomaly":10}', applied under the caller's overrides.
+ * The model records the configuration it was trained with, so the setting is never hidden.
+ */
+function experimentConfig(env = process.env.BGAD_EXPERIMENT_CONFIG): Partial<TrainConfig> {
+  if (!env) return {};
+  try {
+    const v = JSON.parse(env) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v as Partial<TrainConfig>;
+  } catch {
+    // reported below
+  }
+  throw new AppError('BAD_ARGUMENT', `BGAD_EXPERIMENT_CONFIG is not a JSON object: ${env}`, { hint: 'Unset it, or give e.g. {"syntheticPerAnomaly":10}.' });
+}
+
 export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel> {
-  const cfg = resolveConfig(opts.preset ?? 'fast', opts.overrides);
+  const cfg = resolveConfig(opts.preset ?? 'fast', { ...experimentConfig(), ...opts.overrides });
   const progress: Progress = (fraction, message) => opts.onProgress?.({ fraction, message });
   if (!opts.category && !opts.dataDir) throw new AppError('BAD_ARGUMENT', 'Training needs a data folder or a dataset.');
   const cat = opts.category ?? scanCategory(opts.dataDir!);
