@@ -162,7 +162,7 @@ export function experimentBuiltIns(env = process.env.BGAD_EXPERIMENT_BACKBONES ?
     const k = avg === '-' ? undefined : Number(avg.replace(/^avg/, ''));
     const px = size === undefined ? undefined : Number(size);
     const problem = !taps ? `unknown base ${base} (mobilenetv2, inceptionv3 or zoo)`
-      : w && (w.length !== 3 || w.some((x, i) => !Number.isInteger(x) || x < 1 || x > taps[i]!.channels)) ? `widths ${widths} must be three integers up to ${taps.map((t) => t.channels).join('/')}`
+      : w && (w.length !== 3 || w.every((x) => x === 0) || w.some((x, i) => !Number.isInteger(x) || x < 0 || x > taps[i]!.channels)) ? `widths ${widths} must be three integers up to ${taps.map((t) => t.channels).join('/')} (0 leaves that level out)`
         : k !== undefined && !(Number.isInteger(k) && k >= 3 && k % 2 === 1) ? `${avg} must be avg3, avg5, ...`
           : px !== undefined && !(Number.isInteger(px) && px % 32 === 0 && px >= 128 && px <= 1024) ? `size ${size} must be a multiple of 32 from 128 to 1024`
             : null;
@@ -171,8 +171,11 @@ export function experimentBuiltIns(env = process.env.BGAD_EXPERIMENT_BACKBONES ?
       continue;
     }
     const id = `${base}-x-${widths.replace(/\//g, '_')}-${avg === '-' ? '' : avg}${px ? `-${px}` : ''}`;
-    const transform = w || k ? { widths: w, average: k, seed: 1 } : undefined;
-    const b = base === 'zoo' ? zooBuiltIn(id, `experiment: ${e}`, transform) : nsfwjsBuiltIn(id, base === 'inceptionv3' ? 'inception_v3' : 'mobilenet_v2', `experiment: ${e}`, taps!, transform);
+    // a width of 0 leaves that level out (e.g. 0/96/128: the stride-8 and stride-16 levels only)
+    const kept = w ? taps!.filter((_, i) => w[i] !== 0) : taps!;
+    const keptWidths = w?.filter((x) => x !== 0);
+    const transform = w || k ? { widths: keptWidths, average: k, seed: 1 } : undefined;
+    const b = base === 'zoo' ? zooBuiltIn(id, `experiment: ${e}`, transform, kept) : nsfwjsBuiltIn(id, base === 'inceptionv3' ? 'inception_v3' : 'mobilenet_v2', `experiment: ${e}`, kept, transform);
     out.push({ ...b, inputSize: px });
   }
   return out;
@@ -202,11 +205,11 @@ const BUILT_INS: BuiltIn[] = [
   ...experimentBuiltIns(),
 ];
 
-function zooBuiltIn(id: string, description: string, transform?: TapTransform): BuiltIn {
+function zooBuiltIn(id: string, description: string, transform?: TapTransform, taps: TapSpec[] = ZOO_TAPS): BuiltIn {
   return {
     id,
     description,
-    taps: ZOO_TAPS.map((t, k) => ({ ...t, channels: transform?.widths?.[k] ?? t.channels })),
+    taps: taps.map((t, k) => ({ ...t, channels: transform?.widths?.[k] ?? t.channels })),
     normalization: IMAGENET,
     source: 'ONNX Model Zoo mobilenetv2-12-int8.onnx (a models folder: see `bgad backbones`)',
     license: 'Apache-2.0',
@@ -220,8 +223,8 @@ function zooBuiltIn(id: string, description: string, transform?: TapTransform): 
     unavailableHint: (opts) => zooMissingHint(opts.modelsDir),
     async build(opts) {
       const { model, sha256 } = await readZooInt8(opts.modelsDir);
-      const twin = buildFloatTwin(model, { taps: ZOO_TAPS, inputName: 'input', newInputName: INPUT_NAME, normalization: IMAGENET });
-      if (transform) appendTapTransform(twin, ZOO_TAPS.map((t) => ({ name: t.name, inChannels: t.channels })), transform);
+      const twin = buildFloatTwin(model, { taps, inputName: 'input', newInputName: INPUT_NAME, normalization: IMAGENET });
+      if (transform) appendTapTransform(twin, taps.map((t) => ({ name: t.name, inChannels: t.channels })), transform);
       return { model: twin, sourceSha256: sha256 };
     },
   };
