@@ -14,11 +14,8 @@ export interface InputGeometry {
 /** A size as the callers pass it: a square side in pixels, or height x width. */
 export type InputSize = number | InputGeometry;
 
-export const GEOMETRY_MODES = ['square', 'aspect'] as const;
-export type GeometryMode = (typeof GEOMETRY_MODES)[number];
-
-/** The training default (one constant: the lead sets it after measuring on magnetic_tile). */
-export const DEFAULT_GEOMETRY: GeometryMode = 'square';
+// the choice and its default live with the other training settings (common/training-params.ts)
+export { DEFAULT_GEOMETRY, GEOMETRY_MODES, type GeometryMode } from '../common/training-params';
 
 /** Sides are multiples of this (the backbones' coarsest stride), ... */
 export const GEOMETRY_MULTIPLE = 32;
