@@ -8,6 +8,7 @@ import { AppError } from '../common/errors';
 import type { ExecutionProvider } from '../common/records';
 import { createSession } from '../runtime/session';
 import type { BackboneSpec } from './registry';
+import { asGeometry, geometryKey, type InputSize } from '../bgad/geometry';
 
 
 export interface ExtractorOptions {
@@ -27,7 +28,8 @@ export interface TapShape {
 export class FeatureExtractor {
   /** Number of `extractBatch` calls that ran the backbone (for cache tests and stats). */
   runs = 0;
-  private readonly shapeCache = new Map<number, TapShape[]>();
+  /** Tap shapes by input geometry (geometryKey). */
+  private readonly shapeCache = new Map<string, TapShape[]>();
 
   private constructor(
     readonly spec: BackboneSpec,
@@ -58,19 +60,20 @@ export class FeatureExtractor {
   }
 
   /**
-   * `chw` holds `n` images, each 3*S*S planar RGB in [0,1] (S inferred). Returns one NCHW
-   * array per tap, in the order of `spec.taps`.
+   * `chw` holds `n` images, each 3*H*W planar RGB in [0,1] (`size`: S or H x W; without it,
+   * square and S inferred). Returns one NCHW array per tap, in the order of `spec.taps`.
    */
-  async extractBatch(chw: Float32Array, n: number): Promise<Float32Array[]> {
-    return (await this.extractBatchWithShapes(chw, n)).taps;
+  async extractBatch(chw: Float32Array, n: number, size?: InputSize): Promise<Float32Array[]> {
+    return (await this.extractBatchWithShapes(chw, n, size)).taps;
   }
 
-  async extractBatchWithShapes(chw: Float32Array, n: number): Promise<{ taps: Float32Array[]; shapes: TapShape[] }> {
+  async extractBatchWithShapes(chw: Float32Array, n: number, size?: InputSize): Promise<{ taps: Float32Array[]; shapes: TapShape[] }> {
     const s = Math.round(Math.sqrt(chw.length / (3 * n)));
-    if (!Number.isInteger(n) || n < 1 || s * s * 3 * n !== chw.length) {
-      throw new AppError('BAD_ARGUMENT', `extractBatch: ${chw.length} values are not ${n} square RGB images.`);
+    const { height: h, width: w } = asGeometry(size ?? s);
+    if (!Number.isInteger(n) || n < 1 || h * w * 3 * n !== chw.length) {
+      throw new AppError('BAD_ARGUMENT', `extractBatch: ${chw.length} values are not ${n} RGB images of ${w}x${h}.`);
     }
-    const input = new ort.Tensor('float32', chw, [n, 3, s, s]);
+    const input = new ort.Tensor('float32', chw, [n, 3, h, w]);
     this.runs++;
     const out = await this.session.run({ [this.spec.inputName]: input });
     const taps: Float32Array[] = [];
@@ -80,15 +83,20 @@ export class FeatureExtractor {
       taps.push(v.data as Float32Array);
       shapes.push({ channels: Number(v.dims[1]), height: Number(v.dims[2]), width: Number(v.dims[3]) });
     }
-    if (!this.shapeCache.has(s)) this.shapeCache.set(s, shapes);
+    const key = geometryKey({ height: h, width: w });
+    if (!this.shapeCache.has(key)) this.shapeCache.set(key, shapes);
     return { taps, shapes };
   }
 
-  /** Per-tap map sizes at an input size (measured once with a blank image). */
-  async tapShapes(sizePx = this.spec.inputSize): Promise<TapShape[]> {
-    const hit = this.shapeCache.get(sizePx);
+  /**
+   * Per-tap map sizes at an input size, S or H x W (measured once with a blank image: never
+   * S / stride arithmetic, e.g. InceptionV3's valid padding gives 60, not 64, at 256).
+   */
+  async tapShapes(sizePx: InputSize = this.spec.inputSize): Promise<TapShape[]> {
+    const hit = this.shapeCache.get(geometryKey(sizePx));
     if (hit) return hit;
-    const { shapes } = await this.extractBatchWithShapes(new Float32Array(3 * sizePx * sizePx), 1);
+    const g = asGeometry(sizePx);
+    const { shapes } = await this.extractBatchWithShapes(new Float32Array(3 * g.height * g.width), 1, g);
     this.runs--;
     return shapes;
   }

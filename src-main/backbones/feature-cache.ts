@@ -1,13 +1,16 @@
 /**
- * On-disk cache of backbone features, keyed by (image sha256, backbone sha256, input size):
- *   <dir>/<backboneId>-<backboneSha[0:12]>/<sizePx>/<imageSha[0:2]>/<imageSha>.bin
+ * On-disk cache of backbone features, keyed by (image sha256, backbone sha256, input geometry):
+ *   <dir>/<backboneId>-<backboneSha[0:12]>/<size>/<imageSha[0:2]>/<imageSha>.bin
+ * where <size> is S for a square input and HxW (e.g. 256x64) for an aspect model's, so the
+ * features of one image at two geometries never mix.
  * A file is written to a temp name in the same folder and renamed into place, so readers never
  * see a partial file and two processes filling the same entry at once simply race to write the
  * same bytes. Storage is float16 by default (half the disk; relative error <= 2^-11, far below
  * the backbone's own precision) or float32.
  *
  * File layout (little-endian): "BGFC", u16 version, u16 dtype (1 f32, 2 f16),
- * 32 B image sha256, 32 B backbone sha256, u32 sizePx, u32 tap count, per tap u32 C, H, W,
+ * 32 B image sha256, 32 B backbone sha256, u32 size code (S for a square input, else
+ * H * 65536 + W: never a square's S, which is below 65536), u32 tap count, per tap u32 C, H, W,
  * then each tap's NCHW values (N = 1) in spec order.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,6 +22,7 @@ import { writeFileAtomic } from '../fs/atomic-file';
 import { createHash } from 'node:crypto';
 import type { FeatureExtractor, TapShape } from './extractor';
 import type { BackboneSpec } from './registry';
+import { asGeometry, geometryKey, isSquare, type InputSize } from '../bgad/geometry';
 
 export type FeatureDtype = 'float16' | 'float32';
 
@@ -83,6 +87,12 @@ export function roundToStorage(t: Float32Array, dtype: FeatureDtype): Float32Arr
 }
 
 // --- cache -------------------------------------------------------------------------------
+/** The header's size field of an input geometry (see the file layout above). */
+function sizeCode(size: InputSize): number {
+  const g = asGeometry(size);
+  return isSquare(g) ? g.height : g.height * 65536 + g.width;
+}
+
 export class FeatureCache {
   hits = 0;
   misses = 0;
@@ -90,16 +100,16 @@ export class FeatureCache {
   /** `dir` is the features folder (e.g. `<data folder>/features`). */
   constructor(readonly dir: string, readonly dtype: FeatureDtype = 'float16') {}
 
-  pathFor(imageSha: string, spec: BackboneSpec, sizePx = spec.inputSize): string {
+  pathFor(imageSha: string, spec: BackboneSpec, sizePx: InputSize = spec.inputSize): string {
     if (!/^[0-9a-f]{64}$/.test(imageSha)) throw new AppError('BAD_ARGUMENT', `Not a sha256: ${imageSha}.`);
-    return join(this.dir, `${spec.id}-${spec.sha256.slice(0, 12)}`, String(sizePx), imageSha.slice(0, 2), `${imageSha}.bin`);
+    return join(this.dir, `${spec.id}-${spec.sha256.slice(0, 12)}`, geometryKey(sizePx), imageSha.slice(0, 2), `${imageSha}.bin`);
   }
 
-  get(imageSha: string, spec: BackboneSpec, sizePx = spec.inputSize): Float32Array[] | null {
+  get(imageSha: string, spec: BackboneSpec, sizePx: InputSize = spec.inputSize): Float32Array[] | null {
     return this.getEntry(imageSha, spec, sizePx)?.taps ?? null;
   }
 
-  getEntry(imageSha: string, spec: BackboneSpec, sizePx = spec.inputSize): CachedFeatures | null {
+  getEntry(imageSha: string, spec: BackboneSpec, sizePx: InputSize = spec.inputSize): CachedFeatures | null {
     const p = this.pathFor(imageSha, spec, sizePx);
     if (!existsSync(p)) {
       this.misses++;
@@ -122,12 +132,12 @@ export class FeatureCache {
     return entry;
   }
 
-  async put(imageSha: string, spec: BackboneSpec, taps: Float32Array[], shapes: TapShape[], sizePx = spec.inputSize): Promise<void> {
+  async put(imageSha: string, spec: BackboneSpec, taps: Float32Array[], shapes: TapShape[], sizePx: InputSize = spec.inputSize): Promise<void> {
     await writeFileAtomic(this.pathFor(imageSha, spec, sizePx), encodeEntry(imageSha, spec, sizePx, taps, shapes, this.dtype));
   }
 }
 
-function encodeEntry(imageSha: string, spec: BackboneSpec, sizePx: number, taps: Float32Array[], shapes: TapShape[], dtype: FeatureDtype): Uint8Array {
+function encodeEntry(imageSha: string, spec: BackboneSpec, sizePx: InputSize, taps: Float32Array[], shapes: TapShape[], dtype: FeatureDtype): Uint8Array {
   if (taps.length !== spec.taps.length || shapes.length !== taps.length) throw new Error(`feature cache: ${taps.length} taps for a ${spec.taps.length}-tap backbone`);
   const headerBytes = 4 + 2 + 2 + 32 + 32 + 4 + 4 + 12 * taps.length;
   const bpe = dtype === 'float16' ? 2 : 4;
@@ -139,7 +149,7 @@ function encodeEntry(imageSha: string, spec: BackboneSpec, sizePx: number, taps:
   out.writeUInt16LE(dtype === 'float16' ? 2 : 1, o); o += 2;
   out.write(imageSha, o, 'hex'); o += 32;
   out.write(spec.sha256, o, 'hex'); o += 32;
-  out.writeUInt32LE(sizePx, o); o += 4;
+  out.writeUInt32LE(sizeCode(sizePx), o); o += 4;
   out.writeUInt32LE(taps.length, o); o += 4;
   taps.forEach((t, i) => {
     const s = shapes[i]!;
@@ -157,11 +167,11 @@ function encodeEntry(imageSha: string, spec: BackboneSpec, sizePx: number, taps:
   return out;
 }
 
-function decodeEntry(buf: Buffer, imageSha: string, spec: BackboneSpec, sizePx: number): CachedFeatures | null {
+function decodeEntry(buf: Buffer, imageSha: string, spec: BackboneSpec, sizePx: InputSize): CachedFeatures | null {
   if (buf.length < 80 || buf.readUInt32LE(0) !== MAGIC || buf.readUInt16LE(4) !== VERSION) return null;
   const dtype = buf.readUInt16LE(6);
   if (dtype !== 1 && dtype !== 2) return null;
-  if (buf.toString('hex', 8, 40) !== imageSha || buf.toString('hex', 40, 72) !== spec.sha256 || buf.readUInt32LE(72) !== sizePx) return null;
+  if (buf.toString('hex', 8, 40) !== imageSha || buf.toString('hex', 40, 72) !== spec.sha256 || buf.readUInt32LE(72) !== sizeCode(sizePx)) return null;
   const n = buf.readUInt32LE(76);
   if (n !== spec.taps.length || buf.length < 80 + 12 * n) return null;
   const shapes: TapShape[] = [];
@@ -208,7 +218,8 @@ export async function* featuresForImages(
   ctx: {
     extractor: FeatureExtractor;
     cache?: FeatureCache;
-    sizePx?: number;
+    /** The input size: S (square) or an aspect model's H x W; default the backbone's S. */
+    sizePx?: InputSize;
     batchSize?: number;
     maxPixels?: number;
     signal?: AbortSignal;
@@ -218,6 +229,7 @@ export async function* featuresForImages(
 ): AsyncGenerator<ImageFeatures> {
   const spec = ctx.extractor.spec;
   const size = ctx.sizePx ?? spec.inputSize;
+  const { height: H, width: W } = asGeometry(size);
   const batch = Math.max(1, ctx.batchSize ?? 8);
   for (let start = 0; start < paths.length; start += batch) {
     if (ctx.signal?.aborted) throw new AppError('CANCELLED', 'Feature extraction was cancelled.');
@@ -250,9 +262,9 @@ export async function* featuresForImages(
       }
     }
     if (pending.length) {
-      const input = new Float32Array(pending.length * 3 * size * size);
-      pending.forEach((p, i) => input.set(p.chw, i * 3 * size * size));
-      const { taps, shapes } = await ctx.extractor.extractBatchWithShapes(input, pending.length);
+      const input = new Float32Array(pending.length * 3 * H * W);
+      pending.forEach((p, i) => input.set(p.chw, i * 3 * H * W));
+      const { taps, shapes } = await ctx.extractor.extractBatchWithShapes(input, pending.length, size);
       for (let i = 0; i < pending.length; i++) {
         const p = pending[i]!;
         const own = taps.map((t) => {

@@ -13,6 +13,7 @@
  */
 import { areaAt, type InspectionAreaPixels } from '../common/inspection-area';
 import { maskToLevel } from './sampler';
+import { asGeometry, type InputSize } from './geometry';
 
 export { areaAt };
 
@@ -47,6 +48,7 @@ export function areaFraction(a: InspectionArea): number {
  * The area at a feature level (height x width cells of an S x S input): a cell is trained
  * when any of its pixels is inside, since its likelihood spreads into those pixels' map.
  */
-export function areaAtLevel(a: InspectionArea, S: number, height: number, width: number): Uint8Array {
-  return maskToLevel(areaAt(a, S, S), S, height, width, 'any');
+export function areaAtLevel(a: InspectionArea, S: InputSize, height: number, width: number): Uint8Array {
+  const g = asGeometry(S);
+  return maskToLevel(areaAt(a, g.width, g.height), g, height, width, 'any');
 }

@@ -11,13 +11,16 @@ import type { Calibration } from './score-head';
 import type { TrainConfig } from './config';
 import type { ReviewBand } from '../common/records';
 import { areaCount, areaProblem, type InspectionArea } from './area';
+import { inputGeometry, isSquare } from './geometry';
 
 /**
  * 2: the bundle may carry an inspection area (the tensor `inspection_area`), which a reader of
  * format 1 would ignore and so score positions the model was told to leave out. Only bundles
  * with an area are written as 2; bundles without one stay 1, readable by older versions.
+ * 3: the input is not square (`backbone.inputHeight` x `inputWidth`, bgad/geometry.ts), which a
+ * reader of format 2 would ignore and score at inputSize x inputSize. Only such bundles are 3.
  */
-export const BUNDLE_FORMAT_VERSION = 2;
+export const BUNDLE_FORMAT_VERSION = 3;
 const AREA_TENSOR = 'inspection_area';
 const MAGIC = 'BGADMODL';
 
@@ -56,7 +59,11 @@ export interface BundleMeta {
   formatVersion: number;
   createdAt: string;
   config: TrainConfig;
-  backbone: { id: string; sha256: string; inputSize: number };
+  /**
+   * `inputSize`: the backbone's S. `inputHeight` x `inputWidth`: the input geometry of an aspect
+   * model (bgad/geometry.ts `inputGeometry`); absent: S x S (every bundle before them).
+   */
+  backbone: { id: string; sha256: string; inputSize: number; inputHeight?: number; inputWidth?: number };
   levels: BundleLevel[];
   calibration: Calibration;
   /**
@@ -133,10 +140,12 @@ export function encodeBundle(b: ModelBundle, sha256: (bytes: Uint8Array) => Uint
     tensors.push({ name: AREA_TENSOR, shape: [area.height, area.width], data: Float32Array.from(area.pixels, (v) => (v ? 1 : 0)) });
     meta = { ...meta, formatVersion: 2, inspectionArea: { width: area.width, height: area.height, areaPx: areaCount(area) } };
   }
+  const version = !isSquare(inputGeometry(meta)) ? 3 : area ? 2 : 1;
+  if (version === 3) meta = { ...meta, formatVersion: 3 };
   const payload = packTensors(tensors, meta as unknown as Record<string, unknown>);
   const out = new Uint8Array(8 + 4 + 32 + payload.length);
   out.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(out.buffer).setUint32(8, area ? 2 : 1, true);
+  new DataView(out.buffer).setUint32(8, version, true);
   out.set(sha256(payload), 12);
   out.set(payload, 44);
   return out;
@@ -159,6 +168,9 @@ export function decodeBundle(bytes: Uint8Array, sha256: (bytes: Uint8Array) => U
   }
   const meta = unpacked.meta as unknown as BundleMeta;
   if (meta.format !== 'bgad-model' || !Array.isArray(meta.levels)) throw new BundleError('the model file has no BGAD model description');
+  const { inputHeight: h, inputWidth: w } = meta.backbone ?? {};
+  const side = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 8192;
+  if ((h !== undefined || w !== undefined) && !(side(h) && side(w))) throw new BundleError(`the model's input geometry is damaged (height ${h}, width ${w})`);
   const byName = new Map(unpacked.tensors.map((t) => [t.name, t]));
   const weights: FlowWeights[] = meta.levels.map((lv, k) => {
     const params = new Map<string, { shape: number[]; data: Float32Array }>();

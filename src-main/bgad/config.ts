@@ -1,5 +1,6 @@
 /** Training configuration and presets (bgad/README.md §4). Pure. */
 import { requiredDefault as d } from '../common/training-params';
+import { DEFAULT_GEOMETRY, GEOMETRY_MODES, type GeometryMode } from './geometry';
 
 export type PresetName = 'fast' | 'paper';
 
@@ -43,6 +44,11 @@ export interface TrainConfig {
   /** Target false-reject rate of held-out normals for the default threshold. */
   falseRejectRate: number;
   maxGradNorm: number;
+  /**
+   * The input geometry (bgad/geometry.ts): 'square' resizes every image to S x S; 'aspect' to
+   * one H x W chosen from the training normals' median aspect ratio.
+   */
+  geometry: GeometryMode;
 }
 
 const COMMON = {
@@ -56,6 +62,7 @@ const COMMON = {
   falseRejectRate: 0.01,
   finalLrFactor: 1e-3,
   maxGradNorm: 100,
+  geometry: DEFAULT_GEOMETRY,
 };
 
 /** The values the training-parameter table (common/training-params.ts) holds for a preset. */
@@ -87,6 +94,7 @@ export function resolveConfig(preset: PresetName, overrides: Partial<TrainConfig
   if (!(cfg.tau >= 0 && cfg.tau < 10)) bad('tau');
   if (!(cfg.lambda >= 0)) bad('lambda');
   if (!Number.isInteger(cfg.positionsPerStep) || cfg.positionsPerStep < 64) bad('positionsPerStep');
+  if (!GEOMETRY_MODES.includes(cfg.geometry)) throw new RangeError(`geometry must be ${GEOMETRY_MODES.join(' or ')}, got ${String(cfg.geometry)}`);
   return cfg;
 }
 

@@ -5,6 +5,7 @@
  * (bgad/area.ts), so positions outside never reach the loss. Pure.
  */
 import type { Rng } from './rng';
+import { asGeometry, type InputSize } from './geometry';
 
 export interface LevelImage {
   /** [C, H*W] planar features of this level. */
@@ -85,31 +86,33 @@ export class ChunkSampler {
 }
 
 /**
- * Brings a full-size (size x size) 0/1 mask to a level: 'nearest' samples one pixel per cell
- * (as published); 'any' marks a cell anomalous when any pixel of its block is (tiny defects
- * such as pinholes can fall between the nearest samples at stride 16).
+ * Brings a full-size 0/1 mask (size x size, or the input's height x width) to a level:
+ * 'nearest' samples one pixel per cell (as published); 'any' marks a cell anomalous when any
+ * pixel of its block is (tiny defects such as pinholes can fall between the nearest samples at
+ * stride 16).
  */
-export function maskToLevel(mask: Uint8Array, size: number, height: number, width: number, mode: 'nearest' | 'any' = 'nearest'): Uint8Array {
-  if (mode === 'any') return maskToLevelAny(mask, size, height, width);
+export function maskToLevel(mask: Uint8Array, size: InputSize, height: number, width: number, mode: 'nearest' | 'any' = 'nearest'): Uint8Array {
+  const { height: MH, width: MW } = asGeometry(size);
+  if (mode === 'any') return maskToLevelAny(mask, MH, MW, height, width);
   const out = new Uint8Array(height * width);
   for (let r = 0; r < height; r++) {
-    const sr = Math.min(size - 1, Math.floor((r * size) / height));
+    const sr = Math.min(MH - 1, Math.floor((r * MH) / height));
     for (let c = 0; c < width; c++) {
-      const sc = Math.min(size - 1, Math.floor((c * size) / width));
-      out[r * width + c] = mask[sr * size + sc]! ? 1 : 0;
+      const sc = Math.min(MW - 1, Math.floor((c * MW) / width));
+      out[r * width + c] = mask[sr * MW + sc]! ? 1 : 0;
     }
   }
   return out;
 }
 
-function maskToLevelAny(mask: Uint8Array, size: number, height: number, width: number): Uint8Array {
+function maskToLevelAny(mask: Uint8Array, MH: number, MW: number, height: number, width: number): Uint8Array {
   const out = new Uint8Array(height * width);
   for (let r = 0; r < height; r++) {
-    const r0 = Math.floor((r * size) / height), r1 = Math.max(r0 + 1, Math.floor(((r + 1) * size) / height));
+    const r0 = Math.floor((r * MH) / height), r1 = Math.max(r0 + 1, Math.floor(((r + 1) * MH) / height));
     for (let c = 0; c < width; c++) {
-      const c0 = Math.floor((c * size) / width), c1 = Math.max(c0 + 1, Math.floor(((c + 1) * size) / width));
+      const c0 = Math.floor((c * MW) / width), c1 = Math.max(c0 + 1, Math.floor(((c + 1) * MW) / width));
       let any = 0;
-      for (let y = r0; y < r1 && !any; y++) for (let x = c0; x < c1; x++) if (mask[y * size + x]) { any = 1; break; }
+      for (let y = r0; y < r1 && !any; y++) for (let x = c0; x < c1; x++) if (mask[y * MW + x]) { any = 1; break; }
       out[r * width + c] = any;
     }
   }

@@ -8,6 +8,7 @@ import { Graph, type Value } from '../autodiff/graph';
 import { emitOnnx } from '../autodiff/emit';
 import { buildFlow, constantWeights, type FlowWeights } from './flow';
 import { positionTable } from './posenc';
+import { asGeometry, type InputSize } from './geometry';
 
 export interface HeadLevel {
   weights: FlowWeights;
@@ -24,13 +25,14 @@ export interface Calibration {
 }
 
 export interface HeadOptions {
-  inputSize: number;
+  /** The model's input: S (square) or height x width (bgad/geometry.ts); the map has this size. */
+  inputSize: InputSize;
   /** Without calibration the head outputs only the per-level maps `l_<k>` [B, H*W]. */
   calibration?: Calibration;
   /** Also output the per-level maps when calibrated (for statistics). */
   withLevelMaps?: boolean;
   /**
-   * The inspection area at inputSize x inputSize (0/1, bgad/area.ts `areaAt`): the anomaly map
+   * The inspection area at the input's height x width (0/1, bgad/area.ts `areaAt`): the anomaly map
    * is multiplied by it (a constant `inspection_area`) before the image score, so positions
    * outside are zero and never raise the score. Absent: the graph is exactly as without areas.
    */
@@ -41,7 +43,7 @@ export const featureInputName = (k: number) => `feat_${k}`;
 
 /** Adds the head to graph `g` reading `features[k]` ([B, C_k, H_k, W_k]); returns outputs. */
 export function addScoreHead(g: Graph, features: Value[], levels: HeadLevel[], opts: HeadOptions): { levelMaps: Value[]; anomalyMap?: Value; predScore?: Value } {
-  const S = opts.inputSize;
+  const { height: IH, width: IW } = asGeometry(opts.inputSize);
   const levelMaps: Value[] = [];
   let sum: Value | null = null;
   levels.forEach((lv, k) => {
@@ -68,7 +70,7 @@ export function addScoreHead(g: Graph, features: Value[], levels: HeadLevel[], o
     const p = g.exp(g.sub(flow.l, opts.calibration.levelMax[k]!));
     const p4 = g.op1('Reshape', [p, g.ints([-1, 1, H, W], 'shape')], { _shape: JSON.stringify([batch, 1, H, W]) });
     // explicit output sizes: scales S/H would floor to S-1 when H does not divide S (e.g. 29)
-    const up = g.op1('Resize', [p4, null, null, g.ints([S, S], 'sizes')], {
+    const up = g.op1('Resize', [p4, null, null, g.ints([IH, IW], 'sizes')], {
       mode: 'linear',
       coordinate_transformation_mode: 'align_corners',
       axes: [2, 3],
@@ -78,8 +80,8 @@ export function addScoreHead(g: Graph, features: Value[], levels: HeadLevel[], o
   if (!opts.calibration) return { levelMaps };
   let anomalyMap = g.sub(opts.calibration.mapMax, sum!);
   if (opts.area) {
-    if (opts.area.length !== S * S) throw new Error(`score head: the inspection area has ${opts.area.length} pixels, expected ${S}x${S}`);
-    anomalyMap = g.mul(anomalyMap, g.constant(Float32Array.from(opts.area, (v) => (v ? 1 : 0)), [1, 1, S, S], undefined, 'inspection_area'));
+    if (opts.area.length !== IH * IW) throw new Error(`score head: the inspection area has ${opts.area.length} pixels, expected ${IH}x${IW}`);
+    anomalyMap = g.mul(anomalyMap, g.constant(Float32Array.from(opts.area, (v) => (v ? 1 : 0)), [1, 1, IH, IW], undefined, 'inspection_area'));
   }
   const predScore = g.op1('ReduceMax', [anomalyMap, g.ints([1, 2, 3], 'axes')], { keepdims: 0 });
   return { levelMaps, anomalyMap, predScore };

@@ -3,6 +3,7 @@ import { optNum, UsageError } from './command';
 import type { PresetName, TrainConfig } from '../bgad/config';
 import { TRAINING_PARAM_DEFS, type TrainingParamDef } from '../common/training-params';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../common/records';
+import { DEFAULT_GEOMETRY, GEOMETRY_MODES, type GeometryMode } from '../bgad/geometry';
 
 /** The table's parameters offered as flags (training-parameter table, common/training-params.ts). */
 const FLAG_PARAMS = TRAINING_PARAM_DEFS.filter((d): d is TrainingParamDef & { flag: string; configKey: NonNullable<TrainingParamDef['configKey']> } => d.flag !== null && d.configKey !== null);
@@ -28,6 +29,7 @@ export const TRAIN_OPTIONS: OptionSpec = {
   focal: { type: 'string' },
   'level-positions': { type: 'string' },
   'mask-pooling': { type: 'string' },
+  geometry: { type: 'string' },
   threads: { type: 'string' },
   ep: { type: 'string' },
   'cache-dir': { type: 'string' },
@@ -48,6 +50,11 @@ ${FLAG_PARAMS.map(usageLine).join('\n')}
   --mask-pooling nearest|any
                          how defect masks reach the feature levels: any pixel of a cell (default;
                          measured better on magnetic_tile) or nearest (as published)
+  --geometry square|aspect
+                         the model's input: square = every image resized to S x S; aspect =
+                         one H x W from the normals' median aspect ratio (long side S, short
+                         side a multiple of 32 from 64), so long thin parts are not squashed
+                         (default ${DEFAULT_GEOMETRY})
   --threads N            CPU threads for ONNX Runtime (default: all cores)
   --ep cpu|cuda|dml|webgpu  execution provider (falls back to the CPU with a notice)
   --cache-dir DIR        backbone and feature cache (default ./.cache or BGAD_CACHE_DIR)
@@ -63,6 +70,7 @@ export function parseTrainOptions(v: Record<string, unknown>) {
     ...Object.fromEntries(FLAG_PARAMS.map((d) => [d.configKey, optNum(v[d.flag], d.flag, { min: d.min, max: d.max, integer: d.integer })])),
     focal,
     maskPooling: v['mask-pooling'] === undefined ? undefined : v['mask-pooling'] === 'nearest' || v['mask-pooling'] === 'any' ? v['mask-pooling'] : (() => { throw new UsageError('--mask-pooling must be nearest or any'); })(),
+    geometry: v.geometry === undefined ? undefined : GEOMETRY_MODES.includes(v.geometry as GeometryMode) ? (v.geometry as GeometryMode) : (() => { throw new UsageError(`--geometry must be ${GEOMETRY_MODES.join(' or ')}, got "${String(v.geometry)}"`); })(),
     levelPositions: v['level-positions'] === undefined ? undefined : ['equal', 'area', 'sqrt'].includes(v['level-positions'] as string) ? (v['level-positions'] as 'equal') : (() => { throw new UsageError('--level-positions must be equal, area or sqrt'); })(),
   };
   if (overrides.epochs !== undefined && preset === 'paper') overrides.steps = null;

@@ -17,7 +17,7 @@ import type { Infer, Validator } from './validate';
 import type { EngineProgress } from './engine-protocol';
 import type { SerializedError } from './errors';
 import type { RobustnessReportRecord } from './robustness';
-import { TRAINING_PARAM_DEFS, TRAINING_PRESETS, type TrainingParamKey } from './training-params';
+import { GEOMETRY_MODES, TRAINING_PARAM_DEFS, TRAINING_PRESETS, type TrainingParamKey } from './training-params';
 import { EXECUTION_PROVIDERS, IMAGE_LABELS, IMAGE_SPLITS, VERDICTS } from './records';
 import { REVIEW_DECISIONS, type ReviewComparison, type ReviewDecideResult, type ReviewProgress, type ReviewQueue, type ReviewUndoResult } from './review';
 import type { InspectionAreaInfo, InspectionAreaRecord } from './inspection-area';
@@ -500,6 +500,8 @@ export const contract = {
         backboneId: v.string({ min: 1, max: 100 }),
         params: v.optional(trainingParams),
         defectTypeIds: v.optional(v.array(v.id(), { max: 1000 })),
+        /** The model's input shape (bgad/geometry.ts); absent: DEFAULT_GEOMETRY. */
+        geometry: v.optional(v.oneOf(GEOMETRY_MODES)),
       }),
       'Starts training in the engine process; progress data TrainingProgressData.',
     ),

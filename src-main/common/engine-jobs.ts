@@ -57,6 +57,9 @@ export interface BackboneRef {
   id: string;
   sha256: string;
   inputSize: number;
+  /** An aspect model's input height x width (absent: inputSize x inputSize). */
+  inputHeight?: number;
+  inputWidth?: number;
 }
 
 /** Image scores of a frozen test split: test good, then test defects, in the category's order. */

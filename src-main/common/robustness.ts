@@ -54,6 +54,8 @@ export interface RobustnessRun {
   anomalies: { type: string; file: string | undefined }[];
   protocol: 'unsupervised' | 'seen' | 'unseen';
   backbone: string;
+  /** The model's input height x width (bgad/geometry.ts: S x S, or an aspect model's). */
+  input?: { height: number; width: number };
   preset: string;
   seed: number;
   steps: number;

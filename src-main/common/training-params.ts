@@ -190,3 +190,14 @@ export function requiredDefault(key: TrainingParamKey, preset: PipelinePreset): 
   if (v === null) throw new Error(`training parameter ${key} has no ${preset} default`);
   return v;
 }
+
+/**
+ * The model's input geometry (bgad/geometry.ts): 'square' resizes every image to S x S; 'aspect'
+ * to one H x W from the training normals' median aspect ratio. A choice beside the table (the
+ * CLI's `--geometry`, `training.start`'s `geometry`, the Training view's "Input shape").
+ */
+export const GEOMETRY_MODES = ['square', 'aspect'] as const;
+export type GeometryMode = (typeof GEOMETRY_MODES)[number];
+
+/** The training default (one constant: the lead sets it after measuring on magnetic_tile). */
+export const DEFAULT_GEOMETRY: GeometryMode = 'square';

@@ -30,6 +30,7 @@ import sharp, { type Metadata, type Sharp } from 'sharp';
 import { AppError } from '../common/errors';
 import { writeFileAtomic } from '../fs/atomic-file';
 import { BmpError, decodeBmp, isBmp, readBmpHeader } from './bmp';
+import { asGeometry, type InputSize } from '../bgad/geometry';
 
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 /**
@@ -52,7 +53,7 @@ export interface ImageInfo {
 }
 
 export interface LoadedImage {
-  /** 3 * size * size, RGB in [0,1], planar (CHW). */
+  /** 3 * height * width of the size asked for (S x S, or H x W), RGB in [0,1], planar (CHW). */
   chw: Float32Array;
   info: ImageInfo;
 }
@@ -290,17 +291,36 @@ export async function probeImage(path: string, opts: ProbeOptions = {}): Promise
   return (await inspect(buf, path, maxPixels, false)).info;
 }
 
-export async function loadImageTensor(path: string, sizePx: number, opts: ImageOptions = {}): Promise<LoadedImage> {
+/**
+ * An image's displayed height / width, from its header only (cheap: the pixels are not decoded):
+ * what an aspect model's input geometry is chosen from (bgad/geometry.ts). Files sharp cannot
+ * read the header of (BMP) are probed in full; an unreadable file throws as `probeImage`.
+ */
+export async function readImageAspect(path: string, opts: ImageOptions = {}): Promise<number> {
+  try {
+    const meta = await sharp(path, { limitInputPixels: false }).metadata();
+    const w = meta.width ?? 0, h = meta.height ?? 0;
+    if (w > 0 && h > 0 && ACCEPTED_FORMATS.has(meta.format ?? '')) return (meta.orientation ?? 1) >= 5 ? w / h : h / w;
+  } catch {
+    // not a header sharp reads (BMP, or a damaged file): the full probe says which
+  }
+  const info = await probeImage(path, opts);
+  return info.height / info.width;
+}
+
+export async function loadImageTensor(path: string, sizePx: InputSize, opts: ImageOptions = {}): Promise<LoadedImage> {
   const buf = await readImageFile(path, opts.maxBytes);
   return decodeToTensor(buf, path, sizePx, opts.maxPixels ?? DEFAULT_MAX_PIXELS);
 }
 
-export async function loadImageTensorFromBuffer(buf: Buffer, sizePx: number, name = '(buffer)', opts: ImageOptions = {}): Promise<LoadedImage> {
+export async function loadImageTensorFromBuffer(buf: Buffer, sizePx: InputSize, name = '(buffer)', opts: ImageOptions = {}): Promise<LoadedImage> {
   return decodeToTensor(buf, name, sizePx, opts.maxPixels ?? DEFAULT_MAX_PIXELS);
 }
 
-async function decodeToTensor(buf: Buffer, name: string, sizePx: number, maxPixels: number): Promise<LoadedImage> {
-  if (!Number.isInteger(sizePx) || sizePx < 1 || sizePx > 8192) throw new AppError('BAD_ARGUMENT', `Invalid model input size ${sizePx}px.`);
+async function decodeToTensor(buf: Buffer, name: string, size: InputSize, maxPixels: number): Promise<LoadedImage> {
+  const { height: outH, width: outW } = asGeometry(size);
+  const side = (v: number) => Number.isInteger(v) && v >= 1 && v <= 8192;
+  if (!side(outH) || !side(outW)) throw new AppError('BAD_ARGUMENT', `Invalid model input size ${outW}x${outH} px.`);
   const d = await inspect(buf, name, maxPixels, true);
   const is16 = d.info.bitDepth === 16;
   let pipeline: Sharp;
@@ -309,18 +329,18 @@ async function decodeToTensor(buf: Buffer, name: string, sizePx: number, maxPixe
   } else {
     pipeline = sharp(buf, { limitInputPixels: maxPixels, failOn: 'error' }).autoOrient();
   }
-  pipeline = pipeline.resize(sizePx, sizePx, { fit: 'fill' }).toColourspace(is16 ? 'rgb16' : 'srgb');
+  pipeline = pipeline.resize(outW, outH, { fit: 'fill' }).toColourspace(is16 ? 'rgb16' : 'srgb');
   let data: Buffer;
   let channels: number;
   try {
     const out = await pipeline.raw({ depth: is16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
     data = out.data;
     channels = out.info.channels;
-    if (out.info.width !== sizePx || out.info.height !== sizePx) throw new Error(`unexpected output size ${out.info.width}x${out.info.height}`);
+    if (out.info.width !== outW || out.info.height !== outH) throw new Error(`unexpected output size ${out.info.width}x${out.info.height}`);
   } catch (e) {
     throw sharpError(name, e, maxPixels);
   }
-  const plane = sizePx * sizePx;
+  const plane = outW * outH;
   const src: Uint8Array | Uint16Array = is16 ? new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2) : data;
   if (src.length !== plane * channels) throw badImage(name, `decoder returned ${src.length} samples for ${channels} channels`);
   const scale = is16 ? 1 / 65535 : 1 / 255;

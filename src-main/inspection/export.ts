@@ -2,9 +2,10 @@
  * `bgad export`: one ONNX file from an image to the inspection result, runnable by any ONNX
  * Runtime (C++, C#, Python, Node) with no project code:
  *
- *   image        float32 [batch, 3, S, S]  RGB in [0,1], planar; resize without keeping the
- *                                          aspect ratio (the normalisation is inside the graph)
- *   anomaly_map  float32 [batch, 1, S, S]
+ *   image        float32 [batch, 3, H, W]  RGB in [0,1], planar; resize without keeping the
+ *                                          aspect ratio (the normalisation is inside the graph);
+ *                                          H x W = S x S, or an aspect model's (bgad/geometry.ts)
+ *   anomaly_map  float32 [batch, 1, H, W]
  *   pred_score   float32 [batch]           max of anomaly_map; fail when > threshold
  *
  * Built by graph surgery on two graphs: the backbone (our emitted ONNX, pruned to its taps)
@@ -23,6 +24,7 @@ import { AppError } from '../common/errors';
 import { decodeModel, encodeModel, type OnnxGraph, type OnnxModel, type OnnxValueInfo } from '../autodiff/onnx-proto';
 import { buildScoreHead, featureInputName } from '../bgad/score-head';
 import type { ModelBundle } from '../bgad/bundle';
+import { inputGeometry, isSquare } from '../bgad/geometry';
 import { pruneToOutputs } from '../backbones/onnx-graph';
 import { writeFileAtomic } from '../fs/atomic-file';
 import { createSession } from '../runtime/session';
@@ -86,8 +88,8 @@ function prefixHead(head: OnnxGraph, tapNames: string[]): void {
   head.valueInfo = [];
 }
 
-function imageInput(S: number, name: string): OnnxValueInfo {
-  return { name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 3 }, { dimValue: S }, { dimValue: S }] } } } };
+function imageInput(H: number, W: number, name: string): OnnxValueInfo {
+  return { name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 3 }, { dimValue: H }, { dimValue: W }] } } } };
 }
 
 function output(name: string, dims: ({ dimParam: string } | { dimValue: number })[]): OnnxValueInfo {
@@ -104,7 +106,8 @@ export async function buildInspectionOnnx(model: string | ModelBundle | ModelSou
   const source = typeof model === 'object' && 'bundle' in model ? model : await readModelSource(model);
   const { bundle } = source;
   const meta = bundle.meta;
-  const S = meta.backbone.inputSize;
+  const geo = inputGeometry(meta);
+  const { height: H, width: W } = geo;
   const spec = await backboneForBundle(bundle, opts.cacheDir);
   if (meta.levels.length !== spec.taps.length) throw new AppError('BAD_MODEL', `The model has ${meta.levels.length} levels; backbone ${spec.id} has ${spec.taps.length} taps.`);
 
@@ -115,7 +118,7 @@ export async function buildInspectionOnnx(model: string | ModelBundle | ModelSou
   if (inputs.length !== 1 || inputs[0]!.name !== spec.inputName) throw new AppError('BAD_BACKBONE', `Backbone ${spec.id} must have the single input ${spec.inputName}.`);
 
   const headLevels = meta.levels.map((l, k) => ({ weights: bundle.weights[k]!, height: l.height, width: l.width }));
-  const head = decodeModel(buildScoreHead(headLevels, meta.levels.map((l) => l.channels), { inputSize: S, calibration: meta.calibration, area: bundleAreaAt(bundle) }));
+  const head = decodeModel(buildScoreHead(headLevels, meta.levels.map((l) => l.channels), { inputSize: geo, calibration: meta.calibration, area: bundleAreaAt(bundle) }));
   const hg = head.graph!;
   prefixHead(hg, spec.taps.map((t) => t.name));
 
@@ -140,10 +143,13 @@ export async function buildInspectionOnnx(model: string | ModelBundle | ModelSou
     threshold: String(meta.threshold),
     threshold_rule: JSON.stringify(meta.thresholdRule),
     verdict: 'fail when pred_score > threshold',
-    input_size: String(S),
-    input: `image: float32 [batch, 3, ${S}, ${S}], RGB in [0,1], planar (NCHW); resize the whole image to ${S}x${S} without keeping the aspect ratio; grey images repeat the channel; alpha composited on black`,
+    // input_size: square models only (a reader that knows only it would feed an aspect model S x S)
+    ...(isSquare(geo) ? { input_size: String(H) } : {}),
+    input_height: String(H),
+    input_width: String(W),
+    input: `image: float32 [batch, 3, ${H}, ${W}], RGB in [0,1], planar (NCHW); resize the whole image to ${W}x${H} (width x height) without keeping the aspect ratio; grey images repeat the channel; alpha composited on black`,
     normalization: JSON.stringify({ ...spec.normalization, applied: 'inside the graph (x - mean) / std; feed RGB in [0,1]' }),
-    outputs: `anomaly_map: float32 [batch, 1, ${S}, ${S}]; pred_score: float32 [batch] = max of anomaly_map`,
+    outputs: `anomaly_map: float32 [batch, 1, ${H}, ${W}]; pred_score: float32 [batch] = max of anomaly_map`,
     model_sha256: source.sha256,
     model_file: source.file ? source.file.split(/[\\/]/).pop()! : '',
     model_created_at: meta.createdAt,
@@ -164,8 +170,8 @@ export async function buildInspectionOnnx(model: string | ModelBundle | ModelSou
       name: 'bgad_inspection',
       node: [...(bg.node ?? []), ...(hg.node ?? [])],
       initializer: [...(bg.initializer ?? []), ...(hg.initializer ?? [])],
-      input: [imageInput(S, spec.inputName)],
-      output: [output('anomaly_map', [{ dimParam: 'batch' }, { dimValue: 1 }, { dimValue: S }, { dimValue: S }]), output('pred_score', [{ dimParam: 'batch' }])],
+      input: [imageInput(H, W, spec.inputName)],
+      output: [output('anomaly_map', [{ dimParam: 'batch' }, { dimValue: 1 }, { dimValue: H }, { dimValue: W }]), output('pred_score', [{ dimParam: 'batch' }])],
       valueInfo: [],
     },
   };
@@ -176,18 +182,18 @@ export async function buildInspectionOnnx(model: string | ModelBundle | ModelSou
 /** Writes the exported model and checks it loads and runs in a plain ONNX Runtime session. */
 export async function exportModel(opts: { model: string | ModelBundle; out: string; cacheDir?: string; verify?: boolean }): Promise<ExportedModel & { path: string }> {
   const m = await buildInspectionOnnx(opts.model, opts);
-  if (opts.verify ?? true) await verifyExport(m.bytes, Number(m.metadata.input_size));
+  if (opts.verify ?? true) await verifyExport(m.bytes, Number(m.metadata.input_height), Number(m.metadata.input_width));
   const path = resolve(opts.out);
   await writeFileAtomic(path, m.bytes);
   return { ...m, path };
 }
 
-async function verifyExport(bytes: Uint8Array, S: number): Promise<void> {
+async function verifyExport(bytes: Uint8Array, H: number, W: number): Promise<void> {
   const { session } = await createSession(bytes, { threads: 1 });
   try {
-    const out = await session.run({ image: new ort.Tensor('float32', new Float32Array(3 * S * S).fill(0.5), [1, 3, S, S]) });
+    const out = await session.run({ image: new ort.Tensor('float32', new Float32Array(3 * H * W).fill(0.5), [1, 3, H, W]) });
     const map = out.anomaly_map, score = out.pred_score;
-    if (!map || !score || map.dims.join() !== `1,1,${S},${S}` || score.dims.join() !== '1' || !Number.isFinite((score.data as Float32Array)[0])) {
+    if (!map || !score || map.dims.join() !== `1,1,${H},${W}` || score.dims.join() !== '1' || !Number.isFinite((score.data as Float32Array)[0])) {
       throw new Error(`export check: unexpected outputs ${JSON.stringify({ map: map?.dims, score: score?.dims })}`);
     }
   } finally {

@@ -12,6 +12,7 @@
  */
 import sharp from 'sharp';
 import { HEAT_LUT, type HeatScale } from '../model/heat-scale';
+import { asGeometry, type InputSize } from '../bgad/geometry';
 
 export interface HeatPictures {
   mapPng: Buffer;
@@ -38,19 +39,20 @@ function fitSize(w: number, h: number, max: number): { width: number; height: nu
 }
 
 /**
- * `chw`: 3*S*S RGB in [0,1]; `map`: S*S anomaly map; `width`/`height`: the original image
- * size (for the aspect ratio).
+ * `chw`: 3*H*W RGB in [0,1]; `map`: H*W anomaly map (`S`: the model's input, S x S or
+ * H x W); `width`/`height`: the original image size (the pictures take its aspect ratio).
  */
-export async function renderHeatPictures(chw: Float32Array, map: Float32Array, S: number, width: number, height: number, scale: HeatScale, opts: HeatOptions = {}): Promise<HeatPictures> {
-  const plane = S * S;
+export async function renderHeatPictures(chw: Float32Array, map: Float32Array, S: InputSize, width: number, height: number, scale: HeatScale, opts: HeatOptions = {}): Promise<HeatPictures> {
+  const { height: IH, width: IW } = asGeometry(S);
+  const plane = IH * IW;
   const grey = Buffer.allocUnsafe(plane);
   const k = 255 / (scale.hi - scale.lo);
   for (let i = 0; i < plane; i++) {
     const v = (map[i]! - scale.lo) * k;
     grey[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
   }
-  const sigma = (4 * S) / 256;
-  const blurred = sigma >= 0.3 ? await sharp(grey, { raw: { width: S, height: S, channels: 1 } }).blur(sigma).raw().toBuffer() : grey;
+  const sigma = (4 * Math.max(IH, IW)) / 256;
+  const blurred = sigma >= 0.3 ? await sharp(grey, { raw: { width: IW, height: IH, channels: 1 } }).blur(sigma).raw().toBuffer() : grey;
   const heat = Buffer.allocUnsafe(plane * 3);
   const rgb = Buffer.allocUnsafe(plane * 3);
   const over = Buffer.allocUnsafe(plane * 3);
@@ -67,7 +69,7 @@ export async function renderHeatPictures(chw: Float32Array, map: Float32Array, S
   }
   const disp = fitSize(width, height, opts.displayPx ?? 256);
   const thumb = fitSize(width, height, opts.thumbPx ?? 160);
-  const raw = { raw: { width: S, height: S, channels: 3 as const } };
+  const raw = { raw: { width: IW, height: IH, channels: 3 as const } };
   const png = (b: Buffer) => sharp(b, raw).resize(disp.width, disp.height, { fit: 'fill' }).png({ compressionLevel: 4, adaptiveFiltering: false }).toBuffer();
   const jpg = (b: Buffer) => sharp(b, raw).resize(thumb.width, thumb.height, { fit: 'fill' }).jpeg({ quality: 72 }).toBuffer();
   const [mapPng, overlayPng, thumbJpeg, overlayThumbJpeg] = await Promise.all([png(heat), png(over), jpg(rgb), jpg(over)]);

@@ -20,6 +20,7 @@ import type { ModelBundle } from '../bgad/bundle';
 import { writeReports } from '../reports/index';
 import { renderHeatPictures } from './heatmap';
 import { heatScale, type HeatScale } from '../model/heat-scale';
+import type { InputGeometry } from '../bgad/geometry';
 import { readModelSource, type ModelSource } from '../model/bundle-file';
 import { openInspectionModel, type InspectionModel, type RuntimeOptions } from '../model/scorer';
 import { RESULTS_FILE, ResultsLog, type LogResult } from './results-log';
@@ -63,6 +64,7 @@ export function modelInfo(src: ModelSource): ModelInfo {
     backboneId: m.backbone.id,
     backboneSha256: m.backbone.sha256,
     inputSize: m.backbone.inputSize,
+    ...(m.backbone.inputHeight && m.backbone.inputWidth ? { inputHeight: m.backbone.inputHeight, inputWidth: m.backbone.inputWidth } : {}),
     threshold: m.threshold,
     thresholdRule: m.thresholdRule,
     reviewBand: m.reviewBand ?? null,
@@ -155,10 +157,10 @@ export interface InspectedFile {
  */
 export class FileInspector {
   readonly scale: HeatScale;
-  readonly inputSize: number;
+  readonly input: InputGeometry;
 
   constructor(readonly model: InspectionModel, readonly o: FileInspectorOptions) {
-    this.inputSize = model.inputSize;
+    this.input = model.input;
     this.scale = heatScale(o.threshold, model.source.bundle.meta.calibration.mapMax);
   }
 
@@ -177,7 +179,7 @@ export class FileInspector {
     const same = log.bySha.get(sha256);
     if (same) return { kind: 'record', file, record: { ...same, path: file.rel, at: new Date().toISOString() }, reused: true }; // same bytes under another name
     try {
-      const img = await loadImageTensorFromBuffer(buf, this.inputSize, file.path, { maxPixels: this.o.maxPixels ?? DEFAULT_MAX_PIXELS });
+      const img = await loadImageTensorFromBuffer(buf, this.input, file.path, { maxPixels: this.o.maxPixels ?? DEFAULT_MAX_PIXELS });
       return { kind: 'image', file, sha256, chw: img.chw, width: img.info.width, height: img.info.height };
     } catch (e) {
       return { kind: 'record', file, record: errorRecord(file.rel, sha256, e), reused: false };
@@ -186,9 +188,9 @@ export class FileInspector {
 
   /** Scores prepared images in one ONNX Runtime run. */
   async score(batch: PreparedImage[]): Promise<{ score: number; map: Float32Array }[]> {
-    const S = this.inputSize;
-    const pixels = new Float32Array(batch.length * 3 * S * S);
-    batch.forEach((p, j) => pixels.set(p.chw, j * 3 * S * S));
+    const { height: H, width: W } = this.input;
+    const pixels = new Float32Array(batch.length * 3 * H * W);
+    batch.forEach((p, j) => pixels.set(p.chw, j * 3 * H * W));
     return this.model.score(pixels, batch.length);
   }
 
@@ -200,7 +202,7 @@ export class FileInspector {
     const { out, threshold } = this.o;
     try {
       const names = pictureNames(p.file.rel);
-      const pics = await renderHeatPictures(p.chw, map, this.inputSize, p.width, p.height, this.scale);
+      const pics = await renderHeatPictures(p.chw, map, this.input, p.width, p.height, this.scale);
       await writePictureFiles(out, names, pics);
       return {
         type: 'result', path: p.file.rel, sha256: p.sha256, score, verdict: verdictOf(score, threshold, this.o.reviewBand), errorCode: null, error: null,
@@ -445,13 +447,13 @@ export interface InspectImageOptions extends RuntimeOptions {
 /**
  * Inspects one image (used by the app). Expected failures (bad image, missing file) come back
  * as an `error` verdict with the reason, as in a batch; a model that cannot be used throws.
- * `map` is the raw anomaly map at the model's input size (row-major), null on error.
+ * `map` is the raw anomaly map at the model's input height x width (row-major), null on error.
  */
 export async function inspectImage(opts: InspectImageOptions): Promise<InspectionFileResult & { map: Float32Array | null; threshold: number }> {
   const opened = typeof opts.model === 'object' && 'score' in opts.model ? opts.model : null;
   const model = opened ?? (await openInspectionModel(opts.model as string | ModelBundle, opts));
   try {
-    const S = model.inputSize;
+    const S = model.input;
     const threshold = opts.threshold ?? model.source.bundle.meta.threshold;
     if (!Number.isFinite(threshold)) throw new AppError('BAD_ARGUMENT', `The threshold must be a finite number, got ${threshold}.`);
     const band = resolveReviewBand(opts.reviewBand, model.source, threshold);

@@ -128,7 +128,7 @@ function tensorBlock(t: TritonTensor): string {
 }
 
 /** The metadata_props copied into the config's `parameters`, as `bgad_<key>`. */
-const PARAMETER_KEYS = ['threshold', 'verdict', 'input_size', 'input', 'normalization', 'outputs', 'model_sha256', 'model_file', 'backbone', 'format'];
+const PARAMETER_KEYS = ['threshold', 'verdict', 'input_size', 'input_height', 'input_width', 'input', 'normalization', 'outputs', 'model_sha256', 'model_file', 'backbone', 'format'];
 
 /** config.pbtxt for the ONNX Runtime backend, from the model's Triton signature. */
 export function tritonConfig(name: string, sig: TritonSignature, opts: { maxBatchSize: number; onnxSha256: string }): string {

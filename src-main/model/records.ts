@@ -32,6 +32,9 @@ export interface ModelInfo {
   backboneId: string;
   backboneSha256: string;
   inputSize: number;
+  /** An aspect model's input height x width (absent: inputSize x inputSize). */
+  inputHeight?: number;
+  inputWidth?: number;
   /** The model's own threshold and how it was derived. */
   threshold: number;
   thresholdRule: ThresholdRule;

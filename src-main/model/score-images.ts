@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import type { ModelBundle } from '../bgad/bundle';
+import { inputGeometry } from '../bgad/geometry';
 import { FeatureExtractor } from '../backbones/extractor';
 import { FeatureCache, featuresForImages } from '../backbones/feature-cache';
 import { backboneForBundle } from './backbone';
@@ -28,7 +29,7 @@ export async function scoreImageFiles(bundle: ModelBundle, paths: string[], opts
     const scorer = await Scorer.fromBundle(bundle, { threads: opts.threads });
     try {
       const cache = opts.cacheDir ? new FeatureCache(join(opts.cacheDir, 'features')) : undefined;
-      for await (const f of featuresForImages(paths, { extractor, cache, sizePx: bundle.meta.backbone.inputSize, signal: opts.signal })) {
+      for await (const f of featuresForImages(paths, { extractor, cache, sizePx: inputGeometry(bundle.meta), signal: opts.signal })) {
         const [r] = await scorer.score([f.taps]);
         scores.push(r!.score);
         opts.onProgress?.(scores.length, paths.length);

@@ -18,6 +18,7 @@ import * as ort from 'onnxruntime-node';
 import { AppError } from '../common/errors';
 import type { ModelBundle } from '../bgad/bundle';
 import { areaAt } from '../bgad/area';
+import { asGeometry, inputGeometry, type InputGeometry, type InputSize } from '../bgad/geometry';
 import { buildScoreHead, featureInputName, type Calibration, type HeadLevel } from '../bgad/score-head';
 import type { BackboneSpec } from '../backbones/registry';
 import type { ExecutionProvider } from '../common/records';
@@ -40,7 +41,7 @@ export interface ScorerOptions {
 
 export interface ScoreResult {
   score: number;
-  /** S*S anomaly map, row-major. */
+  /** Anomaly map at the model's input height x width, row-major. */
   map: Float32Array;
 }
 
@@ -70,31 +71,30 @@ export function headFeeds(levels: HeadLevel[], channels: number[], batch: Float3
   return feeds;
 }
 
-/** A bundle's inspection area at its input size (undefined: the whole image), for the scoring head. */
+/** A bundle's inspection area at its input height x width (undefined: the whole image), for the scoring head. */
 export function bundleAreaAt(b: ModelBundle): Uint8Array | undefined {
-  const S = b.meta.backbone.inputSize;
-  return b.inspectionArea ? areaAt(b.inspectionArea, S, S) : undefined;
+  const { height, width } = inputGeometry(b.meta);
+  return b.inspectionArea ? areaAt(b.inspectionArea, width, height) : undefined;
 }
 
 /** Runs the calibrated scoring head on backbone features. */
 export class Scorer {
-  private constructor(private readonly session: RunnableSession, private readonly levels: HeadLevel[], private readonly channels: number[], readonly inputSize: number) {}
+  private constructor(private readonly session: RunnableSession, private readonly levels: HeadLevel[], private readonly channels: number[], readonly input: InputGeometry) {}
 
   /** Whether the session runs in its own worker thread. */
   get inWorker(): boolean {
     return this.session instanceof RemoteSession;
   }
 
-  /** `area`: the inspection area at S x S (0/1); the map is zero outside it. */
-  static async create(levels: HeadLevel[], channels: number[], S: number, calibration: Calibration, opts: ScorerOptions = {}, area?: Uint8Array): Promise<Scorer> {
+  /** `S`: the input, S x S or height x width; `area`: the inspection area at that size (0/1); the map is zero outside it. */
+  static async create(levels: HeadLevel[], channels: number[], S: InputSize, calibration: Calibration, opts: ScorerOptions = {}, area?: Uint8Array): Promise<Scorer> {
     const onnx = buildScoreHead(levels, channels, { inputSize: S, calibration, area });
-    return new Scorer(await openSession(onnx, opts, 'scoring head'), levels, channels, S);
+    return new Scorer(await openSession(onnx, opts, 'scoring head'), levels, channels, asGeometry(S));
   }
 
   static fromBundle(b: ModelBundle, opts: ScorerOptions = {}): Promise<Scorer> {
     const levels = b.meta.levels.map((l, k) => ({ weights: b.weights[k]!, height: l.height, width: l.width }));
-    const S = b.meta.backbone.inputSize;
-    return Scorer.create(levels, b.meta.levels.map((l) => l.channels), S, b.meta.calibration, opts, bundleAreaAt(b));
+    return Scorer.create(levels, b.meta.levels.map((l) => l.channels), inputGeometry(b.meta), b.meta.calibration, opts, bundleAreaAt(b));
   }
 
   /** `batch[j][k]`: image j's features at level k. */
@@ -107,7 +107,7 @@ export class Scorer {
     const out = await this.session.run(feeds, opts);
     const map = out.anomaly_map!.data as Float32Array;
     const scores = out.pred_score!.data as Float32Array;
-    const px = this.inputSize * this.inputSize;
+    const px = this.input.height * this.input.width;
     return Array.from({ length: n }, (_, j) => ({ score: scores[j]!, map: map.slice(j * px, (j + 1) * px) }));
   }
 
@@ -136,8 +136,9 @@ export interface RuntimeOptions {
 export interface InspectionModel {
   source: ModelSource;
   spec: BackboneSpec;
-  inputSize: number;
-  /** `chw` holds `n` images, each 3*S*S planar RGB in [0,1]. */
+  /** The model's input height x width (S x S for a square model). */
+  input: InputGeometry;
+  /** `chw` holds `n` images, each 3*H*W planar RGB in [0,1]. */
   score(chw: Float32Array, n: number): Promise<ScoreResult[]>;
   /** Score calls worth having in flight at once: 2 when the backbone and the head run in their own threads, else 1. */
   concurrency?: number;
@@ -154,7 +155,7 @@ export async function openInspectionModel(model: string | ModelBundle | ModelSou
   const { bundle } = source;
   const meta = bundle.meta;
   const spec = await backboneForBundle(bundle, opts.cacheDir);
-  const S = meta.backbone.inputSize;
+  const { height: H, width: W } = inputGeometry(meta);
   if (meta.levels.length !== spec.taps.length) throw new AppError('BAD_MODEL', `The model has ${meta.levels.length} levels; backbone ${spec.id} has ${spec.taps.length} taps.`, { hint: 'Train the model again on this installation.' });
   const so: ScorerOptions = { threads: opts.threads ?? 1, spin: opts.spin, executionProvider: opts.executionProvider, inWorker: opts.workers };
   const backbone = await openSession(spec.onnxPath, so, `backbone ${spec.id}`);
@@ -165,15 +166,15 @@ export async function openInspectionModel(model: string | ModelBundle | ModelSou
     await backbone.release();
     throw e;
   }
-  const plane = S * S;
+  const plane = H * W;
   return {
     source,
     spec,
-    inputSize: S,
+    input: { height: H, width: W },
     concurrency: backbone instanceof RemoteSession && scorer.inWorker ? 2 : 1,
     async score(chw, n) {
-      if (chw.length !== n * 3 * plane) throw new AppError('BAD_ARGUMENT', `score: ${chw.length} values are not ${n} images of ${S}x${S}.`);
-      const feats = await backbone.run({ [spec.inputName]: new ort.Tensor('float32', chw, [n, 3, S, S]) });
+      if (chw.length !== n * 3 * plane) throw new AppError('BAD_ARGUMENT', `score: ${chw.length} values are not ${n} images of ${W}x${H}.`);
+      const feats = await backbone.run({ [spec.inputName]: new ort.Tensor('float32', chw, [n, 3, H, W]) });
       const feeds: Record<string, ort.Tensor> = {};
       spec.taps.forEach((t, k) => {
         const v = feats[t.name]!;

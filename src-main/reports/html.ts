@@ -7,6 +7,7 @@ import type { InspectionFileResult, InspectionReport } from '../model/records';
 import { scoreHistogram } from './histogram';
 import { describeThreshold, describeThresholdRule, fmtScore } from './text';
 import { describeReviewBand } from '../common/review-band';
+import { geometryLabel, inputGeometry } from '../bgad/geometry';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -81,7 +82,7 @@ ${s.reviewBand ? kv('Review band', `${describeReviewBand(s.reviewBand)} (a perso
 ${kv('How it was derived', describeThresholdRule(s.model))}
 ${kv('Model file', s.model.file ?? '(in memory)')}
 ${kv('Model sha256', s.model.sha256)}
-${kv('Model version', `trained ${s.model.createdAt}, backbone ${s.model.backboneId}, input ${s.model.inputSize} px`)}
+${kv('Model version', `trained ${s.model.createdAt}, backbone ${s.model.backboneId}, input ${geometryLabel(inputGeometry({ backbone: s.model }))}`)}
 ${kv('Speed', s.inspected ? `${s.imagesPerSecond.toFixed(1)} images/s, ${s.msPerImage.toFixed(1)} ms/image` : '-')}
 </table>
 <h2>Score histogram</h2>

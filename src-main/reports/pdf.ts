@@ -15,6 +15,7 @@ import { heatScale, colourOf } from '../model/heat-scale';
 import { scoreHistogram } from './histogram';
 import { describeThresholdRule, describeThreshold, fmtScore } from './text';
 import { describeReviewBand } from '../common/review-band';
+import { geometryLabel, inputGeometry } from '../bgad/geometry';
 import { choosePdfFonts, printable, type PdfFonts } from './fonts';
 
 const A4 = { w: 595.28, h: 841.89 };
@@ -203,7 +204,7 @@ export async function writePdfReport(path: string, s: InspectionReport): Promise
       ['Model file', s.model.file ? u(doc, s.model.file) : '(in memory)'],
       ['Model sha256', s.model.sha256],
       ['Model version', `trained ${s.model.createdAt}${s.model.trainingSteps !== null ? `, ${s.model.trainingSteps} steps` : ''}, ${s.model.knownAnomalies} known anomalies`],
-      ['Backbone', `${s.model.backboneId} (sha256 ${s.model.backboneSha256.slice(0, 16)}...), input ${s.model.inputSize}x${s.model.inputSize} px`],
+      ['Backbone', `${s.model.backboneId} (sha256 ${s.model.backboneSha256.slice(0, 16)}...), input ${geometryLabel(inputGeometry({ backbone: s.model }))}`],
     ]);
 
     heading(doc, 'Score histogram', 12);

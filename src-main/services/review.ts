@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { ArgsOf, ReviewBand, ReviewComparison, ReviewOutcome, ReviewQueue, ReviewedImageChange, StoredInspectionResult } from '../common/api';
 import { DEFAULT_REVIEW_BAND_FRACTION } from '../common/review';
-import { TRAINING_PRESETS } from '../common/training-params';
+import { TRAINING_PRESETS, type GeometryMode } from '../common/training-params';
 import { AppError, isAppError } from '../common/errors';
 import { getStationRun } from '../db/inspections';
 import { compareModelVersions, getModelVersion } from '../db/model-versions';
@@ -129,12 +129,12 @@ async function decide(ctx: ServiceContext, a: ArgsOf<'review.decide'>) {
 async function retrain(ctx: ServiceContext, a: ArgsOf<'review.retrain'>) {
   const { store, jobs } = ctx;
   const base = getModelVersion(store, a.modelId);
-  const config = (base.config ?? {}) as { preset?: string; params?: Record<string, number>; defectTypeIds?: number[] | null };
+  const config = (base.config ?? {}) as { preset?: string; params?: Record<string, number>; defectTypeIds?: number[] | null; geometry?: GeometryMode | null };
   const preset = a.preset ?? (TRAINING_PRESETS as readonly string[]).find((p) => p === config.preset);
   if (!preset) throw new AppError('BAD_MODEL', `Model version ${base.number} does not say which preset it was trained with.`, { subject: 'args.preset', hint: `Choose the preset (${TRAINING_PRESETS.join(', ')}) for the new version.` });
   // chosen defect types: those, plus the types of the defects the review added
   const defectTypeIds = config.defectTypeIds?.length ? [...new Set([...config.defectTypeIds, ...reviewedDefectTypes(store, base.datasetId)])] : undefined;
-  const args = { datasetId: base.datasetId, preset, backboneId: a.backboneId ?? base.backboneId, params: { ...(config.params ?? {}), ...(a.params ?? {}) }, defectTypeIds } as ArgsOf<'training.start'>;
+  const args = { datasetId: base.datasetId, preset, backboneId: a.backboneId ?? base.backboneId, params: { ...(config.params ?? {}), ...(a.params ?? {}) }, defectTypeIds, ...(config.geometry ? { geometry: config.geometry } : {}) } as ArgsOf<'training.start'>;
   const r = await jobs.start('training', async (job) => {
     const started = await startTraining(ctx, args, job);
     const done = started.done.then((res) => {

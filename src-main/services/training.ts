@@ -34,7 +34,7 @@ type TrainResult = JobResult<'train'>;
 
 /** What a training run trains on and with: checked before its row exists. */
 interface RunPlan {
-  config: Record<string, unknown> & { overrides: Record<string, number> };
+  config: Record<string, unknown> & { overrides: Record<string, number | string> };
   pipelinePreset: 'fast' | 'paper';
   prepared: DatasetCategory;
 }
@@ -52,12 +52,12 @@ function planRun(store: Store, args: ArgsOf<'training.start'>): RunPlan {
     });
   }
   const { preset, overrides: presetOverrides } = presetConfig(args.preset);
-  const overrides = { ...presetOverrides, ...trainOverrides(args.params) };
+  const overrides = { ...presetOverrides, ...trainOverrides(args.params), ...(args.geometry ? { geometry: args.geometry } : {}) };
   // the dataset's inspection area as it is now: the model keeps it; later changes affect the next training only
   const area = getInspectionArea(store, args.datasetId);
   if (area) category.inspectionArea = { width: area.width, height: area.height, pixels: area.pixels };
   const inspectionArea = area ? { width: area.width, height: area.height, fraction: area.info.fraction, sha256: area.info.sha256 } : null;
-  const config = { preset: args.preset, pipelinePreset: preset, backboneId: args.backboneId, params: args.params ?? {}, overrides, knownDefects: category.trainDefects.length, defectTypeIds: args.defectTypeIds ?? null, inspectionArea };
+  const config = { preset: args.preset, pipelinePreset: preset, backboneId: args.backboneId, params: args.params ?? {}, geometry: args.geometry ?? null, overrides, knownDefects: category.trainDefects.length, defectTypeIds: args.defectTypeIds ?? null, inspectionArea };
   return { config, pipelinePreset: preset, prepared };
 }
 

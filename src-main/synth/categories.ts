@@ -4,12 +4,13 @@
  */
 import type { Rng } from './prng';
 import type { DefectType } from './defects';
-import { renderDisc, renderGrain, renderStripes, renderWovenGrid, type CleanRender } from './textures';
+import { renderDisc, renderGrain, renderShaft, renderStripes, renderWovenGrid, type CleanRender } from './textures';
 
 export interface CategorySpec {
   name: string;
   isRgb: boolean;
   defectTypes: readonly DefectType[];
+  /** The image of `sizePx`: sizePx x sizePx, or (shaft) 2 * sizePx x sizePx / 2. */
   render(rng: Rng, sizePx: number): CleanRender;
 }
 
@@ -18,6 +19,8 @@ export const CATEGORY_SPECS: readonly CategorySpec[] = [
   { name: 'grain', isRgb: false, defectTypes: ['scratch', 'spot', 'crack'], render: renderGrain },
   { name: 'stripes', isRgb: true, defectTypes: ['scratch', 'spot', 'missing'], render: renderStripes },
   { name: 'disc', isRgb: true, defectTypes: ['scratch', 'spot', 'missing'], render: renderDisc },
+  // elongated (4:1): long thin scratches along the part, for aspect-true input geometry
+  { name: 'shaft', isRgb: false, defectTypes: ['scratch', 'spot', 'crack'], render: renderShaft },
 ];
 
 /** Images per folder, for every category. */

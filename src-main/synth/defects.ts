@@ -6,7 +6,7 @@
  */
 import { randInt, uniform, type Rng } from './prng';
 import { clampByte, countOnes, drawBlob, drawSegment, type RasterImage } from './raster';
-import { isOnDisc, type CleanRender } from './textures';
+import { isOnDisc, isOnShaft, type CleanRender, type ShaftGeometry } from './textures';
 
 export const DEFECT_TYPES = ['scratch', 'spot', 'crack', 'missing'] as const;
 export type DefectType = (typeof DEFECT_TYPES)[number];
@@ -18,19 +18,42 @@ function wobble(rng: Rng, n: number, amp: number) {
   return Array.from({ length: n }, (_, i) => ({ k: i + 2, amp: uniform(rng, 0, amp), phase: uniform(rng, 0, 2 * Math.PI) }));
 }
 
+/** Pixels per pixel of the 96 px design size (a shaft is 2 * size wide). */
+function unitOf(w: number, clean: CleanRender): number {
+  return clean.shaft ? w / 192 : w / 96;
+}
+
 /** A point where a defect may start: anywhere away from the border, or on the part. */
-function anchor(rng: Rng, size: number, clean: CleanRender, maxR = 0.75): [number, number] {
+function anchor(rng: Rng, w: number, h: number, clean: CleanRender, maxR = 0.75): [number, number] {
   const d = clean.disc;
-  if (!d) return [uniform(rng, 0.2, 0.8) * size, uniform(rng, 0.2, 0.8) * size];
+  const sh = clean.shaft;
+  if (sh) return [uniform(rng, 0.15, 0.85) * w, uniform(rng, sh.top + 2, sh.bottom - 2)];
+  if (!d) return [uniform(rng, 0.2, 0.8) * w, uniform(rng, 0.2, 0.8) * h];
   const th = uniform(rng, 0, 2 * Math.PI);
   const r = uniform(rng, d.holeRadius / d.radius + 0.12, maxR) * d.radius;
   return [d.cx + r * Math.cos(th), d.cy + r * Math.sin(th)];
 }
 
-function drawScratch(rng: Rng, size: number, clean: CleanRender, mask: Uint8Array): void {
-  const scale = size / 96;
-  const [cx, cy] = anchor(rng, size, clean, 0.6);
-  const length = (clean.disc ? uniform(rng, 0.6, 0.9) * clean.disc.radius : uniform(rng, 0.3, 0.55) * size);
+/** On a shaft: a long thin scratch along its axis (a third to two thirds of its length, 1-2 px wide at 96). */
+function drawLongScratch(rng: Rng, w: number, h: number, sh: ShaftGeometry, mask: Uint8Array): void {
+  const unit = w / 192;
+  const length = uniform(rng, 0.3, 0.65) * w;
+  const x0 = uniform(rng, 0.05 * w, 0.95 * w - length);
+  const y0 = uniform(rng, sh.top + 0.2 * (sh.bottom - sh.top), sh.bottom - 0.2 * (sh.bottom - sh.top));
+  const tilt = uniform(rng, -0.03, 0.03);
+  const hw = uniform(rng, 0.6, 0.9) * unit;
+  const bend = uniform(rng, -1, 1) * unit;
+  // two pieces, slightly bent, as a tool dragged along the part leaves
+  const xm = x0 + length / 2, ym = y0 + Math.tan(tilt) * (length / 2) + bend;
+  drawSegment(mask, w, h, x0, y0, xm, ym, hw);
+  drawSegment(mask, w, h, xm, ym, x0 + length, y0 + Math.tan(tilt) * length, hw);
+}
+
+function drawScratch(rng: Rng, w: number, h: number, clean: CleanRender, mask: Uint8Array): void {
+  if (clean.shaft) return drawLongScratch(rng, w, h, clean.shaft, mask);
+  const scale = unitOf(w, clean);
+  const [cx, cy] = anchor(rng, w, h, clean, 0.6);
+  const length = (clean.disc ? uniform(rng, 0.6, 0.9) * clean.disc.radius : uniform(rng, 0.3, 0.55) * w);
   let th = uniform(rng, 0, Math.PI);
   const bend = uniform(rng, -0.25, 0.25);
   const hw = uniform(rng, 0.9, 1.3) * scale;
@@ -41,22 +64,22 @@ function drawScratch(rng: Rng, size: number, clean: CleanRender, mask: Uint8Arra
   for (let k = 0; k < 3; k++) {
     const nx = x + (Math.cos(th) * length) / 3;
     const ny = y + (Math.sin(th) * length) / 3;
-    drawSegment(mask, size, size, x, y, nx, ny, hw);
+    drawSegment(mask, w, h, x, y, nx, ny, hw);
     x = nx;
     y = ny;
     th += bend;
   }
 }
 
-function drawSpot(rng: Rng, size: number, clean: CleanRender, mask: Uint8Array): void {
-  const scale = size / 96;
-  const [cx, cy] = anchor(rng, size, clean, 0.7);
-  drawBlob(mask, size, size, cx, cy, uniform(rng, 4.5, 8) * scale, wobble(rng, 3, 0.12));
+function drawSpot(rng: Rng, w: number, h: number, clean: CleanRender, mask: Uint8Array): void {
+  const scale = unitOf(w, clean);
+  const [cx, cy] = anchor(rng, w, h, clean, 0.7);
+  drawBlob(mask, w, h, cx, cy, uniform(rng, 4.5, 8) * scale, wobble(rng, 3, 0.12));
 }
 
-function drawCrack(rng: Rng, size: number, clean: CleanRender, mask: Uint8Array): void {
-  const scale = size / 96;
-  let [x, y] = anchor(rng, size, clean, 0.55);
+function drawCrack(rng: Rng, w: number, h: number, clean: CleanRender, mask: Uint8Array): void {
+  const scale = unitOf(w, clean);
+  let [x, y] = anchor(rng, w, h, clean, 0.55);
   const base = uniform(rng, 0, 2 * Math.PI);
   const steps = randInt(rng, 6, 9);
   const hw = uniform(rng, 0.8, 1.1) * scale;
@@ -65,33 +88,33 @@ function drawCrack(rng: Rng, size: number, clean: CleanRender, mask: Uint8Array)
     const len = uniform(rng, 3.5, 6.5) * scale;
     const nx = x + Math.cos(th) * len;
     const ny = y + Math.sin(th) * len;
-    drawSegment(mask, size, size, x, y, nx, ny, hw);
+    drawSegment(mask, w, h, x, y, nx, ny, hw);
     if (k === Math.floor(steps / 2)) {
       // one short side branch
       const bt = th + (rng() < 0.5 ? 1 : -1) * uniform(rng, 0.6, 1.2);
       const bl = uniform(rng, 5, 9) * scale;
-      drawSegment(mask, size, size, nx, ny, nx + Math.cos(bt) * bl, ny + Math.sin(bt) * bl, hw * 0.8);
+      drawSegment(mask, w, h, nx, ny, nx + Math.cos(bt) * bl, ny + Math.sin(bt) * bl, hw * 0.8);
     }
     x = nx;
     y = ny;
   }
 }
 
-function drawMissing(rng: Rng, size: number, clean: CleanRender, mask: Uint8Array): void {
+function drawMissing(rng: Rng, w: number, h: number, clean: CleanRender, mask: Uint8Array): void {
   const d = clean.disc;
   if (!d) {
     // on a texture: a punched-out hole
-    const [cx, cy] = anchor(rng, size, clean);
-    drawBlob(mask, size, size, cx, cy, uniform(rng, 6, 9) * (size / 96), wobble(rng, 2, 0.08));
+    const [cx, cy] = anchor(rng, w, h, clean);
+    drawBlob(mask, w, h, cx, cy, uniform(rng, 6, 9) * unitOf(w, clean), wobble(rng, 2, 0.08));
     return;
   }
   // on the part: a chipped bite out of the rim (jagged, unlike the smooth rim of a good part)
   const th = uniform(rng, 0, 2 * Math.PI);
   const r = d.radius * uniform(rng, 0.8, 0.92);
-  drawBlob(mask, size, size, d.cx + r * Math.cos(th), d.cy + r * Math.sin(th), d.radius * uniform(rng, 0.34, 0.42), wobble(rng, 4, 0.06));
+  drawBlob(mask, w, h, d.cx + r * Math.cos(th), d.cy + r * Math.sin(th), d.radius * uniform(rng, 0.34, 0.42), wobble(rng, 4, 0.06));
 }
 
-const DRAW: Record<DefectType, (rng: Rng, size: number, clean: CleanRender, mask: Uint8Array) => void> = {
+const DRAW: Record<DefectType, (rng: Rng, w: number, h: number, clean: CleanRender, mask: Uint8Array) => void> = {
   scratch: drawScratch,
   spot: drawSpot,
   crack: drawCrack,
@@ -119,14 +142,17 @@ function targetColour(type: DefectType, clean: CleanRender): number[] {
  * deterministic and never empty.
  */
 export function defectMask(type: DefectType, rng: Rng, clean: CleanRender): Uint8Array {
-  const size = clean.image.width;
-  const minPixels = Math.max(8, Math.round(12 * (size / 96) ** 2));
-  const mask = new Uint8Array(size * size);
+  const { width: w, height: h } = clean.image;
+  const minPixels = Math.max(8, Math.round(12 * unitOf(w, clean) ** 2));
+  const mask = new Uint8Array(w * h);
   for (let attempt = 0; attempt < 50; attempt++) {
     mask.fill(0);
-    DRAW[type](rng, size, clean, mask);
+    DRAW[type](rng, w, h, clean, mask);
     if (clean.disc) {
-      for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) if (!isOnDisc(clean.disc, x, y)) mask[y * size + x] = 0;
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if (!isOnDisc(clean.disc, x, y)) mask[y * w + x] = 0;
+    }
+    if (clean.shaft) {
+      for (let y = 0; y < h; y++) if (!isOnShaft(clean.shaft, y)) mask.fill(0, y * w, (y + 1) * w);
     }
     if (countOnes(mask) >= minPixels) return mask;
   }

@@ -7,6 +7,8 @@
  *   <outDir>/<category>/test/<type>/000.png ...
  *   <outDir>/<category>/ground_truth/<type>/<name>_mask.png   0/255 grey, for train and test
  *
+ * Images are sizePx square, except the elongated `shaft` (2 * sizePx x sizePx / 2, 4:1).
+ *
  * Same seed and size -> byte-identical files. Existing files of the same names are
  * overwritten; nothing else in outDir is touched. Pixels come from the pure modules beside
  * this one; this file only writes PNGs (sharp, fixed settings).
@@ -33,6 +35,9 @@ export interface SynthCategoryInfo {
   name: string;
   dir: string;
   isRgb: boolean;
+  /** Image size in pixels (every image of a category has the same). */
+  width: number;
+  height: number;
   defectTypes: string[];
   counts: { trainGood: number; trainDefect: Record<string, number>; testGood: number; testDefect: Record<string, number> };
 }
@@ -84,11 +89,13 @@ export async function generateSyntheticDataset(opts: SynthOptions): Promise<{ ca
     for (const f of folders) await mkdir(f, { recursive: true });
 
     // a few images at a time: sharp encodes on the libuv pool
+    let dims = { width: sizePx, height: sizePx };
     const batch = 8;
     for (let b = 0; b < jobs.length; b += batch) {
       await Promise.all(
         jobs.slice(b, b + batch).map(async (key) => {
           const { image, mask } = renderSample(opts.seed, key, sizePx);
+          dims = { width: image.width, height: image.height };
           const file = sampleFileName(key);
           await writeFile(join(dir, key.split, key.kind, file), await encodePng(image.data, image.width, image.height, image.channels));
           if (mask) {
@@ -101,6 +108,7 @@ export async function generateSyntheticDataset(opts: SynthOptions): Promise<{ ca
       name,
       dir,
       isRgb: spec.isRgb,
+      ...dims,
       defectTypes: [...spec.defectTypes],
       counts: { trainGood: SYNTH_COUNTS.trainGood, trainDefect, testGood: SYNTH_COUNTS.testGood, testDefect },
     });

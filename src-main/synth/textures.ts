@@ -16,10 +16,18 @@ export interface DiscGeometry {
   background: number[];
 }
 
+/** Where a long part (a shaft lying along the image's width) lies: rows top..bottom. */
+export interface ShaftGeometry {
+  top: number;
+  bottom: number;
+}
+
 export interface CleanRender {
   image: RasterImage;
   /** The part, when the category is an object on a background. */
   disc?: DiscGeometry;
+  /** The part, when the category is a long shaft on a background. */
+  shaft?: ShaftGeometry;
 }
 
 function smooth(t: number): number {
@@ -156,4 +164,44 @@ export function renderDisc(rng: Rng, size: number): CleanRender {
     }
   }
   return { image: img, disc: g };
+}
+
+/** Whether a pixel centre lies on the shaft. */
+export function isOnShaft(g: ShaftGeometry, y: number): boolean {
+  return y + 0.5 >= g.top && y + 0.5 <= g.bottom;
+}
+
+/**
+ * A turned steel shaft lying along the image on a dark background (grey), about 4:1: the
+ * image is 2 * size wide and size / 2 high (as many pixels as a square category). Cylindrical
+ * shading across it, a highlight band, fine lathe marks along it and a shoulder groove.
+ */
+export function renderShaft(rng: Rng, size: number): CleanRender {
+  const width = 2 * size;
+  const height = Math.max(8, Math.round(size / 2));
+  const img = newImage(width, height, 1);
+  const background = uniform(rng, 36, 48);
+  const metal = uniform(rng, 150, 170);
+  const mid = height / 2 + uniform(rng, -0.04, 0.04) * height;
+  const half = height * uniform(rng, 0.33, 0.36);
+  const g: ShaftGeometry = { top: mid - half, bottom: mid + half };
+  const highlight = uniform(rng, -0.35, -0.2);
+  const lathe = uniform(rng, 2.6, 3.4) * (size / 96);
+  const latheAmp = uniform(rng, 3, 5);
+  const groove = uniform(rng, 0.15, 0.25) * width;
+  const grooveW = 2.5 * (size / 96);
+  for (let y = 0; y < height; y++) {
+    const v = (y + 0.5 - mid) / half; // -1..1 across the shaft
+    for (let x = 0; x < width; x++) {
+      if (!isOnShaft(g, y)) {
+        img.data[y * width + x] = clampByte(background + uniform(rng, -3, 3));
+        continue;
+      }
+      let val = metal * (1 - 0.35 * v * v) + 40 * Math.exp(-(((v - highlight) / 0.18) ** 2));
+      val += latheAmp * Math.sin((2 * Math.PI * (x + 0.5)) / lathe);
+      if (Math.abs(x + 0.5 - groove) < grooveW) val *= 0.7;
+      img.data[y * width + x] = clampByte(val + uniform(rng, -4, 4));
+    }
+  }
+  return { image: img, shaft: g };
 }

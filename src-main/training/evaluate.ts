@@ -14,6 +14,7 @@ import { defaultCacheRoot } from '../db/paths';
 import { backboneForBundle } from '../model/backbone';
 import { Scorer } from '../model/scorer';
 import { readMaskAt } from './pipeline';
+import { inputGeometry } from '../bgad/geometry';
 import type { DefectImage } from './dataset';
 import type { ExecutionProvider } from '../common/records';
 import type { TestScores } from '../common/engine-jobs';
@@ -63,7 +64,7 @@ export async function evaluateModel(bundle: ModelBundle, testGood: string[], tes
 /** `evaluateModel`, also returning the image score of every test image it scored. */
 export async function evaluateWithScores(bundle: ModelBundle, testGood: string[], testDefects: DefectImage[], opts: EvalOptions = {}): Promise<{ metrics: EvalMetrics; scores: TestScores }> {
   if (!testGood.length || !testDefects.length) throw new AppError('BAD_DATASET', 'The test set needs both good (test/good) and defective (test/<type>) images to compute metrics.');
-  const S = bundle.meta.backbone.inputSize;
+  const S = inputGeometry(bundle.meta);
   const spec = await backboneForBundle(bundle, opts.cacheDir);
   const extractor = await FeatureExtractor.create(spec, { threads: opts.threads, executionProvider: opts.executionProvider });
   const cache = new FeatureCache(join(opts.cacheDir ?? defaultCacheRoot(), 'features'));
@@ -95,7 +96,7 @@ export async function evaluateWithScores(bundle: ModelBundle, testGood: string[]
       labels.push(it.type === 'good' ? 0 : 1);
       if (hasMasks) {
         maps.push(r!.map);
-        masks.push((it.maskPath ? await readMaskAt(it.maskPath, S) : null) ?? new Uint8Array(S * S));
+        masks.push((it.maskPath ? await readMaskAt(it.maskPath, S) : null) ?? new Uint8Array(S.height * S.width));
       }
       i++;
       if (i % 8 === 0 || i === items.length) opts.onProgress?.({ fraction: p0 + ((p1 - p0) * i) / items.length, message: `scoring test images ${i}/${items.length}` });
@@ -105,7 +106,7 @@ export async function evaluateWithScores(bundle: ModelBundle, testGood: string[]
     await scorer.dispose();
     await extractor.dispose();
   }
-  const widths = maps.map(() => S), heights = maps.map(() => S);
+  const widths = maps.map(() => S.width), heights = maps.map(() => S.height);
   const thr = bundle.meta.threshold;
   const perType: Record<string, TypeMetrics> = {};
   const types = [...new Set(testDefects.map((d) => d.type))].sort();

@@ -11,7 +11,7 @@ import type { EngineProgress } from '../common/engine-protocol';
 import { defaultBackboneId, getBackbone, type BackboneSpec } from '../backbones/registry';
 import { FeatureExtractor } from '../backbones/extractor';
 import { FeatureCache, featuresForImages } from '../backbones/feature-cache';
-import { loadImageTensor, readMaskPng } from '../images/load';
+import { loadImageTensor, readImageAspect, readMaskPng } from '../images/load';
 import { defaultCacheRoot } from '../db/paths';
 import { resolveConfig, totalSteps, type PresetName, type TrainConfig } from '../bgad/config';
 import { maskToLevel, type LevelImage } from '../bgad/sampler';
@@ -21,6 +21,7 @@ import { buildScoreHead, type Calibration, type HeadLevel } from '../bgad/score-
 import type { BundleMeta, ModelBundle } from '../bgad/bundle';
 import { areaAt, areaAtLevel, areaCount, areaProblem, type InspectionArea } from '../bgad/area';
 import { headFeeds, Scorer } from '../model/scorer';
+import { asGeometry, chooseGeometry, geometryLabel, isSquare, type InputGeometry, type InputSize } from '../bgad/geometry';
 import { thresholdAtFalseRejectRate } from '../metrics';
 import type { ExecutionProvider } from '../common/records';
 import { createSession } from '../runtime/session';
@@ -82,16 +83,17 @@ export function selectKnownAnomalies(pool: DefectImage[], n: number, types: stri
   return out;
 }
 
-/** A mask file brought to size x size (nearest neighbour), as 0/1. */
-export async function readMaskAt(path: string, size: number): Promise<Uint8Array> {
+/** A mask file brought to the input size, S x S or H x W (nearest neighbour), as 0/1. */
+export async function readMaskAt(path: string, size: InputSize): Promise<Uint8Array> {
   const m = await readMaskPng(path);
+  const { height, width } = asGeometry(size);
   const resized = await sharp(Buffer.from(m.data.map((v) => (v ? 255 : 0))), { raw: { width: m.width, height: m.height, channels: 1 } })
-    .resize(size, size, { fit: 'fill', kernel: 'nearest' })
+    .resize(width, height, { fit: 'fill', kernel: 'nearest' })
     .toColourspace('b-w')
     .raw()
     .toBuffer({ resolveWithObject: true });
-  if (resized.info.channels !== 1 || resized.data.length !== size * size) throw new Error(`mask ${path}: resize gave ${resized.info.channels} channels`);
-  const out = new Uint8Array(size * size);
+  if (resized.info.channels !== 1 || resized.data.length !== width * height) throw new Error(`mask ${path}: resize gave ${resized.info.channels} channels`);
+  const out = new Uint8Array(width * height);
   for (let i = 0; i < out.length; i++) out[i] = resized.data[i]! >= 128 ? 1 : 0;
   return out;
 }
@@ -114,12 +116,12 @@ interface TrainRun {
   spec: BackboneSpec;
   extractor: FeatureExtractor;
   cache: FeatureCache;
-  /** Backbone input size in pixels. */
-  S: number;
+  /** The model's input height x width: S x S, or the aspect geometry (bgad/geometry.ts). */
+  S: InputGeometry;
   /** Images that could not be read, skipped (normal training and held-out images). */
   skipped: { path: string; reason: string }[];
   onError: (path: string, e: AppError) => void;
-  /** The inspection area at S x S (0/1), or null: the whole image. */
+  /** The inspection area at the input's H x W (0/1), or null: the whole image. */
   area: Uint8Array | null;
 }
 
@@ -169,15 +171,16 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
       skipped.push({ path, reason: e.message });
       progress(0.02, `skipping ${path}: ${e.message}`);
     };
-    const run: TrainRun = { opts, cfg, progress, spec, extractor, cache, S: spec.inputSize, skipped, onError, area: areaAtInput(opts.inspectionArea ?? cat.inspectionArea, spec.inputSize) };
+    const S = await modelGeometry(cfg, trainNormals, spec.inputSize, progress);
+    const run: TrainRun = { opts, cfg, progress, spec, extractor, cache, S, skipped, onError, area: areaAtInput(opts.inspectionArea ?? cat.inspectionArea, S) };
     const feats = await extractNormalFeatures(run, trainNormals, known.length);
     const anomaliesUsed = await addKnownAndSyntheticAnomalies(run, feats, known, trainNormals, rng);
     const { levels, train } = await trainLevels(run, feats);
     const { calibration, threshold, heldHashes, heldScores } = await calibrateAndThreshold(run, levels, train, heldOut);
     const meta = bundleMeta(run, levels, train, { calibration, threshold, heldOut, heldHashes, heldScores, anomaliesUsed, trainHashes: feats.trainHashes });
     // the area travels at the input size, the resolution it is used at (whatever it was painted at)
-    const inspectionArea = run.area ? { width: run.S, height: run.S, pixels: run.area } : undefined;
-    if (inspectionArea) meta.inspectionArea = { width: run.S, height: run.S, areaPx: areaCount(inspectionArea) };
+    const inspectionArea = run.area ? { width: run.S.width, height: run.S.height, pixels: run.area } : undefined;
+    if (inspectionArea) meta.inspectionArea = { width: run.S.width, height: run.S.height, areaPx: areaCount(inspectionArea) };
     progress(1, 'trained');
     return { bundle: { meta, weights: train.levels.map((l) => l.weights), ...(inspectionArea ? { inspectionArea } : {}) }, category: cat, testGood: cat.testGood, testDefects, train, featureMsPerImage: feats.featureMsPerImage };
   } finally {
@@ -185,13 +188,34 @@ export async function trainModel(opts: TrainModelOptions): Promise<TrainedModel>
   }
 }
 
+/**
+ * The model's input geometry: S x S ('square'), or ('aspect') H x W from the training normals'
+ * median aspect ratio, read from their headers (an unreadable one is left to the extraction,
+ * which reports it).
+ */
+async function modelGeometry(cfg: TrainConfig, trainNormals: string[], S: number, progress: Progress): Promise<InputGeometry> {
+  if (cfg.geometry !== 'aspect') return { height: S, width: S };
+  const aspects: number[] = [];
+  for (const p of trainNormals) {
+    try {
+      aspects.push(await readImageAspect(p));
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e;
+    }
+  }
+  if (!aspects.length) throw new AppError('BAD_DATASET', `None of the ${trainNormals.length} normal training images could be read to choose the input geometry.`, { hint: 'Fix or remove the unreadable images, or train with --geometry square.' });
+  const g = chooseGeometry(aspects, S);
+  progress(0.015, `input geometry ${geometryLabel(g)}${isSquare(g) ? ' (the images are about square)' : ''} from the median aspect ratio of ${aspects.length} normal images`);
+  return g;
+}
+
 /** A dataset's inspection area at the input size (null: none); BAD_ARGUMENT when unusable or empty there. */
-function areaAtInput(area: InspectionArea | undefined, S: number): Uint8Array | null {
+function areaAtInput(area: InspectionArea | undefined, S: InputGeometry): Uint8Array | null {
   if (!area) return null;
   const problem = areaProblem(area);
   if (problem) throw new AppError('BAD_ARGUMENT', `The inspection area cannot be used: ${problem}.`, { hint: 'Paint the inspection area again in the annotator, or clear it.' });
-  const at = areaAt(area, S, S);
-  if (!at.some((v) => v === 1)) throw new AppError('BAD_ARGUMENT', `The inspection area is empty at the model's input size (${S}x${S}): nothing would be inspected.`, { hint: 'Paint a larger inspection area, or clear it to inspect the whole image.' });
+  const at = areaAt(area, S.width, S.height);
+  if (!at.some((v) => v === 1)) throw new AppError('BAD_ARGUMENT', `The inspection area is empty at the model's input size (${S.width}x${S.height}): nothing would be inspected.`, { hint: 'Paint a larger inspection area, or clear it to inspect the whole image.' });
   return at;
 }
 
@@ -282,7 +306,7 @@ async function addKnownAndSyntheticAnomalies(run: TrainRun, feats: TrainFeatures
     const mask = await readMaskAt(d.maskPath!, S);
     const img = await loadImageTensor(d.path, S);
     anomaliesUsed.push({ path: d.path, type: d.type, sha256: img.info.sha256 });
-    const out = await extractor.extractBatchWithShapes(img.chw, 1);
+    const out = await extractor.extractBatchWithShapes(img.chw, 1, S);
     out.taps.forEach((t, k) => {
       const sh = out.shapes[k]!;
       feats.levelImages[k]!.push({ features: feats.arenas[k]!.add(t), mask: maskToLevel(mask, S, sh.height, sh.width, cfg.maskPooling), weight: cfg.anomalyRepeats });
@@ -302,9 +326,10 @@ async function addSyntheticAnomalies(run: TrainRun, feats: TrainFeatures, synthI
   const { cfg, extractor, S } = run;
   for (let b = 0; b < synthImgs.length; b += 8) {
     const part = synthImgs.slice(b, b + 8);
-    const batch = new Float32Array(part.length * 3 * S * S);
-    part.forEach((p, j) => batch.set(p.chw, j * 3 * S * S));
-    const out = await extractor.extractBatchWithShapes(batch, part.length);
+    const per = 3 * S.height * S.width;
+    const batch = new Float32Array(part.length * per);
+    part.forEach((p, j) => batch.set(p.chw, j * per));
+    const out = await extractor.extractBatchWithShapes(batch, part.length, S);
     part.forEach((p, j) => out.taps.forEach((t, k) => {
       const per = t.length / part.length;
       const sh = out.shapes[k]!;
@@ -319,7 +344,7 @@ async function trainLevels(run: TrainRun, feats: TrainFeatures): Promise<{ level
   const { levelImages, shapes } = feats;
   const levels: LevelData[] = run.spec.taps.map((t, k) => {
     const { channels, height, width } = shapes![k]!;
-    const area = run.area ? areaAtLevel({ width: run.S, height: run.S, pixels: run.area }, run.S, height, width) : null;
+    const area = run.area ? areaAtLevel({ width: run.S.width, height: run.S.height, pixels: run.area }, run.S, height, width) : null;
     return { channels, height, width, images: levelImages[k]!, area };
   });
   const steps = totalSteps(cfg, levelImages[0]!.length, levels[0]!.height * levels[0]!.width);
@@ -361,7 +386,8 @@ function bundleMeta(
     formatVersion: 1,
     createdAt: new Date().toISOString(),
     config: cfg,
-    backbone: { id: spec.id, sha256: spec.sha256, inputSize: run.S },
+    // inputSize stays the backbone's S; an aspect model records its H x W beside it (bgad/geometry.ts)
+    backbone: { id: spec.id, sha256: spec.sha256, inputSize: spec.inputSize, ...(isSquare(run.S) ? {} : { inputHeight: run.S.height, inputWidth: run.S.width }) },
     levels: levels.map((l, k) => ({ channels: l.channels, height: l.height, width: l.width, stride: spec.taps[k]!.stride, tap: spec.taps[k]!.name, blocks: cfg.blocks, boundary: train.levels[k]!.boundary })),
     calibration: r.calibration,
     threshold: r.threshold,
@@ -380,15 +406,16 @@ function bundleMeta(
  * Feature extraction time per image (decode + resize + backbone, batch 1) measured on up to
  * `n` images, for reports when every feature came from the cache.
  */
-export async function measureFeatureMs(paths: string[], opts: { backboneId?: string; cacheDir?: string; threads?: number; n?: number }): Promise<number> {
+export async function measureFeatureMs(paths: string[], opts: { backboneId?: string; cacheDir?: string; threads?: number; n?: number; size?: InputSize }): Promise<number> {
   const sample = paths.slice(0, opts.n ?? 16);
   if (!sample.length) return NaN;
   const { spec, extractor } = await openExtractor(opts.backboneId, opts.cacheDir ?? defaultCacheRoot(), opts.threads);
   try {
-    const first = await loadImageTensor(sample[0]!, spec.inputSize);
-    await extractor.extractBatch(first.chw, 1); // warm-up
+    const size = opts.size ?? spec.inputSize;
+    const first = await loadImageTensor(sample[0]!, size);
+    await extractor.extractBatch(first.chw, 1, size); // warm-up
     const t0 = performance.now();
-    for (const p of sample) await extractor.extractBatch((await loadImageTensor(p, spec.inputSize)).chw, 1);
+    for (const p of sample) await extractor.extractBatch((await loadImageTensor(p, size)).chw, 1, size);
     return (performance.now() - t0) / sample.length;
   } finally {
     await extractor.dispose();
@@ -397,9 +424,9 @@ export async function measureFeatureMs(paths: string[], opts: { backboneId?: str
 
 /**
  * M_level and K from the held-out normals; with an inspection area, over the positions
- * (`levelAreas`) and pixels (`area`, S x S) inside it only.
+ * (`levelAreas`) and pixels (`area`, at the input's H x W) inside it only.
  */
-async function calibrate(levels: HeadLevel[], channels: number[], S: number, feats: Float32Array[][], opts: { threads?: number }, area: Uint8Array | null = null, levelAreas: (Uint8Array | null)[] = []): Promise<Calibration> {
+async function calibrate(levels: HeadLevel[], channels: number[], S: InputGeometry, feats: Float32Array[][], opts: { threads?: number }, area: Uint8Array | null = null, levelAreas: (Uint8Array | null)[] = []): Promise<Calibration> {
   const raw = buildScoreHead(levels, channels, { inputSize: S });
   const { session } = await createSession(raw, { threads: opts.threads });
   const levelMax = levels.map(() => -Infinity);

@@ -14,6 +14,7 @@ import { saveBundle } from '../model/bundle-file';
 import { scanCategory, type CategoryData } from './dataset';
 import { evaluateModel, type EvalMetrics } from './evaluate';
 import { measureFeatureMs, trainModel } from './pipeline';
+import { inputGeometry } from '../bgad/geometry';
 
 export type { RobustnessReport, RobustnessRow, RobustnessRun } from '../common/robustness';
 
@@ -58,7 +59,7 @@ export async function trainAndEvaluate(data: EvalData, o: EvalRunOptions, hooks:
   let featureMs = Number.isFinite(model.featureMsPerImage) ? model.featureMsPerImage : m.featureMsPerImage;
   if (!Number.isFinite(featureMs) && hooks.timeBackbone !== false) {
     // every feature came from the cache: time the backbone on a few test images
-    featureMs = await measureFeatureMs(model.testGood, { backboneId: model.bundle.meta.backbone.id, cacheDir: o.cacheDir, threads: o.threads });
+    featureMs = await measureFeatureMs(model.testGood, { backboneId: model.bundle.meta.backbone.id, cacheDir: o.cacheDir, threads: o.threads, size: inputGeometry(model.bundle.meta) });
   }
   const unseen = Object.values(m.perType).filter((v) => !v.seen && v.imageAuroc !== null && Number.isFinite(v.imageAuroc));
   return {
@@ -80,6 +81,7 @@ export async function trainAndEvaluate(data: EvalData, o: EvalRunOptions, hooks:
       anomalies: meta.anomaliesUsed.map((a) => ({ type: a.type, file: a.path.split(/[\\/]/).pop() })),
       protocol,
       backbone: meta.backbone.id,
+      input: inputGeometry(meta),
       preset: meta.config.preset,
       seed: meta.config.seed,
       steps: meta.training!.steps,

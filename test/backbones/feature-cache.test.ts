@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import sharp from 'sharp';
@@ -78,6 +78,30 @@ describe('FeatureCache', () => {
     // float32 storage is exact
     const got = cache.get(f!.sha256, spec, 64)!;
     expect(Array.from(got[2]!)).toEqual(Array.from(f!.taps[2]!));
+  });
+
+  it('keeps the features of one image at different input geometries apart (square, H x W, W x H)', async () => {
+    const cache = new FeatureCache(join(dir, 'features-g'), 'float32');
+    const tall = { height: 96, width: 64 }, wide = { height: 64, width: 96 };
+    const [sq] = await collect(featuresForImages(images.slice(0, 1), { extractor, cache, sizePx: 64 }));
+    const [t] = await collect(featuresForImages(images.slice(0, 1), { extractor, cache, sizePx: tall }));
+    const [w] = await collect(featuresForImages(images.slice(0, 1), { extractor, cache, sizePx: wide }));
+    // each geometry ran the backbone once: none was served the square entry
+    expect([sq!.fromCache, t!.fromCache, w!.fromCache]).toEqual([false, false, false]);
+    expect(t!.shapes[0]).toEqual({ channels: 24, height: 24, width: 16 });
+    expect(w!.shapes[0]).toEqual({ channels: 24, height: 16, width: 24 });
+    // three files in three folders ("64", "96x64", "64x96"), each read back with its own shapes
+    const paths = [cache.pathFor(sq!.sha256, spec, 64), cache.pathFor(sq!.sha256, spec, tall), cache.pathFor(sq!.sha256, spec, wide)];
+    expect(new Set(paths).size).toBe(3);
+    expect(paths.map((p) => p.split(/[\\/]/).at(-3))).toEqual(['64', '96x64', '64x96']);
+    expect(cache.getEntry(sq!.sha256, spec, tall)!.shapes[0]).toEqual(t!.shapes[0]);
+    expect(cache.getEntry(sq!.sha256, spec, wide)!.shapes[0]).toEqual(w!.shapes[0]);
+    // a 64x64 input asked as an explicit geometry is the square entry
+    const again = await collect(featuresForImages(images.slice(0, 1), { extractor, cache, sizePx: { height: 64, width: 64 } }));
+    expect(again[0]!.fromCache).toBe(true);
+    // an entry moved into another geometry's place is refused (its header names its own geometry)
+    writeFileSync(paths[2]!, readFileSync(paths[1]!));
+    expect(cache.getEntry(sq!.sha256, spec, wide)).toBeNull();
   });
 
   it('treats a damaged entry as a miss', async () => {

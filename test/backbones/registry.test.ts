@@ -183,6 +183,20 @@ describe('getBackbone', () => {
     }
   });
 
+  it('gives non-square inputs the maps the graph really makes: each side as at that square size (InceptionV3 valid padding, MobileNetV2)', async () => {
+    for (const id of ['inceptionv3', 'mobilenetv2']) {
+      const spec = await getBackbone(id, { cacheDir: TEST_CACHE_DIR });
+      const e = await extractor(spec);
+      const tall = await e.tapShapes({ height: 256, width: 64 });
+      const [at256, at64] = [await e.tapShapes(256), await e.tapShapes(64)];
+      expect(tall, id).toEqual(at256.map((s, k) => ({ channels: s.channels, height: s.height, width: at64[k]!.width })));
+      if (id === 'inceptionv3') expect(tall[0]).toEqual({ channels: 192, height: 60, width: 12 }); // not 256/4 x 64/4
+      // the real extraction gives the shapes tapShapes promised
+      const out = await e.extractBatchWithShapes(new Float32Array(3 * 256 * 64).fill(0.5), 1, { height: 256, width: 64 });
+      expect(out.shapes).toEqual(tall);
+    }
+  });
+
   it.skipIf(!ZOO_PRESENT)('gives the zoo float twin maps of size/stride at 128, 224 and 256 px', async () => {
     const spec = await getBackbone('zoo-mobilenetv2-int8', { cacheDir: TEST_CACHE_DIR });
     const e = await extractor(spec);

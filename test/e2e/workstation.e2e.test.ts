@@ -153,6 +153,9 @@ describe.skipIf(!hasChromium)('the workstation in Chromium', () => {
   it('trains with the fast preset while progress is visible', async () => {
     await page.getByTestId('nav-training').click();
     await page.getByTestId('preset-fast').check();
+    // the input shape is offered beside the preset, square by default
+    expect(await page.getByTestId('geometry-square').isChecked()).toBe(true);
+    expect(await page.getByTestId('geometry-aspect').isChecked()).toBe(false);
     await page.locator('details summary').click();
     await page.getByTestId('param-steps').fill('40');
     await page.getByTestId('train-start').click();

@@ -22,7 +22,7 @@ function fakeModel(name: string, log: string[]): InspectionModel {
   return {
     source: { file: name } as InspectionModel['source'],
     spec: {} as InspectionModel['spec'],
-    inputSize: 1,
+    input: { height: 1, width: 1 },
     score: async () => [],
     dispose: async () => { log.push(`dispose ${name}`); },
   };

@@ -67,7 +67,7 @@ describe('Training', () => {
     s.params.margin = Number.NaN;
     s.toggleType(7);
     await s.start();
-    expect(fake.argsOf('training.start')).toEqual([{ datasetId: 1, preset: 'balanced', backboneId: 'wide', params: { steps: 40 }, defectTypeIds: [7] }]);
+    expect(fake.argsOf('training.start')).toEqual([{ datasetId: 1, preset: 'balanced', backboneId: 'wide', params: { steps: 40 }, defectTypeIds: [7], geometry: 'square' }]);
     expect(s.running).toBe(true);
     expect(s.viewedRun).toBe(4);
     expect(s.runs.map((r) => r.id)).toEqual([4]);
@@ -84,6 +84,17 @@ describe('Training', () => {
 
     fake.emit({ type: 'result', jobId: 'train-1', kind: 'training', value: null });
     expect(s.log.at(-1)?.text).toBe('Training finished: a new model version is ready in Models.');
+    destroy();
+  });
+
+  it('starts with the input shape chosen (square by default, aspect when picked)', async () => {
+    const { s, fake, destroy } = setup();
+    await runes.root.settle();
+    expect(s.geometry).toBe('square');
+    s.geometry = 'aspect';
+    await s.start();
+    expect(fake.argsOf('training.start')[0]).toMatchObject({ geometry: 'aspect' });
+    expect(readFileSync('src-renderer/views/Training.svelte', 'utf8')).toContain('bind:group={s.geometry}');
     destroy();
   });
 

@@ -51,7 +51,7 @@ async function inferenceMs(): Promise<number> {
   const m = await openInspectionModel(fx.modelPath, { cacheDir: store.layout.root, threads: 1 });
   try {
     const good = join(fx.testDir, 'good');
-    const img = await loadImageTensor(join(good, readdirSync(good).sort()[0]!), m.inputSize);
+    const img = await loadImageTensor(join(good, readdirSync(good).sort()[0]!), m.input);
     await m.score(img.chw, 1); // the first run allocates
     const times: number[] = [];
     for (let i = 0; i < 7; i++) {

@@ -85,7 +85,8 @@ describe('generateSyntheticDataset', () => {
     for (const info of infos) {
       const good = await sharp(join(info.dir, 'train', 'good', '000.png')).metadata();
       expect(good.channels).toBe(info.isRgb ? 3 : 1);
-      expect(good.width).toBe(96);
+      expect([good.width, good.height]).toEqual([info.width, info.height]);
+      expect([info.width, info.height]).toEqual(info.name === 'shaft' ? [192, 48] : [96, 96]);
       for (const t of info.defectTypes) {
         for (const split of ['train', 'test']) {
           for (const f of await readdir(join(info.dir, split, t))) {

@@ -23,11 +23,13 @@ describe('synthetic samples', () => {
           const { image, mask } = renderSample(11, key, sizePx);
           const clean = renderClean(11, key, sizePx).image;
           expect(mask).not.toBeNull();
-          expect(image.width).toBe(sizePx);
+          // square, or the elongated shaft: 2 * size x size / 2 (as many pixels)
+          expect([image.width, image.height]).toEqual(spec.name === 'shaft' ? [2 * sizePx, sizePx / 2] : [sizePx, sizePx]);
+          expect(mask!.length).toBe(image.width * image.height);
           const ch = image.channels;
           let tooSmall = 0;
           let outside = 0;
-          for (let p = 0; p < sizePx * sizePx; p++) {
+          for (let p = 0; p < image.width * image.height; p++) {
             for (let c = 0; c < ch; c++) {
               const d = Math.abs(image.data[p * ch + c] - clean.data[p * ch + c]);
               if (mask![p] === 255 && d < MIN_DEFECT_DIFF) tooSmall++;
@@ -53,6 +55,25 @@ describe('synthetic samples', () => {
     const test = maskFileName(sampleFileName({ split: 'test', kind: 'spot', index: 0 }));
     expect(train).toBe('train_000_mask.png');
     expect(test).toBe('000_mask.png');
+  });
+
+  it('draws the shaft long and its scratches long and thin along it, on the part', () => {
+    for (let index = 0; index < 6; index++) {
+      const { image, mask } = renderSample(3, { category: 'shaft', split: 'test', kind: 'scratch', index }, 96);
+      expect([image.width, image.height]).toEqual([192, 48]);
+      let x0 = Infinity, x1 = -1, y0 = Infinity, y1 = -1;
+      for (let p = 0; p < mask!.length; p++) {
+        if (!mask![p]) continue;
+        const x = p % 192, y = Math.floor(p / 192);
+        x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+      }
+      // at least a quarter of the shaft long, and at least 8 times longer than high
+      expect(x1 - x0 + 1).toBeGreaterThan(48);
+      expect((x1 - x0 + 1) / (y1 - y0 + 1)).toBeGreaterThan(8);
+      // on the shaft (rows about 8..40 of 48), never on the background above or below it
+      expect(y0).toBeGreaterThan(4);
+      expect(y1).toBeLessThan(44);
+    }
   });
 
   it('rejects a defect type the category does not have', () => {

@@ -25,7 +25,7 @@ describe('bgad synth', () => {
       expect(code).toBe(0);
       expect(await readdir(dir)).toEqual(['grain']);
       expect((await readdir(join(dir, 'grain', 'train', 'good'))).length).toBe(40);
-      expect(lines.join('\n')).toMatch(/grain \(grey, scratch\/spot\/crack\)/);
+      expect(lines.join('\n')).toMatch(/grain \(grey, 48x48, scratch\/spot\/crack\)/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -18,7 +18,7 @@ const evalOnce = (data: string, o: TrainOpts, save: string | undefined, signal: 
 type EvalResult = RobustnessRun;
 
 function printOne(io: Io, r: EvalResult, m: Awaited<ReturnType<typeof evalOnce>>['m']): void {
-  io.out(`${r.dataset}: ${r.protocol} protocol, ${r.anomaliesUsed} known anomalies, backbone ${r.backbone}, preset ${r.preset}, seed ${r.seed}`);
+  io.out(`${r.dataset}: ${r.protocol} protocol, ${r.anomaliesUsed} known anomalies, backbone ${r.backbone}${r.input ? ` (input ${r.input.width}x${r.input.height} px)` : ''}, preset ${r.preset}, seed ${r.seed}`);
   io.out(`(training anomalies removed from the test set: ${m.counts.good} good, ${m.counts.defective} defective images scored)`);
   io.out('');
   io.out('type              n  seen   image-AUROC  pixel-AUROC  AUPRO');

@@ -56,7 +56,7 @@ cannot be loaded, or when the target exists and --force is not given.`,
         return 2;
       }
       const r = await exportModel({ model, out, cacheDir });
-      io.out(`wrote ${r.path}: ${(r.bytes.length / 1e6).toFixed(1)} MB, sha256 ${r.sha256}; input image [batch, 3, ${r.metadata.input_size}, ${r.metadata.input_size}] RGB in [0,1], threshold ${Number(r.metadata.threshold).toFixed(4)}`);
+      io.out(`wrote ${r.path}: ${(r.bytes.length / 1e6).toFixed(1)} MB, sha256 ${r.sha256}; input image [batch, 3, ${r.metadata.input_height}, ${r.metadata.input_width}] RGB in [0,1], threshold ${Number(r.metadata.threshold).toFixed(4)}`);
       return 0;
     } catch (e) {
       if (isAppError(e) && !(e instanceof UsageError) && ['BAD_MODEL', 'BAD_BACKBONE', 'NOT_FOUND', 'UNAVAILABLE', 'BAD_ARGUMENT'].includes(e.code)) {

@@ -11,7 +11,7 @@ const synth: Command = {
     '',
     '  --out DIR        folder to write <category>/{train,test,ground_truth}/... into',
     '  --seed N         integer seed (default 0); the same seed gives byte-identical files',
-    `  --size PX        square image side, 32-1024 (default ${DEFAULT_SIZE_PX})`,
+    `  --size PX        square image side, 32-1024 (default ${DEFAULT_SIZE_PX}); shaft: 2*PX x PX/2 (4:1)`,
     `  --category NAME  only this category, repeatable (${SYNTH_CATEGORIES.join(', ')})`,
   ].join('\n'),
   options: {
@@ -34,7 +34,7 @@ const synth: Command = {
       const nTrainDefect = Object.values(c.counts.trainDefect).reduce((a, b) => a + b, 0);
       const nTestDefect = Object.values(c.counts.testDefect).reduce((a, b) => a + b, 0);
       io.out(
-        `${c.name} (${c.isRgb ? 'RGB' : 'grey'}, ${c.defectTypes.join('/')}): train ${c.counts.trainGood} good + ${nTrainDefect} defective, ` +
+        `${c.name} (${c.isRgb ? 'RGB' : 'grey'}, ${c.width}x${c.height}, ${c.defectTypes.join('/')}): train ${c.counts.trainGood} good + ${nTrainDefect} defective, ` +
           `test ${c.counts.testGood} good + ${nTestDefect} defective -> ${c.dir}`,
       );
     }

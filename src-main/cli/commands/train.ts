@@ -8,6 +8,7 @@ import { saveBundle } from '../../model/bundle-file';
 import { AbortError } from '../abort';
 import { readMaskPng } from '../../images/load';
 import { MAX_AREA_SIDE, type InspectionArea } from '../../bgad/area';
+import { geometryLabel, inputGeometry } from '../../bgad/geometry';
 
 /** `--inspection-area FILE`: a black-and-white image, white = inspected, of any size (image-normalised). */
 async function readAreaFile(file: string): Promise<InspectionArea> {
@@ -36,7 +37,7 @@ const command: Command = {
     const rule = m.thresholdRule.kind === 'set-by-user' ? m.thresholdRule.trained : m.thresholdRule;
     const which = o.anomalies !== undefined ? '' : n < DEFAULT_KNOWN_ANOMALIES ? ` (all there are; by default up to ${DEFAULT_KNOWN_ANOMALIES})` : ' (the default)';
     io.err('');
-    io.out(`saved ${out}: ${m.levels.length} levels, ${n} known anomalies${which}${m.inspectionArea ? `, inspection area ${((m.inspectionArea.areaPx / (m.inspectionArea.width * m.inspectionArea.height)) * 100).toFixed(1)} % of the image` : ''}, threshold ${m.threshold.toFixed(4)} (${(rule.rate * 100).toFixed(1)} % of ${rule.heldOutImages} held-out normals rejected at most), ${m.training!.steps} steps in ${m.training!.trainSeconds.toFixed(0)} s`);
+    io.out(`saved ${out}: ${m.levels.length} levels, input ${geometryLabel(inputGeometry(m))}, ${n} known anomalies${which}${m.inspectionArea ? `, inspection area ${((m.inspectionArea.areaPx / (m.inspectionArea.width * m.inspectionArea.height)) * 100).toFixed(1)} % of the image` : ''}, threshold ${m.threshold.toFixed(4)} (${(rule.rate * 100).toFixed(1)} % of ${rule.heldOutImages} held-out normals rejected at most), ${m.training!.steps} steps in ${m.training!.trainSeconds.toFixed(0)} s`);
     return 0;
   },
 };

@@ -5,7 +5,7 @@
  */
 import { untrack } from 'svelte';
 import type { Backbone, DefectType, TrainingParams, TrainingPreset, TrainingProgressData, TrainingRun } from '../../../src-main/common/api';
-import { presetDefault, TRAINING_PARAM_DEFS, type TrainingParamKey } from '../../../src-main/common/training-params';
+import { DEFAULT_GEOMETRY, presetDefault, TRAINING_PARAM_DEFS, type GeometryMode, type TrainingParamKey } from '../../../src-main/common/training-params';
 import type { ApiClient } from '../api-client';
 import type { AppState } from '../app-state.svelte';
 import { SERIES_COLOURS, type Series } from '../charts';
@@ -46,6 +46,12 @@ export function placeholderOf(key: TrainingParamKey, preset: TrainingPreset): st
   return v === null ? 'preset' : String(v);
 }
 
+/** What each input shape means, in words (bgad/geometry.ts). */
+export const GEOMETRY_TEXT: Readonly<Record<GeometryMode, string>> = {
+  square: 'every image resized to 256 × 256, whatever its shape',
+  aspect: 'one height × width from the good images\' median shape (long side 256): long, thin parts and their thin defects keep their proportions',
+};
+
 /** What each preset means, in words. */
 export const PRESET_TEXT: Readonly<Record<TrainingPreset, string>> = {
   fast: 'Minutes on a laptop CPU: 1,200 steps over cached features. Good for trying a dataset.',
@@ -60,6 +66,8 @@ export class TrainingState {
   backbones = $state.raw<Backbone[]>([]);
   backboneId = $state('');
   preset = $state<TrainingPreset>('fast');
+  /** The model's input shape (bgad/geometry.ts). */
+  geometry = $state<GeometryMode>(DEFAULT_GEOMETRY);
   /** The advanced parameters as typed (null or absent: the preset's value). */
   params = $state<Record<string, number | null>>({});
   defectTypes = $state.raw<DefectType[]>([]);
@@ -204,7 +212,7 @@ export class TrainingState {
     this.curves = {};
     this.log = [{ atMs: Date.now(), text: `Starting ${this.preset} training with ${backboneId}…` }];
     try {
-      const r = await this.#api.training.start({ datasetId, preset: this.preset, backboneId, params: p, defectTypeIds: this.chosenTypes.size ? [...this.chosenTypes] : undefined });
+      const r = await this.#api.training.start({ datasetId, preset: this.preset, backboneId, params: p, defectTypeIds: this.chosenTypes.size ? [...this.chosenTypes] : undefined, geometry: this.geometry });
       this.#app.started('training', r.jobId, r.runId);
       this.jobId = r.jobId;
       this.runId = r.runId;
