@@ -30,6 +30,8 @@ export interface BackboneBenchEntry {
   msPerImageBatch8: number;
   imageAuroc: number | null;
   pixelAuroc: number | null;
+  /** AUPRO to FPR 0.3 (each defect region counts alike, so small defects weigh as much as large ones); null: not measured. */
+  aupro?: number | null;
   /** Wall time of the fast-preset training plus evaluation (null: not measured). */
   trainMinutes?: number | null;
   /** Peak resident memory while training and evaluating, GB (null: not measured). */
@@ -61,7 +63,7 @@ export interface BenchBackbonesOptions extends BackboneOptions {
    * HOOK for the BGAD trainer: fast-preset image and pixel AUROC of a backbone on `dataDir`,
    * or null when it cannot be evaluated. Without it the AUROC columns are null.
    */
-  evaluate?: (backboneId: string) => Promise<{ imageAuroc: number; pixelAuroc: number; trainMinutes?: number | null; peakGb?: number | null } | null>;
+  evaluate?: (backboneId: string) => Promise<{ imageAuroc: number; pixelAuroc: number; aupro?: number | null; trainMinutes?: number | null; peakGb?: number | null } | null>;
   /** Progress lines for the terminal. */
   log?: (line: string) => void;
 }
@@ -156,12 +158,13 @@ export async function benchBackbones(opts: BenchBackbonesOptions): Promise<Backb
         msPerImageBatch8: b8,
         imageAuroc: scores?.imageAuroc ?? null,
         pixelAuroc: scores?.pixelAuroc ?? null,
+        aupro: scores?.aupro ?? null,
         trainMinutes: scores?.trainMinutes ?? null,
         peakGb: scores?.peakGb ?? null,
       };
       entries.push(entry);
       log(`${listing.id}: ${entry.msPerImage.toFixed(1)} ms/image (batch ${entry.batchSize}; batch 1 ${b1.toFixed(1)}, batch 8 ${b8.toFixed(1)})` +
-        (scores ? `, image AUROC ${scores.imageAuroc.toFixed(3)}, pixel AUROC ${scores.pixelAuroc.toFixed(3)}` : '') +
+        (scores ? `, image AUROC ${scores.imageAuroc.toFixed(3)}, pixel AUROC ${scores.pixelAuroc.toFixed(3)}${typeof scores.aupro === 'number' ? `, AUPRO ${scores.aupro.toFixed(3)}` : ''}` : '') +
         (entry.trainMinutes ? `, training ${entry.trainMinutes.toFixed(1)} min` : '') + (entry.peakGb ? `, peak ${entry.peakGb.toFixed(1)} GB` : ''));
     } finally {
       await ex.dispose();
@@ -173,7 +176,8 @@ export async function benchBackbones(opts: BenchBackbonesOptions): Promise<Backb
 }
 
 /**
- * Accuracy first (mean of image and pixel AUROC, differences under 0.005 count as ties), then
+ * Accuracy first (mean of image AUROC, pixel AUROC and, where measured, AUPRO; differences
+ * under 0.005 count as ties), then
  * speed, among backbones within the budgets: 40 ms/image, and where measured a fast-preset
  * training within 10 minutes and 4 GB. Without AUROC figures the built-in default stays
  * (when within budget).
@@ -182,7 +186,10 @@ export function chooseDefault(entries: BackboneBenchEntry[]): string {
   const ok = entries.filter((e) => e.msPerImage <= MS_PER_IMAGE_BUDGET && (e.trainMinutes ?? 0) <= TRAIN_MINUTES_BUDGET && (e.peakGb ?? 0) <= TRAIN_PEAK_GB_BUDGET);
   const pool = ok.length ? ok : entries;
   if (pool.length === 0) return FALLBACK_BACKBONE_ID;
-  const score = (e: BackboneBenchEntry) => (e.imageAuroc === null || e.pixelAuroc === null ? null : (e.imageAuroc + e.pixelAuroc) / 2);
+  // with AUPRO the mean of the three, so a backbone that wins pixel AUROC on the large defects
+  // but finds fewer small ones does not win on localization alone
+  const score = (e: BackboneBenchEntry) => (e.imageAuroc === null || e.pixelAuroc === null ? null
+    : typeof e.aupro === 'number' ? (e.imageAuroc + e.pixelAuroc + e.aupro) / 3 : (e.imageAuroc + e.pixelAuroc) / 2);
   const scored = pool.filter((e) => score(e) !== null);
   if (scored.length === 0) return pool.find((e) => e.id === FALLBACK_BACKBONE_ID)?.id ?? [...pool].sort((a, b) => a.msPerImage - b.msPerImage)[0]!.id;
   const best = Math.max(...scored.map((e) => score(e)!));

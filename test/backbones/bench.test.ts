@@ -61,6 +61,13 @@ describe('benchBackbones', () => {
 });
 
 describe('chooseDefault', () => {
+  it('counts AUPRO where measured: the zoo MobileNetV2 (0.821 / 0.760 / 0.750) over inceptionv3-lite (0.830 / 0.797 / 0.667), as on magnetic_tile', () => {
+    const lite = { ...entry('inceptionv3-lite', 20, 0.83, 0.797), aupro: 0.667 };
+    const zoo = { ...entry('zoo-mobilenetv2-int8', 5, 0.821, 0.76), aupro: 0.75 };
+    expect(chooseDefault([lite, zoo])).toBe('zoo-mobilenetv2-int8');
+    expect(chooseDefault([{ ...lite, aupro: null }, { ...zoo, aupro: null }])).toBe('inceptionv3-lite');
+  });
+
   it('prefers accuracy, then speed, within the 40 ms budget', () => {
     expect(chooseDefault([entry('a', 10, 0.9, 0.9), entry('b', 30, 0.95, 0.95), entry('c', 80, 0.99, 0.99)])).toBe('b');
     expect(chooseDefault([entry('a', 10, 0.95, 0.95), entry('b', 30, 0.952, 0.951)])).toBe('a');

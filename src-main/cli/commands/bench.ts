@@ -67,7 +67,7 @@ const command: Command = {
             peak = Math.max(peak, process.memoryUsage().rss);
             // a shortened run (--steps) says nothing about the fast preset's time
             const trainMinutes = steps ? null : (performance.now() - t0) / 60_000;
-            return { imageAuroc: e.imageAuroc, pixelAuroc: e.pixelAuroc ?? NaN, trainMinutes, peakGb: peak / 2 ** 30 };
+            return { imageAuroc: e.imageAuroc, pixelAuroc: e.pixelAuroc ?? NaN, aupro: e.aupro, trainMinutes, peakGb: peak / 2 ** 30 };
           } finally {
             clearInterval(sampler);
           }
