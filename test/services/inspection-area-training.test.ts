@@ -4,50 +4,33 @@
  * its config says so), and changing the dataset's area afterwards leaves that version as it is
  * (the change is the next training's). Needs the built engine worker (`npm run build`).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent } from '../../src-main/common/api';
 import { areaAt } from '../../src-main/common/inspection-area';
-import { startServe } from '../../src-main/api-host/serve';
-import { servicesForStore, lazyEngine } from '../../src-main/services';
-import { EngineHost } from '../../src-main/engine/engine-host';
-import { openStore } from '../../src-main/db/store';
 import { getModelVersion } from '../../src-main/db/model-versions';
 import { fromDataRef } from '../../src-main/db/files';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
 import { loadBundle } from '../../src-main/model/bundle-file';
-import { createApiClient, httpTransport, type ApiClient } from '../../src-renderer/lib/api-client';
-import { sessionCookie, sessionWebSocket } from '../api-host/browser-session';
+import type { ApiClient } from '../../src-renderer/lib/api-client';
+import { hasEngineWorker, jobEnd, serveWithEngine, type ServedEngine } from './served-engine';
 
 let dir: string;
-let running: Awaited<ReturnType<typeof startServe>>;
+let running: ServedEngine['running'];
 let api: ApiClient;
 let category: string;
-let store: ReturnType<typeof openStore>;
-const hasWorker = existsSync(join(process.cwd(), 'dist', 'engine', 'worker.js'));
+let store: ServedEngine['store'];
+const hasWorker = hasEngineWorker;
 
-function waitFor(jobId: string): Promise<ApiEvent> {
-  return new Promise((ok) => {
-    const off = api.onEvent((e) => {
-      if ('jobId' in e && e.jobId === jobId && (e.type === 'result' || e.type === 'error')) {
-        off();
-        ok(e);
-      }
-    });
-  });
-}
+const waitFor = (jobId: string): Promise<ApiEvent> => jobEnd(api, jobId);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bgad-area-train-'));
   const synth = await generateSyntheticDataset({ outDir: join(dir, 'synth'), seed: 4, sizePx: 64, categories: ['grain'] });
   category = synth.categories[0]!.dir;
-  store = openStore({ dataDir: join(dir, 'data') });
-  running = await startServe({ appRoot: process.cwd(), services: servicesForStore(store, { engine: lazyEngine(() => EngineHost.workerThread()) }), out: () => {} });
-  const base = `http://127.0.0.1:${running.server.port}`;
-  const cookie = await sessionCookie(base, running.server.token);
-  api = createApiClient(httpTransport({ token: running.server.token, baseUrl: base, WebSocket: sessionWebSocket(base, cookie) }));
+  ({ api, store, running } = await serveWithEngine(join(dir, 'data')));
 }, 120_000);
 
 afterAll(async () => {
