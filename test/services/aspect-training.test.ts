@@ -4,38 +4,28 @@
  * whose config says so, and whose retrain (review loop) keeps it. Needs the built engine
  * worker (`npm run build`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent } from '../../src-main/common/api';
 import { getModelVersion } from '../../src-main/db/model-versions';
 import { fromDataRef } from '../../src-main/db/files';
-import { generateSyntheticDataset } from '../../src-main/synth/generate';
 import { loadBundle } from '../../src-main/model/bundle-file';
 import type { ApiClient } from '../../src-renderer/lib/api-client';
-import { hasEngineWorker, jobEnd, serveWithEngine, type ServedEngine } from './served-engine';
+import { hasEngineWorker, jobEnd, servedSyntheticCategory, type ServedCategory } from './served-engine';
 
-let dir: string;
-let running: ServedEngine['running'];
+let fx: ServedCategory;
 let api: ApiClient;
+let store: ServedCategory['store'];
 let category: string;
-let store: ServedEngine['store'];
 const hasWorker = hasEngineWorker;
 
 const waitFor = (jobId: string): Promise<ApiEvent> => jobEnd(api, jobId);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bgad-aspect-train-'));
-  const synth = await generateSyntheticDataset({ outDir: join(dir, 'synth'), seed: 4, sizePx: 64, categories: ['shaft'] });
-  category = synth.categories[0]!.dir;
-  ({ api, store, running } = await serveWithEngine(join(dir, 'data')));
+  fx = await servedSyntheticCategory('bgad-aspect-train-', { seed: 4, category: 'shaft' });
+  ({ api, store, category } = fx);
 }, 120_000);
 
-afterAll(async () => {
-  await running?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fx?.cleanup());
 
 describe.skipIf(!hasWorker)('training with the aspect input shape', () => {
   it('records the 64 x 256 input in the new version, and the retrained version keeps it', async () => {

@@ -4,42 +4,35 @@
  * the score histogram, single and batch inspection stored in the database, reports, export.
  * Needs the built engine worker (dist/engine/worker.js; `npm test` builds first).
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent, ModelVersion, TrainingProgressData } from '../../src-main/common/api';
 import { getModelVersion, updateModelVersion } from '../../src-main/db/model-versions';
-import { generateSyntheticDataset } from '../../src-main/synth/generate';
 import { fromDataRef } from '../../src-main/db/files';
 import { inspectFolder } from '../../src-main/inspection/inspect';
 import { loadBundle } from '../../src-main/model/bundle-file';
 import { decodeModel } from '../../src-main/autodiff/onnx-proto';
 import { describeThresholdRule } from '../../src-main/reports/text';
 import type { ApiClient } from '../../src-renderer/lib/api-client';
-import { hasEngineWorker, jobEnd, serveWithEngine, type ServedEngine } from './served-engine';
+import { hasEngineWorker, jobEnd, servedSyntheticCategory, type ServedCategory } from './served-engine';
 
-let dir: string;
-let running: ServedEngine['running'];
+let fx: ServedCategory;
 let api: ApiClient;
+let store: ServedCategory['store'];
 let category: string;
-let store: ServedEngine['store'];
+let dir: string;
 const hasWorker = hasEngineWorker;
 
 const waitFor = (jobId: string, events: ApiEvent[]): Promise<ApiEvent> => jobEnd(api, jobId, events);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bgad-engine-api-'));
-  const synth = await generateSyntheticDataset({ outDir: join(dir, 'synth'), seed: 3, sizePx: 64, categories: ['grain'] });
-  category = synth.categories[0]!.dir;
-  ({ api, store, running } = await serveWithEngine(join(dir, 'data')));
+  fx = await servedSyntheticCategory('bgad-engine-api-', { seed: 3, category: 'grain' });
+  ({ api, store, category, dir } = fx);
 }, 120_000);
 
-afterAll(async () => {
-  await running?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fx?.cleanup());
 
 describe.skipIf(!hasWorker)('engine-backed methods in browser mode', () => {
   let model: ModelVersion;

@@ -4,39 +4,29 @@
  * its config says so), and changing the dataset's area afterwards leaves that version as it is
  * (the change is the next training's). Needs the built engine worker (`npm run build`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiEvent } from '../../src-main/common/api';
 import { areaAt } from '../../src-main/common/inspection-area';
 import { getModelVersion } from '../../src-main/db/model-versions';
 import { fromDataRef } from '../../src-main/db/files';
-import { generateSyntheticDataset } from '../../src-main/synth/generate';
 import { loadBundle } from '../../src-main/model/bundle-file';
 import type { ApiClient } from '../../src-renderer/lib/api-client';
-import { hasEngineWorker, jobEnd, serveWithEngine, type ServedEngine } from './served-engine';
+import { hasEngineWorker, jobEnd, servedSyntheticCategory, type ServedCategory } from './served-engine';
 
-let dir: string;
-let running: ServedEngine['running'];
+let fx: ServedCategory;
 let api: ApiClient;
+let store: ServedCategory['store'];
 let category: string;
-let store: ServedEngine['store'];
 const hasWorker = hasEngineWorker;
 
 const waitFor = (jobId: string): Promise<ApiEvent> => jobEnd(api, jobId);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bgad-area-train-'));
-  const synth = await generateSyntheticDataset({ outDir: join(dir, 'synth'), seed: 4, sizePx: 64, categories: ['grain'] });
-  category = synth.categories[0]!.dir;
-  ({ api, store, running } = await serveWithEngine(join(dir, 'data')));
+  fx = await servedSyntheticCategory('bgad-area-train-', { seed: 4, category: 'grain' });
+  ({ api, store, category } = fx);
 }, 120_000);
 
-afterAll(async () => {
-  await running?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => fx?.cleanup());
 
 describe.skipIf(!hasWorker)('training with the dataset\'s inspection area', () => {
   it('records the area in the new version, which keeps it when the area changes later', async () => {

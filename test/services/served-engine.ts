@@ -3,13 +3,15 @@
  * SQLite data folder, `bgad serve`'s HTTP server and the UI's API client with its session.
  * Needs the built engine worker (`npm run build`): `hasEngineWorker` says whether it is there.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiEvent } from '../../src-main/common/api';
 import { startServe } from '../../src-main/api-host/serve';
 import { servicesForStore, lazyEngine } from '../../src-main/services';
 import { EngineHost } from '../../src-main/engine/engine-host';
 import { openStore } from '../../src-main/db/store';
+import { generateSyntheticDataset } from '../../src-main/synth/generate';
 import { createApiClient, httpTransport, type ApiClient } from '../../src-renderer/lib/api-client';
 import { sessionCookie, sessionWebSocket } from '../api-host/browser-session';
 
@@ -43,4 +45,27 @@ export function jobEnd(api: ApiClient, jobId: string, events?: ApiEvent[]): Prom
       }
     });
   });
+}
+
+export interface ServedCategory extends ServedEngine {
+  /** The temp folder holding the data folder and the synthetic dataset. */
+  dir: string;
+  /** The synthetic category's folder (MVTec layout). */
+  category: string;
+  /** Stops the server and removes the temp folder. */
+  cleanup(): Promise<void>;
+}
+
+/** A temp folder with one synthetic category (64 px) and browser mode with the engine on a data folder beside it. */
+export async function servedSyntheticCategory(prefix: string, o: { seed: number; category: string }): Promise<ServedCategory> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const synth = await generateSyntheticDataset({ outDir: join(dir, 'synth'), seed: o.seed, sizePx: 64, categories: [o.category] });
+  const served = await serveWithEngine(join(dir, 'data'));
+  return {
+    ...served, dir, category: synth.categories[0]!.dir,
+    async cleanup() {
+      await served.running.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
