@@ -78,7 +78,12 @@ const fromTable = (p: PresetName) => ({
 
 export const PRESETS: Record<PresetName, TrainConfig> = {
   /** Minutes on a 2-core CPU: fewer, larger steps over cached features, higher peak lr (1e-3), chunks of 4096. */
-  fast: { ...COMMON, ...fromTable('fast'), preset: 'fast', steps: d('steps', 'fast'), epochs: 0, levelPositions: 'sqrt', warmupFraction: 0.05, normalOnlyFraction: 0.25 },
+  /**
+   * 10 copy-paste synthetic anomalies per known one (the published 5 in `paper`): on
+   * magnetic_tile with inceptionv3-lite, seeds 0,1,2, mean image AUROC 0.823 +- 0.012 against
+   * 0.817 +- 0.022 with 5 (README "The default every installation has").
+   */
+  fast: { ...COMMON, ...fromTable('fast'), preset: 'fast', steps: d('steps', 'fast'), epochs: 0, levelPositions: 'sqrt', warmupFraction: 0.05, normalOnlyFraction: 0.25, syntheticPerAnomaly: 10 },
   /** The published GPU schedule: 25 x 8 epochs, lr 2e-4, 2-epoch warm-up, chunks of 4096. */
   paper: { ...COMMON, ...fromTable('paper'), preset: 'paper', steps: null, epochs: d('epochs', 'paper'), levelPositions: 'area', warmupFraction: 2 / 200, normalOnlyFraction: 1 / 200 },
 };
