@@ -8,30 +8,20 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiHandlers, JobState } from '../../src-main/common/api';
+import { hasChromium, jobDone, launchPage, SHOTS } from './harness';
+import type { ApiHandlers } from '../../src-main/common/api';
 import { startServe } from '../../src-main/api-host/serve';
 import { parseCsv } from '../../src-main/reports/csv';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
 
-const CHROMIUM = process.env.BGAD_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(process.cwd(), 'test-artifacts', 'e2e');
-const hasChromium = existsSync(CHROMIUM);
 
 let dir: string;
 let serve: Awaited<ReturnType<typeof startServe>>;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
-
-async function jobDone(h: ApiHandlers, jobId: string): Promise<JobState> {
-  for (;;) {
-    const j = await h['jobs.get']({ jobId });
-    if (j.status !== 'running') return j;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Audited changes: three images relabelled, and a dataset created and deleted. */
 async function auditedChanges(h: ApiHandlers, category: string): Promise<void> {
@@ -50,15 +40,7 @@ beforeAll(async () => {
   const synth = await generateSyntheticDataset({ outDir: join(dir, 'photos'), seed: 3, sizePx: 32, categories: ['grain'] });
   serve = await startServe({ appRoot: process.cwd(), dataDir: join(dir, 'data'), out: () => {} });
   await auditedChanges(serve.services.handlers, synth.categories[0]!.dir);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-  });
+  ({ browser, page } = await launchPage(pageErrors));
 }, 180_000);
 
 afterAll(async () => {

@@ -4,18 +4,15 @@
  * with the rectangle and the polygon tools (its own layer, A), saved, and found again after a
  * reload, stored with the dataset and in the audit log. Screenshots go to test-artifacts/e2e/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiHandlers, JobState } from '../../src-main/common/api';
+import { hasChromium, jobDone, launchPage, SHOTS } from './harness';
 import { startServe } from '../../src-main/api-host/serve';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
 
-const CHROMIUM = process.env.BGAD_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(process.cwd(), 'test-artifacts', 'e2e');
-const hasChromium = existsSync(CHROMIUM);
 
 let dir: string;
 let serve: Awaited<ReturnType<typeof startServe>>;
@@ -24,14 +21,6 @@ let page: Page;
 let datasetId: number;
 let imageId: number;
 const pageErrors: string[] = [];
-
-async function jobDone(h: ApiHandlers, jobId: string): Promise<JobState> {
-  for (;;) {
-    const j = await h['jobs.get']({ jobId });
-    if (j.status !== 'running') return j;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Where the canvas is: screen point of an image point given as fractions of the canvas box. */
 async function at(fx: number, fy: number): Promise<[number, number]> {
@@ -62,15 +51,7 @@ beforeAll(async () => {
   datasetId = (await h['datasets.create']({ name: 'Grain area' })).id;
   expect((await jobDone(h, (await h['datasets.importFolder']({ datasetId, folder: synth.categories[0]!.dir })).jobId)).status).toBe('completed');
   imageId = (await h['images.list']({ datasetId, label: 'good', limit: 1 })).items[0]!.id;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-  });
+  ({ browser, page } = await launchPage(pageErrors));
 }, 180_000);
 
 afterAll(async () => {

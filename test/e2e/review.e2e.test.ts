@@ -7,19 +7,17 @@
  * retrain from the review, compare the new version with the one it replaces in the Models view
  * and activate it. Screenshots of each step go to test-artifacts/e2e/ like the other e2e tests'.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiHandlers, JobState } from '../../src-main/common/api';
+import { hasChromium, jobDone, launchPage, SHOTS } from './harness';
+import type { ApiHandlers } from '../../src-main/common/api';
 import { startServe } from '../../src-main/api-host/serve';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
 
-const CHROMIUM = process.env.BGAD_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(process.cwd(), 'test-artifacts', 'e2e');
-const hasChromium = existsSync(CHROMIUM);
 
 let dir: string;
 let line: string;
@@ -29,14 +27,6 @@ let page: Page;
 let firstModelId: number;
 const pageErrors: string[] = [];
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `review-${name}.png`) });
-
-async function jobDone(h: ApiHandlers, jobId: string): Promise<JobState> {
-  for (;;) {
-    const j = await h['jobs.get']({ jobId });
-    if (j.status !== 'running') return j;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** A part with a harmless mark (a dark ring with a bright centre, the same place on every part). */
 async function plantMark(src: string, out: string): Promise<void> {
@@ -83,15 +73,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'bgad-e2e-review-'));
   serve = await startServe({ appRoot: process.cwd(), dataDir: join(dir, 'data'), out: () => {} });
   await prepare(serve.services.handlers);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-  });
+  ({ browser, page } = await launchPage(pageErrors, 1000));
 }, 300_000);
 
 afterAll(async () => {

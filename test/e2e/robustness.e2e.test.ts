@@ -8,16 +8,13 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiHandlers, JobState } from '../../src-main/common/api';
+import { hasChromium, jobDone, launchPage, SHOTS } from './harness';
 import { startServe } from '../../src-main/api-host/serve';
 import { parseCsv } from '../../src-main/reports/csv';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
 
-const CHROMIUM = process.env.BGAD_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(process.cwd(), 'test-artifacts', 'e2e');
-const hasChromium = existsSync(CHROMIUM);
 
 let dir: string;
 let serve: Awaited<ReturnType<typeof startServe>>;
@@ -25,14 +22,6 @@ let browser: Browser;
 let page: Page;
 let datasetId: number;
 const pageErrors: string[] = [];
-
-async function jobDone(h: ApiHandlers, jobId: string): Promise<JobState> {
-  for (;;) {
-    const j = await h['jobs.get']({ jobId });
-    if (j.status !== 'running') return j;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   if (!hasChromium) return;
@@ -45,15 +34,7 @@ beforeAll(async () => {
   expect((await jobDone(h, (await h['datasets.importFolder']({ datasetId, folder: synth.categories[0]!.dir })).jobId)).status).toBe('completed');
   const job = await jobDone(h, (await h['models.robustness']({ datasetId, backboneId: 'mobilenetv2', params: { steps: 4, batchSize: 256 } })).jobId);
   expect(job.status, JSON.stringify(job.error)).toBe('completed');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-  });
+  ({ browser, page } = await launchPage(pageErrors, 1000));
 }, 420_000);
 
 afterAll(async () => {

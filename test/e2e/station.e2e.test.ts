@@ -10,15 +10,13 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiHandlers, JobState } from '../../src-main/common/api';
+import { hasChromium, jobDone, launchPage, SHOTS } from './harness';
+import type { ApiHandlers } from '../../src-main/common/api';
 import { startServe } from '../../src-main/api-host/serve';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
 
-const CHROMIUM = process.env.BGAD_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(process.cwd(), 'test-artifacts', 'e2e');
-const hasChromium = existsSync(CHROMIUM);
 /** The alarm is raised after this many fails in a row. */
 const ALARM_AFTER = 3;
 
@@ -35,14 +33,6 @@ let defects: string[] = [];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
-}
-
-async function jobDone(h: ApiHandlers, jobId: string): Promise<JobState> {
-  for (;;) {
-    const j = await h['jobs.get']({ jobId });
-    if (j.status !== 'running') return j;
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /**
@@ -85,15 +75,7 @@ beforeAll(async () => {
   const synth = await generateSyntheticDataset({ outDir: join(dir, 'photos'), seed: 7, sizePx: 64, categories: ['grain'] });
   serve = await startServe({ appRoot: process.cwd(), dataDir: join(dir, 'data'), out: () => {} });
   await trainedModel(serve.services.handlers, synth.categories[0]!.dir);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-  });
+  ({ browser, page } = await launchPage(pageErrors));
   page.on('dialog', (d) => {
     dialogs.push(d.message());
     void d.dismiss();

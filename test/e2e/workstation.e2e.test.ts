@@ -9,14 +9,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchPage, SHOTS } from './harness';
 import { startServe } from '../../src-main/api-host/serve';
 import { generateSyntheticDataset } from '../../src-main/synth/generate';
 
-const CHROMIUM = process.env.BGAD_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(process.cwd(), 'test-artifacts', 'e2e');
-const hasChromium = existsSync(CHROMIUM);
 
 let dir: string;
 let category: string;
@@ -71,15 +69,7 @@ beforeAll(async () => {
   const synth = await generateSyntheticDataset({ outDir: join(dir, 'photos'), seed: 7, sizePx: 64, categories: ['grain'] });
   category = synth.categories[0]!.dir;
   serve = await startServe({ appRoot: process.cwd(), dataDir: join(dir, 'data'), out: () => {} });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
-  });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-  });
+  ({ browser, page } = await launchPage(pageErrors));
   page.on('dialog', (d) => {
     dialogs.push(d.message());
     void (acceptDialogs ? d.accept() : d.dismiss());
