@@ -305,7 +305,10 @@ interface PipelineOptions extends Omit<InspectFolderOptions, 'reviewBand'> {
 async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs: { path: string; rel: string; reason: string }[], o: PipelineOptions) {
   // Batch 1 is the fastest on a CPU here: the scoring head's per-position tensors stay in cache.
   const B = o.batchSize ?? 1;
-  const depth = Math.max(4, 2 * B * Math.max(1, model.concurrency ?? 1));
+  // batches in flight: 2 when the backbone and the head run in their own threads (the next
+  // batch's backbone runs while this one's head does), else 1
+  const lanes = Math.max(1, model.concurrency ?? 1);
+  const depth = Math.max(4, 2 * B * lanes);
   const { log } = o;
   const inspector = new FileInspector(model, o);
   const results = new Map<string, InspectionFileResult>();
@@ -350,67 +353,74 @@ async function runPipeline(model: InspectionModel, files: ScannedFile[], badDirs
       queue.push(p);
     }
   };
-  const writes = new Set<Promise<void>>();
-  let writeError: unknown = null;
-  const track = (p: Promise<void>) => {
-    const t = p.catch((e) => { writeError ??= e; }).finally(() => writes.delete(t));
-    writes.add(t);
-  };
-  const drainTo = async (n: number) => {
-    while (writes.size > n) await Promise.race(writes);
-    if (writeError) throw writeError;
-  };
+  const writes = new InFlight();
 
   const runBatch = async (batch: PreparedImage[]) => {
     const scored = await inspector.score(batch);
     batch.forEach((p, j) => {
       const { score, map } = scored[j]!;
-      track(inspector.pictures(p, score, map).then((r) => finish(r, fresh)));
+      writes.add(inspector.pictures(p, score, map).then((r) => finish(r, fresh)));
     });
   };
-  // batches in flight: 2 when the backbone and the head run in their own threads (the next
-  // batch's backbone runs while this one's head does), else 1
-  const lanes = Math.max(1, model.concurrency ?? 1);
-  const scoring = new Set<Promise<void>>();
-  let scoreError: unknown = null;
-  const startBatch = async (b: PreparedImage[]) => {
-    while (scoring.size >= lanes) await Promise.race(scoring);
-    if (scoreError) throw scoreError;
-    const t: Promise<void> = runBatch(b).catch((e) => { scoreError ??= e; }).finally(() => scoring.delete(t));
-    scoring.add(t);
-  };
+  const scoring = new InFlight();
 
   fill();
   let batch: PreparedImage[] = [];
   try {
     while (queue.length || batch.length) {
       if (o.signal?.aborted) throw cancelled('The inspection');
-      if (scoreError) throw scoreError;
+      scoring.check();
       if (queue.length) {
         const item = await queue.shift()!;
         fill();
         if (item.kind === 'image') batch.push(item);
-        else if (item.kind === 'done') track(finish(item.record, { append: false, resumed: true }));
-        else track(finish(item.record, item.reused ? { append: true, resumed: true } : fresh));
+        else if (item.kind === 'done') writes.add(finish(item.record, { append: false, resumed: true }));
+        else writes.add(finish(item.record, item.reused ? { append: true, resumed: true } : fresh));
       }
       if (batch.length >= B || (!queue.length && batch.length)) {
         const b = batch;
         batch = [];
-        await startBatch(b);
-        await drainTo(2 * B * lanes);
+        await scoring.drainTo(lanes - 1);
+        scoring.add(runBatch(b));
+        await writes.drainTo(2 * B * lanes);
       }
     }
-    await Promise.all([...scoring]);
-    if (scoreError) throw scoreError;
-    await drainTo(0);
+    await scoring.drainTo(0);
+    await writes.drainTo(0);
   } catch (e) {
     // finished results are kept: wait for the scoring and writes in flight, then report the cause
-    await Promise.allSettled([...scoring]);
-    await Promise.allSettled([...writes]);
+    await scoring.settle();
+    await writes.settle();
     throw e;
   }
   const ordered = [...badDirs.map((d) => d.rel), ...files.map((f) => f.rel)].map((rel) => results.get(rel)!).filter(Boolean);
   return { results: ordered, inspected, inspectMs: inspected ? tLast - tFirst : 0 };
+}
+
+/** Work in flight whose first failure is kept and thrown by the next `check` or `drainTo`. */
+class InFlight {
+  private readonly running = new Set<Promise<void>>();
+  private error: unknown = null;
+
+  add(p: Promise<void>): void {
+    const t: Promise<void> = p.catch((e) => { this.error ??= e; }).finally(() => this.running.delete(t));
+    this.running.add(t);
+  }
+
+  check(): void {
+    if (this.error) throw this.error;
+  }
+
+  /** Waits until at most `n` are running, then throws the first failure if any. */
+  async drainTo(n: number): Promise<void> {
+    while (this.running.size > n) await Promise.race(this.running);
+    this.check();
+  }
+
+  /** Waits for all, never throws (after a failure elsewhere). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.running]);
+  }
 }
 
 type Pictures = Awaited<ReturnType<typeof renderHeatPictures>>;
